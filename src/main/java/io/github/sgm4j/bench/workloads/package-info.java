@@ -1,0 +1,2 @@
+/** The benchmark workloads, one class each. */
+package io.github.sgm4j.bench.workloads;

@@ -1,0 +1,163 @@
+package io.github.sgm4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.train.Checkpoints;
+import io.github.sgm4j.train.Trainer;
+import io.github.sgm4j.train.data.MnistDataset;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code sgm4j train CONFIG}: trains a DiffusionEngine config on MNIST with progress, checkpoints and sample grids. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a DiffusionEngine (sgm YAML) on the MNIST digits.")
+final class TrainCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "sgm-format config (YAML)")
+    Path config;
+
+    @Option(names = "--steps", description = "total training steps (default: the config's lightning.trainer.max_steps,"
+            + " else max_epochs x batches per epoch, else 2000)")
+    Long steps;
+
+    @Option(names = "--batch-size", description = "batch size (default: the config's data.params.batch_size)")
+    Integer batchSize;
+
+    @Option(names = "--out", description = "output directory (default: runs/<config name>)")
+    Path out;
+
+    @Option(names = "--resume", description = "checkpoint to resume from (its .trainer.safetensors sidecar restores the optimizer)")
+    Path resume;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--seed", defaultValue = "0", description = "run seed: init, data order, noise (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--data", defaultValue = "data/mnist", description = "MNIST IDX directory (default: ${DEFAULT-VALUE})")
+    Path data;
+
+    @Option(names = "--checkpoint-every", description = "steps between checkpoints (default: the config's lightning modelcheckpoint, else 500)")
+    Long checkpointEvery;
+
+    @Option(names = "--image-every", description = "steps between sample grids (default: the config's image_logger batch_frequency, else 500)")
+    Long imageEvery;
+
+    @Override
+    public Integer call() throws Exception {
+        ConfigNode root = EngineLoader.config(config);
+        int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
+        MnistDataset dataset = MnistDataset.load(data, true);
+        long total = steps != null ? steps : trainerSteps(root, dataset.batchesPerEpoch(bs), 2000);
+        long ckptEvery = checkpointEvery != null ? checkpointEvery : lightningInt(root, "modelcheckpoint", 500);
+        long imgEvery = imageEvery != null ? imageEvery : lightningInt(root, "image_logger", 500);
+        Path outDir = out != null ? out : Path.of("runs", config.getFileName().toString().replaceAll("\\.ya?ml$", ""));
+        try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
+            DiffusionEngine engine = EngineLoader.load(root, manager, seed);
+            if (engine.getLossFn() == null) {
+                throw new IllegalArgumentException(config + ": model.params has no loss_fn_config, so it cannot be trained");
+            }
+            long runSeed = seed;
+            if (resume != null) {
+                Long saved = Checkpoints.resume(resume, engine);
+                if (saved != null) {
+                    runSeed = saved;
+                }
+                System.err.printf("resumed from %s at step %d%n", resume, engine.getGlobalStep());
+            }
+            List<Integer> classes = engine.getConditioner().getEmbedders().stream()
+                    .anyMatch(e -> "cls".equals(e.getInputKey())) ? List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9) : null;
+            Trainer trainer = new Trainer(engine, dataset,
+                    new Trainer.Options(total, bs, outDir, ckptEvery, imgEvery, runSeed, classes));
+            CountDownLatch finished = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                trainer.requestStop();
+                try {
+                    finished.await(120, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "sgm4j-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            Trainer.Result result;
+            try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(total)
+                    .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).showSpeed().continuousUpdate().build()) {
+                pb.stepTo(engine.getGlobalStep());
+                result = trainer.run(new Trainer.Listener() {
+                    @Override
+                    public void onStep(long step, DiffusionEngine.StepResult r) {
+                        pb.stepTo(step);
+                        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.1e", r.loss(), r.lr()));
+                    }
+
+                    @Override
+                    public void message(String text) {
+                        System.err.println("\n" + text);
+                    }
+                });
+            } catch (DiffusionEngine.NonFiniteLossException e) {
+                System.err.println("\n" + e.getMessage() + "; the last good checkpoint is kept in " + outDir);
+                return 2;
+            } finally {
+                finished.countDown();
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already stopping (Ctrl-C): the hook waits for us
+            }
+            System.err.printf(Locale.ROOT, "%s at step %d, last loss %.4f, checkpoint %s%n",
+                    result.stoppedEarly() ? "stopped" : "finished", result.finalStep(), result.lastLoss(),
+                    result.lastCheckpoint());
+            return 0;
+        }
+    }
+
+    static long trainerSteps(ConfigNode root, long batchesPerEpoch, long def) {
+        if (root.isNode("lightning") && root.getNode("lightning").isNode("trainer")) {
+            ConfigNode t = root.getNode("lightning").getNode("trainer");
+            if (!t.isNull("max_steps") && t.getLong("max_steps") > 0) {
+                return t.getLong("max_steps");
+            }
+            if (!t.isNull("max_epochs")) {
+                return t.getLong("max_epochs") * batchesPerEpoch;
+            }
+        }
+        return def;
+    }
+
+    static int dataBatchSize(ConfigNode root, int def) {
+        if (root.isNode("data") && root.getNode("data").isNode("params")) {
+            return root.getNode("data").getNode("params").getInt("batch_size", def);
+        }
+        return def;
+    }
+
+    static long lightningInt(ConfigNode root, String which, long def) {
+        if (!root.isNode("lightning")) {
+            return def;
+        }
+        ConfigNode l = root.getNode("lightning");
+        if (which.equals("modelcheckpoint") && l.isNode("modelcheckpoint")) {
+            ConfigNode p = l.getNode("modelcheckpoint").getNodeOrEmpty("params");
+            return p.getLong("every_n_train_steps", def);
+        }
+        if (which.equals("image_logger") && l.isNode("callbacks") && l.getNode("callbacks").isNode("image_logger")) {
+            ConfigNode p = l.getNode("callbacks").getNode("image_logger").getNodeOrEmpty("params");
+            return p.getLong("batch_frequency", def);
+        }
+        return def;
+    }
+}

@@ -1,0 +1,184 @@
+package io.github.sgm4j.config;
+
+import static java.util.Map.entry;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The one visible table of config targets: original dotted sgm/ldm names mapped to the sgm4j
+ * class that implements them. Java class names work as targets too: a fully qualified class with a
+ * {@code public static fromConfig(ConfigNode params, Instantiator inst)} method resolves to itself.
+ *
+ * <p>Classes are named as strings and loaded on first use, so the table also lists targets sgm4j
+ * does not (yet) implement (text encoders, video models, data modules of other projects): using one
+ * gives a precise "known but not available in this build" error instead of "unknown target".
+ */
+public final class Targets {
+
+    /** Sentinel config values sgm/ldm use instead of a target mapping. */
+    public enum Sentinel {
+        /** {@code __is_first_stage__}: the conditioning stage is the first stage model. */
+        FIRST_STAGE("__is_first_stage__"),
+        /** {@code __is_unconditional__}: no conditioning stage. */
+        UNCONDITIONAL("__is_unconditional__");
+
+        private final String text;
+
+        Sentinel(String text) {
+            this.text = text;
+        }
+
+        /** The YAML spelling. */
+        public String text() {
+            return text;
+        }
+
+        /** The sentinel spelled by {@code value}, or null. */
+        public static Sentinel of(Object value) {
+            for (Sentinel s : values()) {
+                if (s.text.equals(value)) {
+                    return s;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Original target name to implementing Java class name. */
+    public static final Map<String, String> TABLE = Map.ofEntries(
+            entry("sgm.models.diffusion.DiffusionEngine", "io.github.sgm4j.models.DiffusionEngine"),
+            entry("sgm.models.autoencoder.AutoencoderKL", "io.github.sgm4j.models.AutoencoderKL"),
+            entry("sgm.models.autoencoder.AutoencodingEngineLegacy", "io.github.sgm4j.models.AutoencoderKL"),
+            entry("sgm.models.autoencoder.AutoencodingEngine", "io.github.sgm4j.models.AutoencoderKL"),
+            entry("sgm.models.autoencoder.AutoencoderKLModeOnly", "io.github.sgm4j.models.AutoencoderKLModeOnly"),
+            entry("sgm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
+            entry("ldm.models.autoencoder.AutoencoderKL", "io.github.sgm4j.models.AutoencoderKL"),
+            entry("ldm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
+            entry("ldm.models.autoencoder.VQModelInterface", "io.github.sgm4j.models.VQModelInterface"),
+            entry("sgm.modules.autoencoding.regularizers.DiagonalGaussianRegularizer", "io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer"),
+            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
+            entry("sgm.modules.autoencoding.temporal_ae.VideoDecoder", "io.github.sgm4j.modules.autoencoding.temporal_ae.VideoDecoder"),
+            entry("ldm.modules.losses.LPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator"),
+            entry("sgm.modules.distributions.distributions.DiagonalGaussianDistribution", "io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution"),
+            entry("sgm.modules.diffusionmodules.model.Encoder", "io.github.sgm4j.modules.diffusionmodules.model.Encoder"),
+            entry("sgm.modules.diffusionmodules.model.Decoder", "io.github.sgm4j.modules.diffusionmodules.model.Decoder"),
+            entry("ldm.modules.diffusionmodules.model.Encoder", "io.github.sgm4j.modules.diffusionmodules.model.Encoder"),
+            entry("ldm.modules.diffusionmodules.model.Decoder", "io.github.sgm4j.modules.diffusionmodules.model.Decoder"),
+            entry("sgm.modules.diffusionmodules.openaimodel.UNetModel", "io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel"),
+            entry("ldm.modules.diffusionmodules.openaimodel.UNetModel", "io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel"),
+            entry("sgm.modules.diffusionmodules.video_model.VideoUNet", "io.github.sgm4j.modules.diffusionmodules.video_model.VideoUNet"),
+            entry("sgm.modules.diffusionmodules.wrappers.OpenAIWrapper", "io.github.sgm4j.modules.diffusionmodules.OpenAIWrapper"),
+            entry("sgm.modules.diffusionmodules.wrappers.IdentityWrapper", "io.github.sgm4j.modules.diffusionmodules.IdentityWrapper"),
+            entry("sgm.modules.diffusionmodules.denoiser.Denoiser", "io.github.sgm4j.modules.diffusionmodules.Denoiser"),
+            entry("sgm.modules.diffusionmodules.denoiser.DiscreteDenoiser", "io.github.sgm4j.modules.diffusionmodules.DiscreteDenoiser"),
+            entry("sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling", "io.github.sgm4j.modules.diffusionmodules.EDMScaling"),
+            entry("sgm.modules.diffusionmodules.denoiser_scaling.EpsScaling", "io.github.sgm4j.modules.diffusionmodules.EpsScaling"),
+            entry("sgm.modules.diffusionmodules.denoiser_scaling.VScaling", "io.github.sgm4j.modules.diffusionmodules.VScaling"),
+            entry("sgm.modules.diffusionmodules.denoiser_scaling.VScalingWithEDMcNoise", "io.github.sgm4j.modules.diffusionmodules.VScalingWithEDMcNoise"),
+            entry("sgm.modules.diffusionmodules.discretizer.EDMDiscretization", "io.github.sgm4j.modules.diffusionmodules.EDMDiscretization"),
+            entry("sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization", "io.github.sgm4j.modules.diffusionmodules.LegacyDDPMDiscretization"),
+            entry("sgm.modules.diffusionmodules.guiders.VanillaCFG", "io.github.sgm4j.modules.diffusionmodules.VanillaCFG"),
+            entry("sgm.modules.diffusionmodules.guiders.IdentityGuider", "io.github.sgm4j.modules.diffusionmodules.IdentityGuider"),
+            entry("sgm.modules.diffusionmodules.sampling.EulerEDMSampler", "io.github.sgm4j.modules.diffusionmodules.EulerEDMSampler"),
+            entry("sgm.modules.diffusionmodules.sampling.HeunEDMSampler", "io.github.sgm4j.modules.diffusionmodules.HeunEDMSampler"),
+            entry("sgm.modules.diffusionmodules.sampling.EulerAncestralSampler", "io.github.sgm4j.modules.diffusionmodules.EulerAncestralSampler"),
+            entry("sgm.modules.diffusionmodules.sampling.DPMPP2SAncestralSampler", "io.github.sgm4j.modules.diffusionmodules.DPMPP2SAncestralSampler"),
+            entry("sgm.modules.diffusionmodules.sampling.DPMPP2MSampler", "io.github.sgm4j.modules.diffusionmodules.DPMPP2MSampler"),
+            entry("sgm.modules.diffusionmodules.sampling.LinearMultistepSampler", "io.github.sgm4j.modules.diffusionmodules.LinearMultistepSampler"),
+            entry("sgm.modules.diffusionmodules.loss.StandardDiffusionLoss", "io.github.sgm4j.modules.diffusionmodules.StandardDiffusionLoss"),
+            entry("sgm.modules.diffusionmodules.sigma_sampling.EDMSampling", "io.github.sgm4j.modules.diffusionmodules.EDMSampling"),
+            entry("sgm.modules.diffusionmodules.sigma_sampling.DiscreteSampling", "io.github.sgm4j.modules.diffusionmodules.DiscreteSampling"),
+            entry("sgm.modules.diffusionmodules.sigma_sampling.ZeroSampler", "io.github.sgm4j.modules.diffusionmodules.ZeroSampler"),
+            entry("sgm.modules.diffusionmodules.loss_weighting.UnitWeighting", "io.github.sgm4j.modules.diffusionmodules.UnitWeighting"),
+            entry("sgm.modules.diffusionmodules.denoiser_weighting.UnitWeighting", "io.github.sgm4j.modules.diffusionmodules.UnitWeighting"),
+            entry("sgm.modules.diffusionmodules.loss_weighting.EDMWeighting", "io.github.sgm4j.modules.diffusionmodules.EDMWeighting"),
+            entry("sgm.modules.diffusionmodules.denoiser_weighting.EDMWeighting", "io.github.sgm4j.modules.diffusionmodules.EDMWeighting"),
+            entry("sgm.modules.diffusionmodules.loss_weighting.VWeighting", "io.github.sgm4j.modules.diffusionmodules.VWeighting"),
+            entry("sgm.modules.diffusionmodules.denoiser_weighting.VWeighting", "io.github.sgm4j.modules.diffusionmodules.VWeighting"),
+            entry("sgm.modules.diffusionmodules.loss_weighting.EpsWeighting", "io.github.sgm4j.modules.diffusionmodules.EpsWeighting"),
+            entry("sgm.modules.diffusionmodules.denoiser_weighting.EpsWeighting", "io.github.sgm4j.modules.diffusionmodules.EpsWeighting"),
+            entry("sgm.modules.GeneralConditioner", "io.github.sgm4j.modules.encoders.GeneralConditioner"),
+            entry("sgm.modules.encoders.modules.GeneralConditioner", "io.github.sgm4j.modules.encoders.GeneralConditioner"),
+            entry("sgm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.modules.encoders.ClassEmbedder"),
+            entry("sgm.modules.encoders.modules.ConcatTimestepEmbedderND", "io.github.sgm4j.modules.encoders.ConcatTimestepEmbedderND"),
+            entry("sgm.modules.encoders.modules.IdentityEncoder", "io.github.sgm4j.modules.encoders.IdentityEncoder"),
+            entry("sgm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.modules.encoders.FrozenCLIPEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPEmbedder2"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImageEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPImageEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImagePredictionEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPImagePredictionEmbedder"),
+            entry("sgm.modules.encoders.modules.VideoPredictionEmbedderWithEncoder", "io.github.sgm4j.modules.encoders.VideoPredictionEmbedderWithEncoder"),
+            entry("sgm.modules.encoders.modules.FrozenT5Embedder", "io.github.sgm4j.modules.encoders.FrozenT5Embedder"),
+            entry("sgm.modules.encoders.modules.SpatialRescaler", "io.github.sgm4j.modules.encoders.SpatialRescaler"),
+            entry("sgm.modules.ema.LitEma", "io.github.sgm4j.modules.LitEma"),
+            entry("ldm.modules.ema.LitEma", "io.github.sgm4j.modules.LitEma"),
+            entry("sgm.lr_scheduler.LambdaLinearScheduler", "io.github.sgm4j.train.LambdaLinearScheduler"),
+            entry("ldm.lr_scheduler.LambdaLinearScheduler", "io.github.sgm4j.train.LambdaLinearScheduler"),
+            entry("sgm.lr_scheduler.LambdaWarmUpCosineScheduler", "io.github.sgm4j.train.LambdaWarmUpCosineScheduler"),
+            entry("ldm.lr_scheduler.LambdaWarmUpCosineScheduler", "io.github.sgm4j.train.LambdaWarmUpCosineScheduler"),
+            entry("sgm.lr_scheduler.LambdaWarmUpCosineScheduler2", "io.github.sgm4j.train.LambdaWarmUpCosineScheduler2"),
+            entry("ldm.lr_scheduler.LambdaWarmUpCosineScheduler2", "io.github.sgm4j.train.LambdaWarmUpCosineScheduler2"),
+            entry("torch.optim.AdamW", "io.github.sgm4j.train.AdamW"),
+            entry("torch.nn.Identity", "io.github.sgm4j.nn.Identity"),
+            entry("ldm.models.diffusion.ddpm.DDPM", "io.github.sgm4j.ldm.DDPM"),
+            entry("ldm.models.diffusion.ddpm.LatentDiffusion", "io.github.sgm4j.ldm.LatentDiffusion"),
+            entry("ldm.models.diffusion.ddpm.LatentInpaintDiffusion", "io.github.sgm4j.ldm.LatentInpaintDiffusion"),
+            entry("ldm.models.diffusion.ddim.DDIMSampler", "io.github.sgm4j.ldm.DDIMSampler"),
+            entry("ldm.models.diffusion.plms.PLMSSampler", "io.github.sgm4j.ldm.PLMSSampler"),
+            entry("ldm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.ldm.ClassEmbedder"),
+            entry("ldm.modules.encoders.modules.BERTEmbedder", "io.github.sgm4j.ldm.BERTEmbedder"),
+            entry("ldm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.ldm.FrozenCLIPEmbedder"),
+            entry("ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.ldm.FrozenOpenCLIPEmbedder"),
+            entry("sgm.data.mnist.MNISTLoader", "io.github.sgm4j.train.data.MNISTLoader"),
+            entry("sgm.data.cifar10.CIFAR10Loader", "io.github.sgm4j.train.data.CIFAR10Loader"),
+            entry("sgm.data.dataset.StableDataModuleFromConfig", "io.github.sgm4j.train.data.StableDataModuleFromConfig"));
+
+    private Targets() {}
+
+    /**
+     * The Java class name implementing {@code target}.
+     *
+     * @param target an original dotted name or a Java class name
+     * @param path the YAML path of the {@code target} key, for the message
+     * @throws ConfigException for an unknown target, naming the closest known names
+     */
+    public static String className(String target, String path) {
+        String mapped = TABLE.get(target);
+        if (mapped != null) {
+            return mapped;
+        }
+        if (TABLE.containsValue(target)) {
+            return target;
+        }
+        try {
+            Class<?> c = Class.forName(target, false, Targets.class.getClassLoader());
+            c.getMethod("fromConfig", ConfigNode.class, Instantiator.class);
+            return target;
+        } catch (ClassNotFoundException | NoSuchMethodException | LinkageError e) {
+            List<String> names = new ArrayList<>(new TreeSet<>(TABLE.keySet()));
+            names.addAll(new TreeSet<>(TABLE.values()));
+            throw new ConfigException(path, "unknown target '" + target + "'"
+                    + ConfigNode.suggestion(target, names));
+        }
+    }
+
+    /** Whether {@code target} is in the table or names a Java class of the table. */
+    public static boolean isKnown(String target) {
+        return TABLE.containsKey(target) || TABLE.containsValue(target);
+    }
+
+    /** Whether the class implementing {@code target} is present in this build. */
+    public static boolean isAvailable(String target) {
+        String cn = TABLE.getOrDefault(target, target);
+        try {
+            Class.forName(cn, false, Targets.class.getClassLoader()).getMethod(
+                    "fromConfig", ConfigNode.class, Instantiator.class);
+            return true;
+        } catch (ClassNotFoundException | NoSuchMethodException | LinkageError e) {
+            return false;
+        }
+    }
+}

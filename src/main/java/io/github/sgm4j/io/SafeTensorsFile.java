@@ -1,0 +1,181 @@
+package io.github.sgm4j.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * An open safetensors file: the validated header, and tensors loaded lazily by name from a
+ * memory map of the data section (segments of at most 1 GiB, so files above 2 GiB work and the Java
+ * heap never holds the file). Obtain one with {@link SafeTensors#open}; close it when done (arrays
+ * already loaded stay valid).
+ */
+public final class SafeTensorsFile implements AutoCloseable {
+
+    static final long SEGMENT = 1L << 30;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final long dataLength;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+    private final List<MappedByteBuffer> segments = new ArrayList<>();
+
+    SafeTensorsFile(Path path, FileChannel channel, long dataStart, long dataLength,
+            Map<String, TensorInfo> tensors, Map<String, String> metadata) throws IOException {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.dataLength = dataLength;
+        this.tensors = tensors;
+        this.metadata = metadata;
+        for (long off = 0; off < dataLength; off += SEGMENT) {
+            long len = Math.min(SEGMENT, dataLength - off);
+            segments.add(channel.map(FileChannel.MapMode.READ_ONLY, dataStart + off, len));
+        }
+    }
+
+    static SafeTensorsFile open(Path path) {
+        try {
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+            try {
+                SafeTensorsHeader h = SafeTensorsHeader.read(path, ch);
+                return new SafeTensorsFile(path, ch, h.dataStart(), h.dataLength(), h.tensors(), h.metadata());
+            } catch (RuntimeException | IOException e) {
+                ch.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read safetensors file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The file. */
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor names in data order. */
+    public List<String> keys() {
+        return new ArrayList<>(tensors.keySet());
+    }
+
+    /** Whether the file has a tensor {@code name}. */
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    /** The header entry of {@code name}. */
+    public TensorInfo info(String name) {
+        TensorInfo t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
+        }
+        return t;
+    }
+
+    /** The {@code __metadata__} map (empty when absent). */
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    /** Loads {@code name} in its stored dtype (BF16 becomes FLOAT32, I16 becomes INT32). */
+    public NDArray load(String name, NDManager manager) {
+        return load(name, manager, null);
+    }
+
+    /**
+     * Loads {@code name} and converts it to {@code target} (null keeps the stored dtype; BF16 is
+     * always widened to FLOAT32 in Java first, since DJL cannot hold bfloat16 arrays safely).
+     */
+    public NDArray load(String name, NDManager manager, DataType target) {
+        TensorInfo t = info(name);
+        SafeTensorsDtype dt = SafeTensorsDtype.of(t.dtype(), path, name);
+        long bytes = t.byteLength();
+        if (bytes > Integer.MAX_VALUE - 16) {
+            throw new SafeTensorsFormatException(path + ": tensor '" + name + "' has " + bytes
+                    + " bytes; single tensors above 2 GiB are not supported");
+        }
+        ByteBuffer raw = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        copy(t.begin(), raw);
+        raw.flip();
+        ByteBuffer data = dt.toEngineBytes(raw);
+        Shape shape = new Shape(t.shape());
+        NDArray a = manager.create(data.order(ByteOrder.nativeOrder()), shape, dt.engineType());
+        if (target != null && target != a.getDataType()) {
+            NDArray c = a.toType(target, false);
+            a.close();
+            a = c;
+        }
+        return a;
+    }
+
+    private void copy(long offset, ByteBuffer dst) {
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int seg = (int) (pos / SEGMENT);
+            int within = (int) (pos % SEGMENT);
+            MappedByteBuffer m = segments.get(seg);
+            int n = Math.min(dst.remaining(), m.capacity() - within);
+            ByteBuffer slice = m.duplicate();
+            slice.position(within).limit(within + n);
+            dst.put(slice);
+            pos += n;
+        }
+    }
+
+    /** Loads every tensor, in data order. */
+    public Map<String, NDArray> loadAll(NDManager manager) {
+        return loadAll(manager, null, k -> true);
+    }
+
+    /** Loads every tensor converted to {@code target} (null keeps dtypes). */
+    public Map<String, NDArray> loadAll(NDManager manager, DataType target) {
+        return loadAll(manager, target, k -> true);
+    }
+
+    /** Loads the tensors whose names pass {@code filter}. */
+    public Map<String, NDArray> loadAll(NDManager manager, DataType target, Predicate<String> filter) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (String k : tensors.keySet()) {
+            if (filter.test(k)) {
+                out.put(k, load(k, manager, target));
+            }
+        }
+        return out;
+    }
+
+    long dataLength() {
+        return dataLength;
+    }
+
+    long dataStart() {
+        return dataStart;
+    }
+
+    @Override
+    public void close() {
+        segments.clear();
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

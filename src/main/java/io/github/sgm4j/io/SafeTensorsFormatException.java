@@ -1,0 +1,17 @@
+package io.github.sgm4j.io;
+
+/** A malformed or unsupported safetensors file; the message names the file and, where relevant, the tensor. */
+public class SafeTensorsFormatException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Creates the exception. */
+    public SafeTensorsFormatException(String message) {
+        super(message);
+    }
+
+    /** Creates the exception with a cause. */
+    public SafeTensorsFormatException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,818 @@
+package io.github.sgm4j.ldm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.config.ConfigException;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.modules.LitEma;
+import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
+import io.github.sgm4j.nn.Init;
+import io.github.sgm4j.nn.LoadResult;
+import io.github.sgm4j.nn.Module;
+import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseSource;
+import io.github.sgm4j.train.LrScheduler;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Port of {@code ldm.models.diffusion.ddpm.DDPM}: classic DDPM with Gaussian diffusion in image
+ * space, over a {@link DiffusionWrapper}ed UNet ({@code model.diffusion_model.*}).
+ *
+ * <p>{@code register_schedule} computes the schedule in float64 (numpy) and keeps it as float32
+ * buffers under the checkpoint's names ({@code betas}, {@code alphas_cumprod}, ..., {@code
+ * posterior_mean_coef2}; {@code lvlb_weights} non-persistent). When a checkpoint carries these
+ * buffers, {@link #loadStateDict} compares them with the recomputed ones and refuses a mismatch
+ * ({@link ScheduleMismatchException}) unless {@link #setAcceptCheckpointSchedule} is set.
+ */
+public class DDPM extends Module implements SamplingModel {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DDPM.class);
+
+    /** The persistent schedule buffers in registration order. */
+    public static final List<String> SCHEDULE_BUFFERS = List.of("betas", "alphas_cumprod", "alphas_cumprod_prev",
+            "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod", "log_one_minus_alphas_cumprod",
+            "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod", "posterior_variance",
+            "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2");
+
+    /**
+     * Constructor arguments with ldm's defaults.
+     *
+     * @param timesteps number of diffusion steps T (1000)
+     * @param betaSchedule linear, cosine, sqrt_linear or sqrt (linear)
+     * @param lossType l1 or l2 (l2)
+     * @param useEma keep an EMA of the network (true)
+     * @param firstStageKey batch key of the images (image)
+     * @param imageSize sample size (256)
+     * @param channels sample channels (3)
+     * @param logEveryT intermediate logging interval of the DDPM loop (100)
+     * @param clipDenoised clamp x0 to [-1, 1] in {@code p_mean_variance} (true)
+     * @param linearStart schedule start (1e-4)
+     * @param linearEnd schedule end (2e-2)
+     * @param cosineS cosine offset (8e-3)
+     * @param givenBetas explicit betas, or null
+     * @param originalElboWeight weight of the VLB term (0)
+     * @param vPosterior posterior variance mix (0)
+     * @param lSimpleWeight weight of the simple loss (1)
+     * @param conditioningKey null, concat, crossattn, hybrid or adm
+     * @param parameterization eps or x0 (eps)
+     * @param learnLogvar whether {@code logvar} is a trained parameter (false)
+     * @param logvarInit the initial {@code logvar} (0)
+     * @param ckptPath checkpoint loaded by {@link #initialize}, or null
+     * @param ignoreKeys key prefixes dropped from that checkpoint
+     * @param loadOnlyUnet load the checkpoint into {@code model} only
+     */
+    public record Params(int timesteps, String betaSchedule, String lossType, boolean useEma, String firstStageKey,
+            int imageSize, int channels, int logEveryT, boolean clipDenoised, double linearStart, double linearEnd,
+            double cosineS, List<Double> givenBetas, double originalElboWeight, double vPosterior,
+            double lSimpleWeight, String conditioningKey, String parameterization, boolean learnLogvar,
+            double logvarInit, String ckptPath, List<String> ignoreKeys, boolean loadOnlyUnet) {
+
+        /** ldm's defaults. */
+        public static Params defaults() {
+            return new Params(1000, "linear", "l2", true, "image", 256, 3, 100, true, 1e-4, 2e-2, 8e-3, null, 0.,
+                    0., 1., null, "eps", false, 0., null, List.of(), false);
+        }
+
+        /** Validates the enumerations. */
+        public Params {
+            if (!"eps".equals(parameterization) && !"x0".equals(parameterization)) {
+                throw new IllegalArgumentException(
+                        "parameterization: currently only supporting \"eps\" and \"x0\", got \"" + parameterization + "\"");
+            }
+            if (!"l1".equals(lossType) && !"l2".equals(lossType)) {
+                throw new IllegalArgumentException("loss_type: unknown loss type '" + lossType + "' (l1, l2)");
+            }
+            if (logEveryT < 1) {
+                throw new IllegalArgumentException("log_every_t must be >= 1, got " + logEveryT);
+            }
+        }
+    }
+
+    /** A checkpoint's schedule buffer differs from the one recomputed from the config. */
+    public static final class ScheduleMismatchException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        ScheduleMismatchException(String message) {
+            super(message);
+        }
+    }
+
+    /** Mean, variance and log-variance of a Gaussian (close to release the arrays). */
+    public record MeanVariance(NDArray mean, NDArray variance, NDArray logVariance) implements AutoCloseable {
+        @Override
+        public void close() {
+            mean.close();
+            variance.close();
+            logVariance.close();
+        }
+    }
+
+    /** A loss and ldm's {@code loss_dict} ({@code train/...} or {@code val/...} keys). */
+    public record Losses(NDArray loss, Map<String, NDArray> lossDict) {}
+
+    protected final Params params;
+    private final DiffusionWrapper model;
+    private final LitEma modelEma;
+    private final LrScheduler scheduler;
+    private final int numTimesteps;
+    private final Map<String, float[]> schedule;
+    private final Map<String, Parameter> scheduleBuffers = new LinkedHashMap<>();
+    private final Parameter logvar;
+    private boolean clipDenoised;
+    private boolean acceptCheckpointSchedule;
+
+    /**
+     * Builds the model.
+     *
+     * @param params scalar parameters
+     * @param model the wrapped UNet
+     * @param scheduler the learning-rate schedule ({@code scheduler_config}), or null
+     */
+    public DDPM(Params params, DiffusionWrapper model, LrScheduler scheduler) {
+        this.params = params;
+        this.model = register("model", model);
+        this.modelEma = params.useEma() ? register("model_ema", new LitEma(model, 0.9999, true)) : null;
+        this.scheduler = scheduler;
+        this.clipDenoised = params.clipDenoised();
+        double[] betas;
+        if (params.givenBetas() != null) {
+            betas = params.givenBetas().stream().mapToDouble(Double::doubleValue).toArray();
+        } else {
+            betas = LdmUtil.makeBetaSchedule(params.betaSchedule(), params.timesteps(), params.linearStart(),
+                    params.linearEnd(), params.cosineS());
+        }
+        this.numTimesteps = betas.length;
+        this.schedule = registerSchedule(betas, params.vPosterior(), params.parameterization());
+        for (Map.Entry<String, float[]> e : schedule.entrySet()) {
+            boolean persistent = !e.getKey().equals("lvlb_weights");
+            scheduleBuffers.put(e.getKey(), buffer(e.getKey(), new Shape(numTimesteps), DataType.FLOAT32,
+                    Init.values(e.getValue()), persistent));
+        }
+        float[] lv = new float[numTimesteps];
+        java.util.Arrays.fill(lv, (float) params.logvarInit());
+        this.logvar = params.learnLogvar()
+                ? parameter("logvar", new Shape(numTimesteps), Init.values(lv))
+                : null;
+    }
+
+    /**
+     * Port of {@code register_schedule}: every buffer in float64, rounded to float32 like {@code
+     * torch.tensor(x, dtype=float32)}; {@code lvlb_weights} computed from the float32 buffers as the
+     * reference does ({@code [0]} overwritten by {@code [1]}).
+     */
+    public static Map<String, float[]> registerSchedule(double[] betas, double vPosterior, String parameterization) {
+        int n = betas.length;
+        double[] alphas = new double[n];
+        for (int i = 0; i < n; i++) {
+            alphas[i] = 1. - betas[i];
+        }
+        double[] ac = LdmUtil.alphasCumprod(betas);
+        double[] acPrev = new double[n];
+        acPrev[0] = 1.;
+        System.arraycopy(ac, 0, acPrev, 1, n - 1);
+        Map<String, float[]> out = new LinkedHashMap<>();
+        float[] betas32 = f32(n, i -> betas[i]);
+        float[] ac32 = f32(n, i -> ac[i]);
+        out.put("betas", betas32);
+        out.put("alphas_cumprod", ac32);
+        out.put("alphas_cumprod_prev", f32(n, i -> acPrev[i]));
+        out.put("sqrt_alphas_cumprod", f32(n, i -> Math.sqrt(ac[i])));
+        out.put("sqrt_one_minus_alphas_cumprod", f32(n, i -> Math.sqrt(1. - ac[i])));
+        out.put("log_one_minus_alphas_cumprod", f32(n, i -> Math.log(1. - ac[i])));
+        out.put("sqrt_recip_alphas_cumprod", f32(n, i -> Math.sqrt(1. / ac[i])));
+        out.put("sqrt_recipm1_alphas_cumprod", f32(n, i -> Math.sqrt(1. / ac[i] - 1)));
+        double[] pv = new double[n];
+        for (int i = 0; i < n; i++) {
+            pv[i] = (1 - vPosterior) * betas[i] * (1. - acPrev[i]) / (1. - ac[i]) + vPosterior * betas[i];
+        }
+        float[] pv32 = f32(n, i -> pv[i]);
+        out.put("posterior_variance", pv32);
+        out.put("posterior_log_variance_clipped", f32(n, i -> Math.log(Math.max(pv[i], 1e-20))));
+        out.put("posterior_mean_coef1", f32(n, i -> betas[i] * Math.sqrt(acPrev[i]) / (1. - ac[i])));
+        out.put("posterior_mean_coef2", f32(n, i -> (1. - acPrev[i]) * Math.sqrt(alphas[i]) / (1. - ac[i])));
+        float[] lvlb = new float[n];
+        for (int i = 0; i < n; i++) {
+            if ("eps".equals(parameterization)) {
+                // betas**2 / (2 * posterior_variance * alphas * (1 - alphas_cumprod)), float32 tensors
+                float den = 2f * pv32[i];
+                den = den * (float) alphas[i];
+                den = den * (1f - ac32[i]);
+                lvlb[i] = betas32[i] * betas32[i] / den;
+            } else {
+                // 0.5 * sqrt(a) / (2. * 1 - a) with a = float32 alphas_cumprod (literally '2 - a')
+                float s = (float) Math.sqrt(ac32[i]);
+                lvlb[i] = 0.5f * s / (2f - ac32[i]);
+            }
+        }
+        if (n > 1) {
+            lvlb[0] = lvlb[1];
+        }
+        out.put("lvlb_weights", lvlb);
+        return out;
+    }
+
+    private static float[] f32(int n, java.util.function.IntToDoubleFunction f) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) f.applyAsDouble(i);
+        }
+        return out;
+    }
+
+    /** Builds from {@code ldm.models.diffusion.ddpm.DDPM} params (the original YAML). */
+    public static DDPM fromConfig(ConfigNode p, Instantiator inst) {
+        Params params = readParams(p, null);
+        DiffusionWrapper wrapper = buildWrapper(p, inst, params.conditioningKey());
+        return new DDPM(params, wrapper, readScheduler(p, inst));
+    }
+
+    /** Reads the DDPM keys of {@code p}; {@code conditioningKey} overrides {@code conditioning_key} when non-null. */
+    protected static Params readParams(ConfigNode p, String conditioningKeyOverride) {
+        Params d = Params.defaults();
+        p.ignore("monitor", "use_positional_encodings_unused");
+        if (p.getBoolean("use_positional_encodings", false)) {
+            throw new ConfigException(p.pathOf("use_positional_encodings"), "positional encodings are not supported");
+        }
+        List<Double> givenBetas = p.isNull("given_betas") ? null : p.getDoubleList("given_betas");
+        String schedule = p.getString("beta_schedule", d.betaSchedule());
+        if (givenBetas == null && !List.of("linear", "cosine", "sqrt_linear", "sqrt").contains(schedule)) {
+            throw new ConfigException(p.pathOf("beta_schedule"),
+                    "schedule '" + schedule + "' unknown (linear, cosine, sqrt_linear, sqrt)");
+        }
+        String condKey = conditioningKeyOverride != null ? conditioningKeyOverride
+                : (p.isNull("conditioning_key") ? null : p.getString("conditioning_key"));
+        try {
+            return new Params(
+                    p.getInt("timesteps", d.timesteps()),
+                    schedule,
+                    p.getString("loss_type", d.lossType()),
+                    p.getBoolean("use_ema", d.useEma()),
+                    p.getString("first_stage_key", d.firstStageKey()),
+                    p.getInt("image_size", d.imageSize()),
+                    p.getInt("channels", d.channels()),
+                    p.getInt("log_every_t", d.logEveryT()),
+                    p.getBoolean("clip_denoised", d.clipDenoised()),
+                    p.getDouble("linear_start", d.linearStart()),
+                    p.getDouble("linear_end", d.linearEnd()),
+                    p.getDouble("cosine_s", d.cosineS()),
+                    givenBetas,
+                    p.getDouble("original_elbo_weight", d.originalElboWeight()),
+                    p.getDouble("v_posterior", d.vPosterior()),
+                    p.getDouble("l_simple_weight", d.lSimpleWeight()),
+                    condKey,
+                    p.getString("parameterization", d.parameterization()),
+                    p.getBoolean("learn_logvar", d.learnLogvar()),
+                    p.getDouble("logvar_init", d.logvarInit()),
+                    p.getString("ckpt_path", null),
+                    p.getStringList("ignore_keys", List.of()),
+                    p.getBoolean("load_only_unet", false));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(p.path(), e.getMessage(), e);
+        }
+    }
+
+    /** Builds the {@code DiffusionWrapper(unet_config, conditioning_key)}. */
+    protected static DiffusionWrapper buildWrapper(ConfigNode p, Instantiator inst, String conditioningKey) {
+        UNetModel unet = inst.instantiate(p.getNode("unet_config"), UNetModel.class);
+        try {
+            return new DiffusionWrapper(unet, conditioningKey);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(p.pathOf("conditioning_key"), e.getMessage(), e);
+        }
+    }
+
+    /** Builds {@code scheduler_config} when present. */
+    protected static LrScheduler readScheduler(ConfigNode p, Instantiator inst) {
+        ConfigNode node = p.getNodeOrNull("scheduler_config");
+        return node == null ? null : inst.instantiate(node, LrScheduler.class);
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** The parameters. */
+    public Params getParams() {
+        return params;
+    }
+
+    /** The wrapped network ({@code self.model}). */
+    public DiffusionWrapper getModel() {
+        return model;
+    }
+
+    /** The EMA of the network, or null. */
+    public LitEma getModelEma() {
+        return modelEma;
+    }
+
+    /** The learning-rate schedule of the config, or null. */
+    public LrScheduler getScheduler() {
+        return scheduler;
+    }
+
+    /** {@code parameterization}: eps or x0. */
+    public String getParameterization() {
+        return params.parameterization();
+    }
+
+    @Override
+    public int numTimesteps() {
+        return numTimesteps;
+    }
+
+    /** The recomputed float32 schedule by buffer name (copies). */
+    public Map<String, float[]> getSchedule() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        schedule.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+    }
+
+    /** A schedule buffer's array by name ({@code betas}, ..., {@code lvlb_weights}). */
+    public NDArray scheduleBuffer(String name) {
+        Parameter p = scheduleBuffers.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no schedule buffer '" + name + "' (have " + scheduleBuffers.keySet() + ")");
+        }
+        return p.getArray();
+    }
+
+    @Override
+    public NDArray alphasCumprod() {
+        return scheduleBuffer("alphas_cumprod");
+    }
+
+    @Override
+    public NDArray sqrtAlphasCumprod() {
+        return scheduleBuffer("sqrt_alphas_cumprod");
+    }
+
+    @Override
+    public NDArray sqrtOneMinusAlphasCumprod() {
+        return scheduleBuffer("sqrt_one_minus_alphas_cumprod");
+    }
+
+    /** {@code logvar} [T] as a new array in {@code manager} (the parameter itself with {@code learn_logvar}). */
+    public NDArray logvar(NDManager manager) {
+        if (logvar != null) {
+            return logvar.getArray();
+        }
+        return manager.full(new Shape(numTimesteps), (float) params.logvarInit());
+    }
+
+    /** {@code clip_denoised} (LatentDiffusion turns it off). */
+    public boolean isClipDenoised() {
+        return clipDenoised;
+    }
+
+    /** Sets {@code clip_denoised}. */
+    protected void setClipDenoised(boolean clip) {
+        this.clipDenoised = clip;
+    }
+
+    /**
+     * Accept a checkpoint's schedule buffers even when they differ from the recomputed schedule
+     * (logged as a warning); the default refuses them.
+     */
+    public void setAcceptCheckpointSchedule(boolean accept) {
+        this.acceptCheckpointSchedule = accept;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Binds the tree and fills the schedule buffers with the recomputed values. */
+    @Override
+    public void attach(NDManager manager) {
+        super.attach(manager);
+        for (Map.Entry<String, Parameter> e : scheduleBuffers.entrySet()) {
+            if (!e.getValue().isInitialized()) {
+                try (NDArray v = manager.create(schedule.get(e.getKey()))) {
+                    e.getValue().setArray(v, manager);
+                }
+            }
+        }
+    }
+
+    /** Allocates every tensor, then loads {@code ckpt_path} when configured ({@code init_from_ckpt}). */
+    @Override
+    public void initialize(NDManager manager, NoiseSource noise) {
+        super.initialize(manager, noise);
+        if (params.ckptPath() != null) {
+            initFromCkpt(Path.of(params.ckptPath()), params.ignoreKeys(), params.loadOnlyUnet());
+        }
+    }
+
+    /**
+     * {@code init_from_ckpt(path, ignore_keys, only_model)}: loads a {@code .safetensors} state dict
+     * non-strictly (keys starting with an ignored prefix dropped) and logs missing/unexpected keys.
+     */
+    public LoadResult initFromCkpt(Path path, List<String> ignoreKeys, boolean onlyModel) {
+        if (!path.toString().endsWith(".safetensors")) {
+            throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
+        }
+        try (NDScope ignored = new NDScope()) {
+            Map<String, NDArray> sd = new LinkedHashMap<>(SafeTensors.readAll(path, getManager()));
+            sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
+            LoadResult r = onlyModel ? model.loadStateDict(sd, false) : loadStateDict(sd, false);
+            LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),
+                    r.unexpectedKeys().size());
+            return r;
+        }
+    }
+
+    /**
+     * {@code load_state_dict}, after comparing every schedule buffer the state dict carries with the
+     * recomputed one (|a - b| <= 1e-6 + 1e-5 |b|).
+     *
+     * @throws ScheduleMismatchException when a carried schedule differs (unless accepted)
+     */
+    @Override
+    public LoadResult loadStateDict(Map<String, NDArray> stateDict, boolean strict) {
+        for (String name : SCHEDULE_BUFFERS) {
+            NDArray v = stateDict.get(name);
+            if (v == null || v.getShape().size() != numTimesteps) {
+                continue;
+            }
+            float[] got = v.toType(DataType.FLOAT32, false).toFloatArray();
+            float[] want = schedule.get(name);
+            for (int i = 0; i < want.length; i++) {
+                if (!(Math.abs(got[i] - want[i]) <= 1e-6 + 1e-5 * Math.abs(want[i]))) {
+                    String msg = "checkpoint buffer '" + name + "' differs from the schedule recomputed from the config"
+                            + " (beta_schedule " + params.betaSchedule() + ", linear_start " + params.linearStart()
+                            + ", linear_end " + params.linearEnd() + ", timesteps " + numTimesteps + "): at index " + i
+                            + " checkpoint " + got[i] + " vs recomputed " + want[i];
+                    if (!acceptCheckpointSchedule) {
+                        throw new ScheduleMismatchException(msg
+                                + "; fix the config or call setAcceptCheckpointSchedule(true) to use the checkpoint's");
+                    }
+                    LOG.warn("{}; using the checkpoint's values", msg);
+                    break;
+                }
+            }
+        }
+        return super.loadStateDict(stateDict, strict);
+    }
+
+    // ------------------------------------------------------------------ diffusion math
+
+    /** {@code q_mean_variance(x_start, t)}: the distribution q(x_t | x_0). */
+    public MeanVariance qMeanVariance(NDArray xStart, NDArray t) {
+        Shape s = xStart.getShape();
+        NDArray mean;
+        try (NDArray a = LdmUtil.extractIntoTensor(sqrtAlphasCumprod(), t, s)) {
+            mean = a.mul(xStart);
+        }
+        NDArray variance;
+        try (NDArray one = alphasCumprod().getManager().ones(new Shape(numTimesteps));
+                NDArray oneMinus = one.sub(alphasCumprod())) {
+            variance = LdmUtil.extractIntoTensor(oneMinus, t, s);
+        }
+        NDArray logVariance = LdmUtil.extractIntoTensor(scheduleBuffer("log_one_minus_alphas_cumprod"), t, s);
+        return new MeanVariance(mean, variance, logVariance);
+    }
+
+    /** {@code predict_start_from_noise(x_t, t, noise)}. */
+    public NDArray predictStartFromNoise(NDArray xT, NDArray t, NDArray noise) {
+        Shape s = xT.getShape();
+        try (NDArray a = LdmUtil.extractIntoTensor(scheduleBuffer("sqrt_recip_alphas_cumprod"), t, s);
+                NDArray b = LdmUtil.extractIntoTensor(scheduleBuffer("sqrt_recipm1_alphas_cumprod"), t, s);
+                NDArray ax = a.mul(xT);
+                NDArray bn = b.mul(noise)) {
+            return ax.sub(bn);
+        }
+    }
+
+    /** {@code q_posterior(x_start, x_t, t)}: mean, variance and clipped log-variance of q(x_{t-1} | x_t, x_0). */
+    public MeanVariance qPosterior(NDArray xStart, NDArray xT, NDArray t) {
+        Shape s = xT.getShape();
+        NDArray mean;
+        try (NDArray c1 = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_mean_coef1"), t, s);
+                NDArray c2 = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_mean_coef2"), t, s);
+                NDArray a = c1.mul(xStart);
+                NDArray b = c2.mul(xT)) {
+            mean = a.add(b);
+        }
+        NDArray variance = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_variance"), t, s);
+        NDArray logVariance = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_log_variance_clipped"), t, s);
+        return new MeanVariance(mean, variance, logVariance);
+    }
+
+    /**
+     * {@code apply_model(x, t, c)}: the wrapped network; {@code c} goes to {@code c_concat} for
+     * {@code concat} and to {@code c_crossattn} otherwise (ignored without a conditioning key).
+     */
+    @Override
+    public NDArray applyModel(NDArray x, NDArray t, NDArray c) {
+        String key = model.getConditioningKey();
+        if (key == null) {
+            return model.forward(x, t, null, null);
+        }
+        if (c == null) {
+            throw new IllegalArgumentException("apply_model: conditioning_key " + key + " needs a conditioning");
+        }
+        return "concat".equals(key) ? model.forward(x, t, List.of(c), null) : model.forward(x, t, null, List.of(c));
+    }
+
+    /**
+     * {@code apply_model(x, t, cond)} with a dict conditioning (the {@code hybrid} case): {@code
+     * c_concat} and {@code c_crossattn} lists passed to the wrapper as they are.
+     */
+    public NDArray applyModelDict(NDArray x, NDArray t, Map<String, List<NDArray>> cond) {
+        for (String k : cond.keySet()) {
+            if (!k.equals("c_concat") && !k.equals("c_crossattn")) {
+                throw new IllegalArgumentException("apply_model: unknown conditioning key '" + k
+                        + "' (c_concat, c_crossattn)");
+            }
+        }
+        return model.forward(x, t, cond.get("c_concat"), cond.get("c_crossattn"));
+    }
+
+    /**
+     * {@code p_mean_variance(x, t, clip_denoised)} of the model output: x0 from the output (eps:
+     * {@code predict_start_from_noise}), clamped to [-1, 1] when asked, then {@code q_posterior}.
+     *
+     * @return the posterior of the prediction and the predicted x0
+     */
+    public PMeanVariance pMeanVarianceFromOutput(NDArray x, NDArray t, NDArray modelOut, boolean clip) {
+        NDArray xRecon = "eps".equals(params.parameterization())
+                ? predictStartFromNoise(x, t, modelOut)
+                : modelOut.duplicate();
+        if (clip) {
+            try (NDArray old = xRecon) {
+                xRecon = old.clip(-1f, 1f);
+            }
+        }
+        return new PMeanVariance(qPosterior(xRecon, x, t), xRecon);
+    }
+
+    /** The model posterior and its x0 prediction (close to release). */
+    public record PMeanVariance(MeanVariance posterior, NDArray x0) implements AutoCloseable {
+        @Override
+        public void close() {
+            posterior.close();
+            x0.close();
+        }
+    }
+
+    /** {@code p_mean_variance(x, t, clip_denoised)} (DDPM: unconditional network call). */
+    public MeanVariance pMeanVariance(NDArray x, NDArray t, boolean clip) {
+        try (NDArray out = applyModel(x, t, null);
+                PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip)) {
+            MeanVariance mv = p.posterior();
+            return new MeanVariance(mv.mean().duplicate(), mv.variance().duplicate(), mv.logVariance().duplicate());
+        }
+    }
+
+    /**
+     * {@code p_sample(x, t)}: {@code mean + nonzero_mask * exp(0.5 * log_var) * randn(x.shape)} (the
+     * draw happens for every batch, also where t == 0).
+     */
+    public NDArray pSample(NDArray x, NDArray t, boolean clip, NoiseSource noise) {
+        return pSample(x, null, t, clip, noise);
+    }
+
+    /** {@code p_sample(x, c, t)} with a conditioning (LatentDiffusion). */
+    public NDArray pSample(NDArray x, NDArray c, NDArray t, boolean clip, NoiseSource noise) {
+        long b = x.getShape().get(0);
+        try (NDArray out = applyModel(x, t, c);
+                PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip);
+                NDArray n = noise.randn(x.getManager(), x.getShape());
+                NDArray isZero = t.eq(0);
+                NDArray isZeroF = isZero.toType(DataType.FLOAT32, false);
+                NDArray mask = isZeroF.neg().add(1f);
+                NDArray maskR = mask.reshape(b, 1, 1, 1);
+                NDArray half = p.posterior().logVariance().mul(0.5f);
+                NDArray std = half.exp();
+                NDArray ms = maskR.mul(std);
+                NDArray msn = ms.mul(n)) {
+            return p.posterior().mean().add(msn);
+        }
+    }
+
+    /**
+     * {@code p_sample_loop}: from {@code x_T} (or {@code randn(shape)}) through every timestep
+     * T-1..0, each step in its own {@link NDScope}; intermediates (starting with {@code x_T}) every
+     * {@code log_every_t} steps and at T-1. With {@code mask}/{@code x0} each step blends {@code
+     * q_sample(x0, t) * mask + (1 - mask) * img} after the step (LatentDiffusion).
+     *
+     * @param shape [B, C, H, W]
+     * @param cond conditioning, or null
+     */
+    public SampleResult pSampleLoop(Shape shape, NDArray cond, SampleOptions options, NoiseSource noise) {
+        if (options.unconditionalConditioning() != null && options.unconditionalGuidanceScale() != 1.0) {
+            throw new IllegalArgumentException("the DDPM sampling loop has no classifier-free guidance "
+                    + "(unconditional_guidance_scale " + options.unconditionalGuidanceScale() + "): use DDIM or PLMS");
+        }
+        int logEveryT = options.logEveryTOr(params.logEveryT());
+        long b = shape.get(0);
+        NDArray img = options.xT() != null ? options.xT() : noise.randn(getManager(), shape);
+        LdmUtil.checkMask(options.mask(), options.x0(), img.getShape());
+        List<NDArray> intermediates = new ArrayList<>();
+        intermediates.add(img);
+        NDArray xT = img;
+        boolean kept = true;
+        int total = numTimesteps;
+        int step = 0;
+        for (int i = total - 1; i >= 0; i--, step++) {
+            NDArray next;
+            try (NDScope scope = new NDScope()) {
+                NDArray ts = LdmUtil.fullLong(img.getManager(), b, i);
+                next = pSample(img, cond, ts, clipDenoised, noise);
+                if (options.mask() != null) {
+                    next = LdmUtil.blend(this, options.x0(), ts, options.mask(), next, noise);
+                }
+                NDScope.unregister(next);
+            }
+            if (img != xT && !kept) {
+                img.close();
+            }
+            img = next;
+            kept = i % logEveryT == 0 || i == total - 1;
+            if (kept) {
+                intermediates.add(img);
+            }
+            if (options.callback() != null) {
+                options.callback().onStep(step, total, img, img);
+            }
+        }
+        return new SampleResult(img, intermediates, List.of());
+    }
+
+    /** {@code q_sample(x_start, t)} drawing {@code randn_like(x_start)}. */
+    public NDArray qSample(NDArray xStart, NDArray t, NoiseSource noise) {
+        try (NDArray n = noise.randnLike(xStart)) {
+            return qSample(xStart, t, n);
+        }
+    }
+
+    /** {@code get_loss(pred, target, mean)}: l1 {@code |target - pred|} or l2 {@code (target - pred)^2}. */
+    public NDArray getLoss(NDArray pred, NDArray target, boolean mean) {
+        NDArray loss;
+        try (NDArray d = target.sub(pred)) {
+            loss = "l1".equals(params.lossType()) ? d.abs() : d.mul(d);
+        }
+        if (mean) {
+            try (loss) {
+                return loss.mean();
+            }
+        }
+        return loss;
+    }
+
+    /** {@code x.mean(dim=[1, 2, 3])} (every non-batch axis; one reduction like torch's). */
+    protected static NDArray meanFlat(NDArray x) {
+        try (NDArray flat = x.reshape(x.getShape().get(0), -1)) {
+            return flat.mean(new int[] {1});
+        }
+    }
+
+    /** The {@code train}/{@code val} prefix of loss dict keys. */
+    protected String logPrefix() {
+        return isTraining() ? "train" : "val";
+    }
+
+    /**
+     * {@code DDPM.p_losses(x_start, t, noise)}: simple loss (eps: against the noise, x0: against
+     * {@code x_start}) plus {@code original_elbo_weight} times the {@code lvlb_weights}-weighted VLB
+     * term.
+     *
+     * @param noise the noise, or null to draw {@code randn_like(x_start)}
+     */
+    public Losses pLosses(NDArray xStart, NDArray t, NDArray noise, NoiseSource noiseSource) {
+        NDArray n = noise != null ? noise : noiseSource.randnLike(xStart);
+        NDArray xNoisy = qSample(xStart, t, n);
+        NDArray modelOut = applyModel(xNoisy, t, null);
+        NDArray target = "eps".equals(params.parameterization()) ? n : xStart;
+        NDArray loss = meanFlat(getLoss(modelOut, target, false));
+        Map<String, NDArray> lossDict = new LinkedHashMap<>();
+        String prefix = logPrefix();
+        lossDict.put(prefix + "/loss_simple", loss.mean());
+        NDArray lossSimple = loss.mean().mul((float) params.lSimpleWeight());
+        NDArray w = scheduleBuffer("lvlb_weights").take(t.getManager(), t);
+        NDArray lossVlb = w.mul(loss).mean();
+        lossDict.put(prefix + "/loss_vlb", lossVlb);
+        NDArray total = lossSimple.add(lossVlb.mul((float) params.originalElboWeight()));
+        lossDict.put(prefix + "/loss", total);
+        return new Losses(total, lossDict);
+    }
+
+    /** {@code forward(x)}: {@code t = randint(0, T, (B,))}, then {@link #pLosses}. */
+    public Losses forward(NDArray x, NoiseSource noise) {
+        NDArray t = noise.randint(x.getManager(), 0, numTimesteps, new Shape(x.getShape().get(0)));
+        return pLosses(x, t, null, noise);
+    }
+
+    /**
+     * {@code get_input(batch, k)}: {@code batch[k]} channels-last [B, H, W(, C)] rearranged to
+     * [B, C, H, W] float32.
+     *
+     * @throws IllegalArgumentException when the key is missing or the rank is not 3 or 4
+     */
+    public static NDArray getInput(Map<String, NDArray> batch, String k) {
+        NDArray x = batch.get(k);
+        if (x == null) {
+            throw new IllegalArgumentException("batch has no key '" + k + "' (keys: " + batch.keySet() + ")");
+        }
+        int rank = x.getShape().dimension();
+        if (rank != 3 && rank != 4) {
+            throw new IllegalArgumentException("batch['" + k + "'] must be [B, H, W] or [B, H, W, C], got " + x.getShape());
+        }
+        try (NDArray x4 = rank == 3 ? x.expandDims(3) : x.reshape(x.getShape());
+                NDArray chw = x4.transpose(0, 3, 1, 2)) {
+            return chw.toType(DataType.FLOAT32, true);
+        }
+    }
+
+    /** {@code shared_step(batch)}: {@code forward(get_input(batch, first_stage_key))}. */
+    public Losses sharedStep(Map<String, NDArray> batch, NoiseSource noise) {
+        NDArray x = getInput(batch, params.firstStageKey());
+        return forward(x, noise);
+    }
+
+    // ------------------------------------------------------------------ training helpers
+
+    /** The parameters {@code configure_optimizers} trains: the network's (and {@code logvar} with {@code learn_logvar}). */
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            if (e.getValue().requiresGrad()) {
+                out.put("model." + e.getKey(), e.getValue());
+            }
+        }
+        if (logvar != null) {
+            out.put("logvar", logvar);
+        }
+        return out;
+    }
+
+    /**
+     * One training step ({@code training_step}, backward, {@code opt.step()}, {@code
+     * on_train_batch_end}): {@link #sharedStep} in train mode under a gradient collector, the
+     * optimizer step over {@link #trainableParameters()}, gradients zeroed, EMA updated. Runs in an
+     * {@link NDScope}; only the weights and optimizer state survive.
+     *
+     * @param optimizer an AdamW over {@link #trainableParameters()} (e.g. {@code new AdamW(m.trainableParameters(), hp, manager)})
+     * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries)
+     */
+    public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.train.AdamW optimizer,
+            NoiseSource noise) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        try (NDScope scope = new NDScope()) {
+            train();
+            Map<String, Parameter> trainable = trainableParameters();
+            for (Parameter p : trainable.values()) {
+                if (!p.getArray().hasGradient()) {
+                    p.getArray().setRequiresGradient(true);
+                }
+            }
+            try (ai.djl.training.GradientCollector gc =
+                    ai.djl.engine.Engine.getEngine("PyTorch").newGradientCollector()) {
+                Losses l = sharedStep(batch, noise);
+                double loss = l.loss().getFloat();
+                if (!Double.isFinite(loss)) {
+                    throw new IllegalStateException("training loss is " + loss + ": no update applied");
+                }
+                out.put("loss", loss);
+                l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
+                gc.backward(l.loss());
+            }
+            optimizer.step();
+            for (Parameter p : trainable.values()) {
+                io.github.sgm4j.nn.F.zeroGrad(p.getArray());
+            }
+            onTrainBatchEnd();
+            scope.suppressNotUsedWarning();
+        }
+        return out;
+    }
+
+    /** {@code on_train_batch_end}: one EMA update when {@code use_ema}. */
+    public void onTrainBatchEnd() {
+        if (modelEma != null) {
+            modelEma.update(model);
+        }
+    }
+
+    /**
+     * {@code ema_scope()}: while open the network holds the EMA weights; closing restores them. A
+     * no-op without {@code use_ema}.
+     */
+    public AutoCloseable emaScope() {
+        if (modelEma == null) {
+            return () -> { };
+        }
+        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
+        modelEma.store(ps);
+        modelEma.copyTo(model);
+        return () -> modelEma.restore(ps);
+    }
+}

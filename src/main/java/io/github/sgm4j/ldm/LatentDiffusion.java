@@ -1,0 +1,478 @@
+package io.github.sgm4j.ldm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.config.ConfigException;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.config.Targets;
+import io.github.sgm4j.models.AutoencoderKL;
+import io.github.sgm4j.models.FirstStage;
+import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
+import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.Init;
+import io.github.sgm4j.nn.Module;
+import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.nn.UnaryModule;
+import io.github.sgm4j.noise.NoiseSource;
+import io.github.sgm4j.train.LrScheduler;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Port of {@code ldm.models.diffusion.ddpm.LatentDiffusion}: a {@link DDPM} in the latent space of
+ * a frozen first stage ({@code first_stage_model}, e.g. the KL {@link AutoencoderKL}), conditioned
+ * through a {@code cond_stage_model} (trainable or frozen; the {@code __is_first_stage__} and {@code
+ * __is_unconditional__} sentinels) and {@link DiffusionWrapper}'s {@code conditioning_key}.
+ *
+ * <p>Latents are {@code scale_factor * posterior.sample()}; decoding multiplies by {@code 1. /
+ * scale_factor} (a double reciprocal for a float scale factor). With {@code scale_by_std} the factor
+ * is a persistent 0-d buffer set by {@link #onTrainBatchStart} to 1 / the unbiased std of the first
+ * batch's latent samples.
+ *
+ * <p>Conditionings ({@code c}) are Java objects like in the reference: an {@link NDArray}, or the
+ * batch map ({@code Map<String, NDArray>}) for {@code cond_stage_key: class_label}.
+ */
+public class LatentDiffusion extends DDPM {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LatentDiffusion.class);
+
+    /**
+     * The LatentDiffusion arguments (the DDPM ones are in {@link DDPM.Params}).
+     *
+     * @param condStageKey batch key of the conditioning input ({@code image})
+     * @param condStageTrainable whether the cond stage is trained (false; then it is frozen in eval mode)
+     * @param scaleFactor latent scale (1.0)
+     * @param scaleByStd set the scale from the first training batch (false)
+     */
+    public record LatentParams(String condStageKey, boolean condStageTrainable, double scaleFactor,
+            boolean scaleByStd) {
+
+        /** ldm's defaults. */
+        public static LatentParams defaults() {
+            return new LatentParams("image", false, 1.0, false);
+        }
+    }
+
+    /** The result of {@link #getInput}: the scaled latent and the conditioning (or null). */
+    public record Input(NDArray z, Object c) {}
+
+    private final LatentParams latentParams;
+    private final Module firstStageModel;
+    private final Module condStageModel;
+    private final Parameter scaleFactorBuffer;
+    private boolean restartedFromCkpt;
+
+    /**
+     * Builds the model.
+     *
+     * @param params the DDPM parameters ({@code conditioning_key} already resolved)
+     * @param latentParams the latent parameters
+     * @param model the wrapped UNet
+     * @param firstStageModel the first stage (implements {@link FirstStage}); frozen here
+     * @param condStageModel the cond stage (the first stage itself for {@code __is_first_stage__}), or
+     *     null for an unconditional model
+     * @param scheduler the learning-rate schedule, or null
+     */
+    public LatentDiffusion(Params params, LatentParams latentParams, DiffusionWrapper model, Module firstStageModel,
+            Module condStageModel, LrScheduler scheduler) {
+        super(params, model, scheduler);
+        if (!(firstStageModel instanceof FirstStage)) {
+            throw new IllegalArgumentException("LatentDiffusion: first stage " + firstStageModel.getClass().getName()
+                    + " cannot encode/decode (does not implement FirstStage)");
+        }
+        if (latentParams.scaleByStd() && latentParams.scaleFactor() != 1.0) {
+            LOG.warn("scale_by_std with scale_factor {} != 1: on_train_batch_start will refuse to rescale",
+                    latentParams.scaleFactor());
+        }
+        this.latentParams = latentParams;
+        this.scaleFactorBuffer = latentParams.scaleByStd()
+                ? buffer("scale_factor", new Shape(), DataType.FLOAT32,
+                        Init.values(new float[] {(float) latentParams.scaleFactor()}), true)
+                : null;
+        this.firstStageModel = register("first_stage_model", firstStageModel);
+        firstStageModel.eval();
+        firstStageModel.requiresGrad(false);
+        this.condStageModel = condStageModel == null ? null : register("cond_stage_model", condStageModel);
+        if (condStageModel != null && !latentParams.condStageTrainable()) {
+            condStageModel.eval();
+            condStageModel.requiresGrad(false);
+        }
+        setClipDenoised(false);
+    }
+
+    /**
+     * Builds from {@code ldm.models.diffusion.ddpm.LatentDiffusion} params (the original YAML). A
+     * cond stage whose target is not part of sgm4j (e.g. {@code FrozenCLIPEmbedder}) fails with a
+     * {@link ConfigException} naming {@code ...cond_stage_config.target}.
+     */
+    public static LatentDiffusion fromConfig(ConfigNode p, Instantiator inst) {
+        int numTimestepsCond = p.getInt("num_timesteps_cond", 1);
+        if (numTimestepsCond != 1) {
+            throw new ConfigException(p.pathOf("num_timesteps_cond"),
+                    "only num_timesteps_cond 1 is supported (the shortened cond schedule is not), got " + numTimestepsCond);
+        }
+        if (!p.isNull("cond_stage_forward")) {
+            throw new ConfigException(p.pathOf("cond_stage_forward"), "cond_stage_forward is not supported");
+        }
+        p.ignore("cond_stage_forward");
+        boolean concatMode = p.getBoolean("concat_mode", true);
+        String condKey = p.isNull("conditioning_key") ? (concatMode ? "concat" : "crossattn") : p.getString("conditioning_key");
+        Targets.Sentinel sentinel = Instantiator.sentinel(p, "cond_stage_config");
+        if (sentinel == Targets.Sentinel.UNCONDITIONAL) {
+            condKey = null;
+        }
+        if (condKey != null && !DiffusionWrapper.CONDITIONING_KEYS.contains(condKey)) {
+            throw new ConfigException(p.pathOf("conditioning_key"),
+                    "expected concat, crossattn, hybrid or adm, got \"" + condKey + "\"");
+        }
+        p.ignore("conditioning_key", "concat_mode");
+        Params params = readParams(p, condKey == null ? "" : condKey);
+        if (condKey == null) {
+            params = withConditioningKey(params, null);
+        }
+        boolean trainable = p.getBoolean("cond_stage_trainable", false);
+        LatentParams lp = new LatentParams(p.getString("cond_stage_key", "image"), trainable,
+                p.getDouble("scale_factor", 1.0), p.getBoolean("scale_by_std", false));
+        LrScheduler scheduler = readScheduler(p, inst);
+        DiffusionWrapper wrapper = buildWrapper(p, inst, condKey);
+        Module firstStage = inst.instantiate(p.getNode("first_stage_config"), Module.class);
+        Module condStage;
+        if (sentinel != null) {
+            p.ignore("cond_stage_config");
+            if (trainable) {
+                throw new ConfigException(p.pathOf("cond_stage_config"), sentinel.text()
+                        + " cannot be combined with cond_stage_trainable: True");
+            }
+            condStage = sentinel == Targets.Sentinel.FIRST_STAGE ? firstStage : null;
+        } else {
+            condStage = inst.instantiate(p.getNode("cond_stage_config"), Module.class);
+        }
+        try {
+            return new LatentDiffusion(params, lp, wrapper, firstStage, condStage, scheduler);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(p.path(), e.getMessage(), e);
+        }
+    }
+
+    private static Params withConditioningKey(Params d, String key) {
+        return new Params(d.timesteps(), d.betaSchedule(), d.lossType(), d.useEma(), d.firstStageKey(), d.imageSize(),
+                d.channels(), d.logEveryT(), d.clipDenoised(), d.linearStart(), d.linearEnd(), d.cosineS(),
+                d.givenBetas(), d.originalElboWeight(), d.vPosterior(), d.lSimpleWeight(), key, d.parameterization(),
+                d.learnLogvar(), d.logvarInit(), d.ckptPath(), d.ignoreKeys(), d.loadOnlyUnet());
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** The latent parameters. */
+    public LatentParams getLatentParams() {
+        return latentParams;
+    }
+
+    /** The frozen first stage. */
+    public Module getFirstStageModel() {
+        return firstStageModel;
+    }
+
+    /** The cond stage, or null. */
+    public Module getCondStageModel() {
+        return condStageModel;
+    }
+
+    /** The current scale factor (the buffer's value with {@code scale_by_std}). */
+    public double getScaleFactor() {
+        return scaleFactorBuffer == null ? latentParams.scaleFactor() : scaleFactorBuffer.getArray().getFloat();
+    }
+
+    /** Marks the model as restored from a checkpoint ({@code on_train_batch_start} then keeps the scale). */
+    public void setRestartedFromCkpt(boolean restarted) {
+        this.restartedFromCkpt = restarted;
+    }
+
+    @Override
+    public void attach(NDManager manager) {
+        super.attach(manager);
+        if (scaleFactorBuffer != null && !scaleFactorBuffer.isInitialized()) {
+            try (NDArray v = manager.create((float) latentParams.scaleFactor())) {
+                scaleFactorBuffer.setArray(v, manager);
+            }
+        }
+    }
+
+    /** Training mode for the network (and a trainable cond stage); the first stage stays in eval mode. */
+    @Override
+    public Module train(boolean mode) {
+        super.train(mode);
+        firstStageModel.eval();
+        if (condStageModel != null && !latentParams.condStageTrainable()) {
+            condStageModel.eval();
+        }
+        return this;
+    }
+
+    // ------------------------------------------------------------------ first stage
+
+    /** {@code encode_first_stage(x)}: the KL first stage's posterior (close it when done). */
+    public DiagonalGaussianDistribution encodeFirstStage(NDArray x) {
+        if (!(firstStageModel instanceof AutoencoderKL ae)) {
+            throw new IllegalStateException("encode_first_stage: the first stage " + firstStageModel.getClass().getSimpleName()
+                    + " has no posterior; use encodeToLatent");
+        }
+        boolean prev = F.setGradEnabled(false);
+        try {
+            return ae.posterior(x);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /** {@code get_first_stage_encoding(posterior)}: {@code scale_factor * posterior.sample()}. */
+    public NDArray getFirstStageEncoding(DiagonalGaussianDistribution posterior, NoiseSource noise) {
+        try (NDArray z = posterior.sample(noise)) {
+            return scale(z);
+        }
+    }
+
+    private NDArray scale(NDArray z) {
+        return scaleFactorBuffer == null ? z.mul((float) latentParams.scaleFactor()) : z.mul(scaleFactorBuffer.getArray());
+    }
+
+    /** The scaled latent of {@code x}: a posterior sample for a KL first stage, {@code encode(x)} otherwise. */
+    public NDArray encodeToLatent(NDArray x, NoiseSource noise) {
+        if (firstStageModel instanceof AutoencoderKL) {
+            try (DiagonalGaussianDistribution posterior = encodeFirstStage(x)) {
+                return getFirstStageEncoding(posterior, noise);
+            }
+        }
+        boolean prev = F.setGradEnabled(false);
+        try (NDArray z = ((FirstStage) firstStageModel).encode(x, noise)) {
+            return scale(z);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /** {@code decode_first_stage(z)}: {@code first_stage.decode(1. / scale_factor * z)}. */
+    public NDArray decodeFirstStage(NDArray z) {
+        boolean prev = F.setGradEnabled(false);
+        NDArray scaled;
+        if (scaleFactorBuffer == null) {
+            scaled = z.mul((float) (1. / latentParams.scaleFactor()));
+        } else {
+            // 1. / buffer: a float32 reciprocal
+            scaled = z.mul(1f / scaleFactorBuffer.getArray().getFloat());
+        }
+        try (scaled) {
+            return ((FirstStage) firstStageModel).decode(scaled);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    // ------------------------------------------------------------------ conditioning
+
+    /**
+     * {@code get_learned_conditioning(c)}: {@code cond_stage_model.encode(c)} (a KL autoencoder: the
+     * posterior mode) or {@code cond_stage_model(c)}; {@code c} is an NDArray, or the batch map for
+     * a {@link ClassEmbedder}.
+     */
+    @SuppressWarnings("unchecked")
+    public NDArray getLearnedConditioning(Object c) {
+        if (condStageModel == null) {
+            throw new IllegalStateException("get_learned_conditioning: this model is unconditional (no cond stage)");
+        }
+        if (condStageModel instanceof ClassEmbedder ce) {
+            if (!(c instanceof Map<?, ?> m)) {
+                throw new IllegalArgumentException("ClassEmbedder conditioning expects the batch map, got " + describe(c));
+            }
+            return ce.forward((Map<String, NDArray>) m);
+        }
+        if (!(c instanceof NDArray x)) {
+            throw new IllegalArgumentException(condStageModel.getClass().getSimpleName()
+                    + " conditioning expects an NDArray, got " + describe(c));
+        }
+        if (condStageModel instanceof AutoencoderKL ae) {
+            try (DiagonalGaussianDistribution d = ae.posterior(x)) {
+                return F.alias(d.mode());
+            }
+        }
+        if (condStageModel instanceof UnaryModule u) {
+            return u.forward(x);
+        }
+        throw new IllegalStateException("cond stage " + condStageModel.getClass().getName() + " cannot be called");
+    }
+
+    private static String describe(Object c) {
+        return c == null ? "null" : c.getClass().getSimpleName();
+    }
+
+    /**
+     * {@code get_input(batch, k)}: the scaled latent of {@code batch[k]} (a posterior sample) and the
+     * conditioning: {@code batch} itself for {@code class_label}, {@code batch[cond_stage_key]}
+     * (channels-last rearranged) otherwise, the image for {@code cond_stage_key == k}; encoded unless
+     * the cond stage is trainable (then {@link #forward} encodes it).
+     */
+    public Input getInput(Map<String, NDArray> batch, String k, NoiseSource noise) {
+        NDArray x = DDPM.getInput(batch, k);
+        NDArray z = encodeToLatent(x, noise);
+        Object c = null;
+        if (getModel().getConditioningKey() != null) {
+            String condKey = latentParams.condStageKey();
+            Object xc;
+            if (!condKey.equals(k)) {
+                if (condKey.equals("caption") || condKey.equals("coordinates_bbox")) {
+                    throw new IllegalArgumentException("cond_stage_key " + condKey
+                            + " needs text/bbox inputs, which sgm4j batches (NDArray maps) do not carry");
+                } else if (condKey.equals("class_label")) {
+                    xc = batch;
+                } else {
+                    xc = DDPM.getInput(batch, condKey);
+                }
+            } else {
+                xc = x;
+            }
+            if (!latentParams.condStageTrainable()) {
+                boolean prev = F.setGradEnabled(false);
+                try {
+                    c = getLearnedConditioning(xc);
+                } finally {
+                    F.setGradEnabled(prev);
+                }
+            } else {
+                c = xc;
+            }
+        }
+        return new Input(z, c);
+    }
+
+    /** {@code shared_step(batch)}: {@code get_input} then {@link #forward}. */
+    @Override
+    public Losses sharedStep(Map<String, NDArray> batch, NoiseSource noise) {
+        Input in = getInput(batch, params.firstStageKey(), noise);
+        return forward(in.z(), in.c(), noise);
+    }
+
+    /**
+     * {@code forward(x, c)}: {@code t = randint(0, T, (B,))}; a trainable cond stage encodes {@code c}
+     * here; then {@link #pLosses(NDArray, NDArray, NDArray, NDArray, NoiseSource)}.
+     */
+    public Losses forward(NDArray x, Object c, NoiseSource noise) {
+        NDArray t = noise.randint(x.getManager(), 0, numTimesteps(), new Shape(x.getShape().get(0)));
+        NDArray cond = null;
+        if (getModel().getConditioningKey() != null) {
+            if (c == null) {
+                throw new IllegalArgumentException("forward: conditioning_key " + getModel().getConditioningKey()
+                        + " needs a conditioning");
+            }
+            if (latentParams.condStageTrainable()) {
+                cond = getLearnedConditioning(c);
+            } else if (c instanceof NDArray a) {
+                cond = a;
+            } else {
+                throw new IllegalArgumentException("forward: expected an encoded conditioning NDArray, got " + describe(c));
+            }
+        }
+        return pLosses(x, cond, t, null, noise);
+    }
+
+    /**
+     * {@code LatentDiffusion.p_losses(x_start, cond, t, noise)}: {@code loss_simple / exp(logvar[t]) +
+     * logvar[t]} averaged and weighted by {@code l_simple_weight}, plus {@code original_elbo_weight}
+     * times the {@code lvlb_weights}-weighted term.
+     *
+     * @param noise the noise, or null to draw {@code randn_like(x_start)}
+     */
+    public Losses pLosses(NDArray xStart, NDArray cond, NDArray t, NDArray noise, NoiseSource noiseSource) {
+        NDArray n = noise != null ? noise : noiseSource.randnLike(xStart);
+        NDArray xNoisy = qSample(xStart, t, n);
+        NDArray modelOutput = applyModel(xNoisy, t, cond);
+        Map<String, NDArray> lossDict = new LinkedHashMap<>();
+        String prefix = logPrefix();
+        NDArray target = "x0".equals(params.parameterization()) ? xStart : n;
+        NDArray lossSimple = meanFlat(getLoss(modelOutput, target, false));
+        lossDict.put(prefix + "/loss_simple", lossSimple.mean());
+        NDArray logvarAll = logvar(xStart.getManager());
+        NDArray logvarT = logvarAll.take(t.getManager(), t);
+        NDArray loss = lossSimple.div(logvarT.exp()).add(logvarT);
+        if (params.learnLogvar()) {
+            lossDict.put(prefix + "/loss_gamma", loss.mean());
+            lossDict.put("logvar", logvarAll.mean());
+        }
+        loss = loss.mean().mul((float) params.lSimpleWeight());
+        NDArray lossVlb = meanFlat(getLoss(modelOutput, target, false));
+        NDArray w = scheduleBuffer("lvlb_weights").take(t.getManager(), t);
+        lossVlb = w.mul(lossVlb).mean();
+        lossDict.put(prefix + "/loss_vlb", lossVlb);
+        loss = loss.add(lossVlb.mul((float) params.originalElboWeight()));
+        lossDict.put(prefix + "/loss", loss);
+        return new Losses(loss, lossDict);
+    }
+
+    /** {@code p_mean_variance(x, c, t, clip_denoised)} with the conditioning. */
+    public MeanVariance pMeanVariance(NDArray x, NDArray c, NDArray t, boolean clip) {
+        try (NDArray out = applyModel(x, t, c);
+                PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip)) {
+            MeanVariance mv = p.posterior();
+            return new MeanVariance(mv.mean().duplicate(), mv.variance().duplicate(), mv.logVariance().duplicate());
+        }
+    }
+
+    /**
+     * {@code on_train_batch_start}: on the very first batch with {@code scale_by_std} (and not
+     * restored from a checkpoint) sets the {@code scale_factor} buffer to {@code 1 / std} of the
+     * unscaled latent samples of {@code batch[first_stage_key]} (unbiased std, one posterior draw).
+     *
+     * @return whether the scale factor was set
+     * @throws IllegalStateException when the scale factor is not 1 at that point
+     */
+    public boolean onTrainBatchStart(Map<String, NDArray> batch, int batchIdx, long globalStep, int epoch,
+            NoiseSource noise) {
+        if (!(latentParams.scaleByStd() && epoch == 0 && globalStep == 0 && batchIdx == 0 && !restartedFromCkpt)) {
+            return false;
+        }
+        if (getScaleFactor() != 1.0) {
+            throw new IllegalStateException("rather not use custom rescaling and std-rescaling simultaneously (scale_factor "
+                    + getScaleFactor() + ")");
+        }
+        LOG.info("### USING STD-RESCALING ###");
+        NDArray x = DDPM.getInput(batch, params.firstStageKey());
+        try (NDArray z = encodeToLatent(x, noise);
+                NDArray flat = z.reshape(-1);
+                NDArray mean = flat.mean();
+                NDArray d = flat.sub(mean);
+                NDArray sq = d.mul(d);
+                NDArray sum = sq.sum();
+                NDArray var = sum.div((float) (flat.size() - 1));
+                NDArray std = var.sqrt();
+                NDArray inv = std.onesLike().div(std)) {
+            scaleFactorBuffer.setArray(inv, getManager());
+        }
+        LOG.info("setting self.scale_factor to {}", getScaleFactor());
+        return true;
+    }
+
+    /** The trainable parameters: the network's, {@code logvar} when learned, and a trainable cond stage's. */
+    @Override
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = super.trainableParameters();
+        if (condStageModel != null && latentParams.condStageTrainable()) {
+            for (Map.Entry<String, Parameter> e : condStageModel.namedParameters().entrySet()) {
+                out.put("cond_stage_model." + e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The DDPM sampling loop ({@code p_sample_loop}) in latent space, conditioned on {@code cond}.
+     *
+     * @param shape [B, C, H, W] of the latent
+     */
+    public SampleResult sampleLatents(Shape shape, NDArray cond, SampleOptions options, NoiseSource noise) {
+        return pSampleLoop(shape, cond, options, noise);
+    }
+}

@@ -1,0 +1,640 @@
+package io.github.sgm4j.models;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.github.sgm4j.config.ConfigException;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.config.Targets;
+import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.modules.LitEma;
+import io.github.sgm4j.modules.diffusionmodules.BaseDiffusionSampler;
+import io.github.sgm4j.modules.diffusionmodules.DenoiseFunction;
+import io.github.sgm4j.modules.diffusionmodules.Denoiser;
+import io.github.sgm4j.modules.diffusionmodules.DiffusionNetwork;
+import io.github.sgm4j.modules.diffusionmodules.SamplerCallback;
+import io.github.sgm4j.modules.diffusionmodules.StandardDiffusionLoss;
+import io.github.sgm4j.modules.encoders.AbstractEmbModel;
+import io.github.sgm4j.modules.encoders.GeneralConditioner;
+import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.LoadResult;
+import io.github.sgm4j.nn.Module;
+import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseSource;
+import io.github.sgm4j.train.AdamW;
+import io.github.sgm4j.train.LrScheduler;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Port of {@code sgm.models.diffusion.DiffusionEngine}: the network (wrapped, keys {@code
+ * model.diffusion_model.*}), its denoiser, conditioner ({@code conditioner.embedders.N.*}), frozen
+ * first stage ({@code first_stage_model.*}), loss, sampler and the optional EMA ({@code
+ * model_ema.*}), built from the original YAML.
+ *
+ * <p>The facade: {@link #encode} / {@link #decode} (scale factor, {@code
+ * en_and_decode_n_samples_a_time} chunking), {@link #sample}, {@link #trainStep} (torch-exact AdamW,
+ * LambdaLR-style scheduler, EMA update) and {@link #emaScope()}.
+ */
+public class DiffusionEngine extends Module {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DiffusionEngine.class);
+
+    /** sgm's default network wrapper. */
+    public static final String DEFAULT_WRAPPER = "sgm.modules.diffusionmodules.wrappers.OpenAIWrapper";
+
+    /**
+     * Scalar parameters with sgm's defaults.
+     *
+     * @param inputKey batch key of the images ({@code input_key}, default {@code jpg})
+     * @param useEma keep an EMA of the network ({@code use_ema})
+     * @param emaDecayRate EMA decay ({@code ema_decay_rate}, 0.9999)
+     * @param scaleFactor latent scale ({@code scale_factor}, 1.0)
+     * @param enAndDecodeNSamplesATime first-stage chunk size, or null for the whole batch
+     * @param logKeys conditioner input keys shown by {@link #logImages} (null: all)
+     * @param noCondLog do not render conditionings in {@link #logImages}
+     * @param ckptPath checkpoint loaded by {@link #initialize} ({@code init_from_ckpt}), or null
+     */
+    public record Params(String inputKey, boolean useEma, double emaDecayRate, double scaleFactor,
+            Integer enAndDecodeNSamplesATime, List<String> logKeys, boolean noCondLog, String ckptPath) {}
+
+    private final Params params;
+    private final Module model;
+    private final DiffusionNetwork network;
+    private final Denoiser denoiser;
+    private final BaseDiffusionSampler sampler;
+    private final GeneralConditioner conditioner;
+    private final Module firstStageModel;
+    private final FirstStage firstStage;
+    private final StandardDiffusionLoss lossFn;
+    private final LitEma modelEma;
+    private final AdamW.Params optimizerParams;
+    private final LrScheduler scheduler;
+    private double learningRate = 1e-4;
+    private AdamW optimizer;
+    private long globalStep;
+    private Double gradClipNorm;
+
+    /**
+     * Builds the engine from built collaborators.
+     *
+     * @param params scalar parameters
+     * @param model the wrapped network (e.g. OpenAIWrapper over UNetModel); must implement {@link DiffusionNetwork}
+     * @param denoiser the denoiser
+     * @param sampler the sampler, or null (no sampling)
+     * @param conditioner the conditioner (an empty one for unconditional models)
+     * @param firstStageModel the first stage (an autoencoder or {@link IdentityFirstStage}); frozen here
+     * @param lossFn the training loss, or null (no training)
+     * @param optimizerParams AdamW hyper-parameters (learning rate set by {@link #setLearningRate})
+     * @param scheduler the learning-rate multiplier per step, or null
+     */
+    public DiffusionEngine(Params params, Module model, Denoiser denoiser, BaseDiffusionSampler sampler,
+            GeneralConditioner conditioner, Module firstStageModel, StandardDiffusionLoss lossFn,
+            AdamW.Params optimizerParams, LrScheduler scheduler) {
+        if (!(model instanceof DiffusionNetwork)) {
+            throw new IllegalArgumentException("DiffusionEngine: the wrapped network " + model.getClass().getName()
+                    + " does not implement DiffusionNetwork");
+        }
+        if (!(firstStageModel instanceof FirstStage)) {
+            throw new IllegalArgumentException("DiffusionEngine: first stage " + firstStageModel.getClass().getName()
+                    + " cannot encode/decode (does not implement FirstStage)");
+        }
+        this.params = params;
+        this.model = register("model", model);
+        this.network = (DiffusionNetwork) model;
+        this.denoiser = register("denoiser", denoiser);
+        this.sampler = sampler;
+        this.conditioner = register("conditioner", conditioner);
+        this.firstStageModel = register("first_stage_model", firstStageModel);
+        this.firstStage = (FirstStage) firstStageModel;
+        firstStageModel.eval();
+        firstStageModel.requiresGrad(false);
+        this.lossFn = lossFn;
+        this.modelEma = params.useEma() ? register("model_ema", new LitEma(model, params.emaDecayRate(), true)) : null;
+        this.optimizerParams = optimizerParams;
+        this.scheduler = scheduler == null ? LrScheduler.constant() : scheduler;
+    }
+
+    /** Builds from {@code sgm.models.diffusion.DiffusionEngine} params (the original YAML). */
+    public static DiffusionEngine fromConfig(ConfigNode p, Instantiator inst) {
+        Module net = inst.instantiate(p.getNode("network_config"), Module.class);
+        boolean compile = p.getBoolean("compile_model", false);
+        if (compile) {
+            LOG.info("compile_model is accepted and has no effect in sgm4j");
+        }
+        Module wrapped = wrap(net, p.getString("network_wrapper", DEFAULT_WRAPPER), p.pathOf("network_wrapper"));
+        Denoiser denoiser = inst.instantiate(p.getNode("denoiser_config"), Denoiser.class);
+        ConfigNode samplerNode = p.getNodeOrNull("sampler_config");
+        BaseDiffusionSampler sampler = samplerNode == null ? null : inst.instantiate(samplerNode, BaseDiffusionSampler.class);
+        ConfigNode condNode = p.getNodeOrNull("conditioner_config");
+        GeneralConditioner conditioner = condNode == null
+                ? new GeneralConditioner(List.of())
+                : inst.instantiate(condNode, GeneralConditioner.class);
+        Module firstStage = inst.instantiate(p.getNode("first_stage_config"), Module.class);
+        ConfigNode lossNode = p.getNodeOrNull("loss_fn_config");
+        StandardDiffusionLoss loss = lossNode == null ? null : inst.instantiate(lossNode, StandardDiffusionLoss.class);
+        ConfigNode optNode = p.getNodeOrNull("optimizer_config");
+        AdamW.Params opt = AdamW.Params.withLr(1e-4);
+        if (optNode != null) {
+            String target = optNode.getString("target");
+            if (!"torch.optim.AdamW".equals(target) && !AdamW.class.getName().equals(target)) {
+                throw new ConfigException(optNode.pathOf("target"),
+                        "optimizer " + target + " is not supported; sgm4j trains with torch.optim.AdamW");
+            }
+            ConfigNode op = optNode.getNodeOrEmpty("params");
+            opt = AdamW.Params.fromConfig(op, 1e-4);
+            op.checkAllKeysRead(java.util.Set.of());
+        }
+        ConfigNode schedNode = p.getNodeOrNull("scheduler_config");
+        LrScheduler sched = schedNode == null ? null : inst.instantiate(schedNode, LrScheduler.class);
+        boolean disableAutocast = p.getBoolean("disable_first_stage_autocast", false);
+        if (disableAutocast) {
+            LOG.debug("disable_first_stage_autocast: sgm4j's first stage runs in the model dtype (no autocast)");
+        }
+        Integer chunk = p.isNull("en_and_decode_n_samples_a_time") ? null : p.getInt("en_and_decode_n_samples_a_time");
+        if (chunk != null && chunk < 1) {
+            throw new ConfigException(p.pathOf("en_and_decode_n_samples_a_time"), "must be >= 1, got " + chunk);
+        }
+        Params params = new Params(
+                p.getString("input_key", "jpg"),
+                p.getBoolean("use_ema", false),
+                p.getDouble("ema_decay_rate", 0.9999),
+                p.getDouble("scale_factor", 1.0),
+                chunk,
+                p.getStringList("log_keys", null),
+                p.getBoolean("no_cond_log", false),
+                p.getString("ckpt_path", null));
+        return new DiffusionEngine(params, wrapped, denoiser, sampler, conditioner, firstStage, loss, opt, sched);
+    }
+
+    private static Module wrap(Module net, String wrapperTarget, String path) {
+        String cn = Targets.className(wrapperTarget, path);
+        try {
+            Class<?> c = Class.forName(cn);
+            for (Constructor<?> k : c.getConstructors()) {
+                Class<?>[] types = k.getParameterTypes();
+                if (types.length == 1 && types[0].isInstance(net)) {
+                    return (Module) k.newInstance(net);
+                }
+            }
+            throw new ConfigException(path, "network wrapper " + cn + " has no public constructor taking a "
+                    + net.getClass().getSimpleName());
+        } catch (ClassNotFoundException e) {
+            throw new ConfigException(path, "network wrapper " + wrapperTarget + " is not available in this build");
+        } catch (InstantiationException | IllegalAccessException e) {
+            throw new ConfigException(path, "cannot create network wrapper " + cn + ": " + e);
+        } catch (InvocationTargetException e) {
+            throw new ConfigException(path, "cannot create network wrapper " + cn + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** The scalar parameters. */
+    public Params getParams() {
+        return params;
+    }
+
+    /** The wrapped network ({@code self.model}). */
+    public Module getModel() {
+        return model;
+    }
+
+    /** The denoiser. */
+    public Denoiser getDenoiser() {
+        return denoiser;
+    }
+
+    /** The sampler, or null. */
+    public BaseDiffusionSampler getSampler() {
+        return sampler;
+    }
+
+    /** The conditioner. */
+    public GeneralConditioner getConditioner() {
+        return conditioner;
+    }
+
+    /** The first stage module. */
+    public Module getFirstStageModel() {
+        return firstStageModel;
+    }
+
+    /** The loss, or null. */
+    public StandardDiffusionLoss getLossFn() {
+        return lossFn;
+    }
+
+    /** The EMA, or null. */
+    public LitEma getModelEma() {
+        return modelEma;
+    }
+
+    /** The optimizer, once training started (or after {@link #configureOptimizers}). */
+    public AdamW getOptimizer() {
+        return optimizer;
+    }
+
+    /** The number of optimizer steps taken ({@code global_step}). */
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    /** Sets the step counter (when resuming). */
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
+    }
+
+    /** The base learning rate ({@code model.base_learning_rate} of the config; sgm's {@code learning_rate}). */
+    public double getLearningRate() {
+        return learningRate;
+    }
+
+    /** Sets the base learning rate. */
+    public void setLearningRate(double lr) {
+        if (!(lr >= 0)) {
+            throw new IllegalArgumentException("learning rate must be >= 0, got " + lr);
+        }
+        this.learningRate = lr;
+    }
+
+    /** Clips the global gradient norm to {@code maxNorm} before each step (null: off, the default). */
+    public void setGradClipNorm(Double maxNorm) {
+        this.gradClipNorm = maxNorm;
+    }
+
+    /** The denoiser closure samplers call ({@code lambda input, sigma, c: denoiser(model, input, sigma, c)}). */
+    public DenoiseFunction denoiseFunction() {
+        return denoiser.bind(network);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Allocates every tensor (PyTorch-like init for the network; EMA shadows copy it), then loads
+     * {@code ckpt_path} when configured ({@code init_from_ckpt}: non-strict, missing/unexpected keys
+     * reported).
+     */
+    @Override
+    public void initialize(NDManager manager, NoiseSource noise) {
+        super.initialize(manager, noise);
+        if (params.ckptPath() != null) {
+            initFromCkpt(Path.of(params.ckptPath()));
+        }
+    }
+
+    /**
+     * {@code init_from_ckpt(path)}: loads a {@code .safetensors} state dict non-strictly and logs the
+     * missing and unexpected keys. A checkpoint that shares no key with this engine (another
+     * architecture) or whose shapes differ is an error, never a silent half-load.
+     */
+    public LoadResult initFromCkpt(Path path) {
+        if (!path.toString().endsWith(".safetensors")) {
+            throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
+        }
+        Map<String, NDArray> sd;
+        try (NDScope ignored = new NDScope()) {
+            sd = SafeTensors.readAll(path, getManager());
+            LoadResult r = loadCheckpointStateDict(sd, path.toString());
+            LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),
+                    r.unexpectedKeys().size());
+            if (!r.missingKeys().isEmpty()) {
+                LOG.info("Missing Keys: {}", r.missingKeys());
+            }
+            if (!r.unexpectedKeys().isEmpty()) {
+                LOG.info("Unexpected Keys: {}", r.unexpectedKeys());
+            }
+            return r;
+        }
+    }
+
+    /**
+     * Loads a state dict non-strictly; throws {@link IllegalArgumentException} when it matches none
+     * of this engine's keys (a checkpoint of another architecture) and {@code StateDictException} on
+     * shape mismatches.
+     */
+    public LoadResult loadCheckpointStateDict(Map<String, NDArray> sd, String source) {
+        long overlap = sd.keySet().stream().filter(stateDictKeys()::contains).count();
+        if (overlap == 0) {
+            throw new IllegalArgumentException(source + " shares no key with this model (" + sd.size()
+                    + " keys, e.g. " + sd.keySet().stream().limit(3).toList() + "): checkpoint of another architecture?");
+        }
+        return loadStateDict(sd, false);
+    }
+
+    // ------------------------------------------------------------------ first stage
+
+    /** {@code encode_first_stage(x)}: {@code scale_factor * first_stage.encode(x)}, in chunks. */
+    public NDArray encode(NDArray x, NoiseSource noise) {
+        boolean prev = F.setGradEnabled(false);
+        try {
+            NDArray z = chunked(x, part -> firstStage.encode(part, noise));
+            if (params.scaleFactor() == 1.0) {
+                return z;
+            }
+            try (z) {
+                return z.mul(params.scaleFactor());
+            }
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /** {@code decode_first_stage(z)}: {@code first_stage.decode(z / scale_factor)}, in chunks. */
+    public NDArray decode(NDArray z) {
+        boolean prev = F.setGradEnabled(false);
+        try (NDArray scaled = z.mul(1.0 / params.scaleFactor())) {
+            return chunked(scaled, firstStage::decode);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    private NDArray chunked(NDArray x, java.util.function.Function<NDArray, NDArray> f) {
+        long b = x.getShape().get(0);
+        int n = params.enAndDecodeNSamplesATime() == null ? (int) b : params.enAndDecodeNSamplesATime();
+        if (n >= b) {
+            return f.apply(x);
+        }
+        NDList parts = new NDList();
+        for (long s = 0; s < b; s += n) {
+            try (NDArray part = x.get(s + ":" + Math.min(b, s + n))) {
+                parts.add(f.apply(part));
+            }
+        }
+        NDArray out = NDArrays.concat(parts, 0);
+        parts.close();
+        return out;
+    }
+
+    // ------------------------------------------------------------------ sampling
+
+    /**
+     * {@code sample(cond, uc, batch_size, shape)}: draws {@code randn(batch_size, *shape)} from {@code
+     * noise} and runs the configured sampler.
+     *
+     * @param cond conditioning (from {@link GeneralConditioner#getUnconditionalConditioning})
+     * @param uc unconditional conditioning, or null
+     * @param batchSize number of samples
+     * @param shape the per-sample shape (C, H, W) of the latent
+     * @param noise source of every draw
+     * @param progress per-step callback (may be null); returning false cancels
+     * @return the samples in latent space [B, C, H, W]
+     */
+    public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
+            NoiseSource noise, SamplerCallback progress) {
+        if (sampler == null) {
+            throw new IllegalStateException("this DiffusionEngine has no sampler_config: it cannot sample");
+        }
+        boolean prev = F.setGradEnabled(false);
+        try {
+            long[] dims = new long[shape.dimension() + 1];
+            dims[0] = batchSize;
+            System.arraycopy(shape.getShape(), 0, dims, 1, shape.dimension());
+            NDArray randn = noise.randn(getManager(), new Shape(dims));
+            try (randn) {
+                return sampler.sample(denoiseFunction(), randn, cond, uc, noise, null, progress);
+            }
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    // ------------------------------------------------------------------ training
+
+    /** The trainable parameters in {@code configure_optimizers} order: the network's, then trainable embedders'. */
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            if (e.getValue().requiresGrad()) {
+                out.put("model." + e.getKey(), e.getValue());
+            }
+        }
+        List<AbstractEmbModel> embs = conditioner.getEmbedders();
+        for (int i = 0; i < embs.size(); i++) {
+            if (embs.get(i).isTrainable()) {
+                for (Map.Entry<String, Parameter> e : embs.get(i).namedParameters().entrySet()) {
+                    out.put("conditioner.embedders." + i + "." + e.getKey(), e.getValue());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code configure_optimizers()}: AdamW over {@link #trainableParameters()} at the base learning rate. */
+    public AdamW configureOptimizers() {
+        if (optimizer == null) {
+            AdamW.Params hp = optimizerParams;
+            hp = new AdamW.Params(learningRate, hp.beta1(), hp.beta2(), hp.eps(), hp.weightDecay(), hp.amsgrad());
+            optimizer = new AdamW(trainableParameters(), hp, getManager());
+            for (Parameter p : trainableParameters().values()) {
+                p.getArray().setRequiresGradient(true);
+            }
+        }
+        return optimizer;
+    }
+
+    /**
+     * The result of one training step.
+     *
+     * @param loss mean loss
+     * @param lossPerSample the per-sample loss values
+     * @param lr the learning rate used by the step
+     * @param globalStep the step counter after the step
+     */
+    public record StepResult(double loss, float[] lossPerSample, double lr, long globalStep) {
+
+        /** sgm's log dict: {@code loss}, {@code lr_abs}, {@code global_step}. */
+        public Map<String, Double> logDict() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("loss", loss);
+            m.put("lr_abs", lr);
+            m.put("global_step", (double) globalStep);
+            return m;
+        }
+    }
+
+    /**
+     * One optimisation step ({@code training_step} + backward + {@code opt.step()} + scheduler +
+     * {@code on_train_batch_end}): {@link #forwardBackward} then {@link #optimizerStep}. Runs inside
+     * an {@link NDScope}; only the model and optimizer state survive.
+     *
+     * @param batch the batch by key; must hold {@code input_key} and the conditioner's input keys
+     * @param noise source of every draw of the step
+     * @throws NonFiniteLossException when the loss is NaN or infinite (nothing is updated)
+     */
+    public StepResult trainStep(Map<String, NDArray> batch, NoiseSource noise) {
+        try (NDScope scope = new NDScope()) {
+            LossResult r = forwardBackward(batch, noise);
+            double lr = optimizerStep();
+            scope.suppressNotUsedWarning();
+            return new StepResult(r.loss(), r.lossPerSample(), lr, globalStep);
+        }
+    }
+
+    /**
+     * The loss of one batch.
+     *
+     * @param loss mean loss
+     * @param lossPerSample per-sample loss
+     */
+    public record LossResult(double loss, float[] lossPerSample) {}
+
+    /**
+     * {@code shared_step(batch)} and {@code loss.backward()}: first stage (no grad), conditioner (ucg
+     * draws), sigma sampling, noise, denoiser + network, loss; gradients are left accumulated on the
+     * trainable parameters for {@link #optimizerStep}.
+     */
+    public LossResult forwardBackward(Map<String, NDArray> batch, NoiseSource noise) {
+        if (lossFn == null) {
+            throw new IllegalStateException("this DiffusionEngine has no loss_fn_config: it cannot be trained");
+        }
+        NDArray input = batch.get(params.inputKey());
+        if (input == null) {
+            throw new IllegalArgumentException("training batch has no '" + params.inputKey() + "' (input_key); keys: "
+                    + batch.keySet());
+        }
+        configureOptimizers();
+        train();
+        firstStageModel.eval();
+        NDArray x = encode(input, noise);
+        boolean prev = F.setGradEnabled(false);
+        float[] perSample;
+        double mean;
+        try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+            Map<String, NDArray> cond = conditioner.forward(batch, noise);
+            NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
+            NDArray lossMean = loss.mean();
+            perSample = loss.toFloatArray();
+            mean = lossMean.getFloat();
+            if (!Double.isFinite(mean)) {
+                throw new NonFiniteLossException(globalStep, mean);
+            }
+            gc.backward(lossMean);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+        return new LossResult(mean, perSample);
+    }
+
+    /**
+     * Applies the accumulated gradients: optional clipping, AdamW at {@code base_lr *
+     * scheduler(global_step)}, gradients zeroed, EMA update ({@code on_train_batch_end}), {@code
+     * global_step + 1}.
+     *
+     * @return the learning rate used
+     */
+    public double optimizerStep() {
+        AdamW opt = configureOptimizers();
+        double lr = learningRate * scheduler.multiplier(globalStep);
+        opt.setLr(lr);
+        if (gradClipNorm != null) {
+            clipGradNorm(gradClipNorm);
+        }
+        opt.step();
+        zeroGrads();
+        if (modelEma != null) {
+            modelEma.update(model);
+        }
+        globalStep++;
+        return lr;
+    }
+
+    private void zeroGrads() {
+        for (Parameter p : trainableParameters().values()) {
+            F.zeroGrad(p.getArray());
+        }
+    }
+
+    private void clipGradNorm(double maxNorm) {
+        double total = 0;
+        List<NDArray> grads = new ArrayList<>();
+        for (Parameter p : trainableParameters().values()) {
+            NDArray a = p.getArray();
+            if (a.hasGradient()) {
+                NDArray g = a.getGradient();
+                grads.add(g);
+                try (NDArray sq = g.square(); NDArray s = sq.sum()) {
+                    total += s.getFloat();
+                }
+            }
+        }
+        double norm = Math.sqrt(total);
+        double coef = maxNorm / (norm + 1e-6);
+        if (coef < 1) {
+            for (NDArray g : grads) {
+                g.muli(coef);
+            }
+        }
+    }
+
+    /** A NaN or infinite training loss; the step was not applied. */
+    public static final class NonFiniteLossException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NonFiniteLossException(long step, double loss) {
+            super("training loss is " + loss + " at step " + step + ": stopping (no update applied)");
+        }
+    }
+
+    // ------------------------------------------------------------------ EMA
+
+    /**
+     * {@code ema_scope()}: while open, the network holds the EMA weights; closing restores the
+     * training weights (also when an exception leaves the block). A no-op without {@code use_ema}.
+     */
+    public AutoCloseable emaScope() {
+        if (modelEma == null) {
+            return () -> { };
+        }
+        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
+        modelEma.store(ps);
+        modelEma.copyTo(model);
+        return () -> modelEma.restore(ps);
+    }
+
+    // ------------------------------------------------------------------ logging
+
+    /**
+     * {@code log_images(batch, N)}: {@code inputs}, {@code reconstructions} and (with a sampler)
+     * {@code samples} drawn in the EMA scope with unconditional guidance on every conditioner key.
+     */
+    public Map<String, NDArray> logImages(Map<String, NDArray> batch, int n, NoiseSource noise) throws Exception {
+        NDArray x = batch.get(params.inputKey());
+        if (x == null) {
+            throw new IllegalArgumentException("batch has no '" + params.inputKey() + "' (input_key)");
+        }
+        int count = (int) Math.min(n, x.getShape().get(0));
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        NDArray inputs = x.get("0:" + count);
+        out.put("inputs", inputs);
+        NDArray z = encode(inputs, noise);
+        out.put("reconstructions", decode(z));
+        if (sampler != null) {
+            Map<String, NDArray> sub = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : batch.entrySet()) {
+                sub.put(e.getKey(), e.getValue().get("0:" + count));
+            }
+            List<String> keys = conditioner.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
+            GeneralConditioner.CondPair cu = conditioner.getUnconditionalConditioning(sub, null, keys, null);
+            try (AutoCloseable ignored = emaScope()) {
+                NDArray s = sample(cu.c(), cu.uc(), count, z.getShape().slice(1), noise, null);
+                out.put("samples", decode(s));
+            }
+        }
+        return out;
+    }
+}

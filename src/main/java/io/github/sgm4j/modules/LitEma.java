@@ -1,0 +1,211 @@
+package io.github.sgm4j.modules;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.nn.Init;
+import io.github.sgm4j.nn.Module;
+import io.github.sgm4j.nn.Parameter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Port of {@code sgm.modules.ema.LitEma} (identical to ldm's): an exponential moving average of a
+ * model's trainable parameters, kept as buffers so it is saved with the checkpoint.
+ *
+ * <p>State-dict layout as in the reference: {@code decay} (float32 0-d), {@code num_updates}
+ * (int32 0-d; -1 when the warm-up schedule is off) and one shadow buffer per trainable parameter,
+ * named with the dots removed ({@code diffusion_model.out.2.weight} becomes {@code
+ * diffusion_modelout2weight}). Frozen parameters get no shadow.
+ *
+ * <p>With {@code use_num_upates} (sic, the reference's spelling) the effective decay is {@code
+ * min(decay, (1 + n) / (10 + n))} computed in float32 after incrementing {@code n}.
+ */
+public class LitEma extends Module {
+
+    /**
+     * Constructor arguments with the reference's defaults.
+     *
+     * @param decay the EMA decay in [0, 1] (default 0.9999)
+     * @param useNumUpdates the warm-up schedule (default true; YAML key {@code use_num_upates})
+     */
+    public record Params(double decay, boolean useNumUpdates) {
+        /** The reference defaults: decay 0.9999, warm-up on. */
+        public static Params defaults() {
+            return new Params(0.9999, true);
+        }
+    }
+
+    private final Map<String, String> mName2sName = new LinkedHashMap<>();
+    private final Map<String, Parameter> modelParams = new LinkedHashMap<>();
+    private final Parameter decay;
+    private Parameter numUpdates;
+    private final List<NDArray> collectedParams = new ArrayList<>();
+
+    /**
+     * Creates the EMA of {@code model}'s trainable parameters. The shadows are initialised from the
+     * model's current values when {@link #initialize} runs (the model must be allocated first), or
+     * loaded from a checkpoint.
+     */
+    public LitEma(Module model, Params params) {
+        if (params.decay() < 0.0 || params.decay() > 1.0) {
+            throw new IllegalArgumentException("Decay must be between 0 and 1, got " + params.decay());
+        }
+        float decay32 = (float) params.decay();
+        this.decay = buffer("decay", new Shape(), DataType.FLOAT32, Init.values(new float[] {decay32}), true);
+        int start = params.useNumUpdates() ? 0 : -1;
+        this.numUpdates = buffer("num_updates", new Shape(), DataType.INT32, intInit(start), true);
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            Parameter p = e.getValue();
+            if (p.requiresGrad()) {
+                // remove '.' since buffer names cannot contain it
+                String sName = e.getKey().replace(".", "");
+                mName2sName.put(e.getKey(), sName);
+                modelParams.put(e.getKey(), p);
+                buffer(sName, p.getShape(), p.getDataType(), (m, s, d, n) -> p.getArray().duplicate(), true);
+            }
+        }
+    }
+
+    /** {@code LitEma(model, decay, use_num_upates)}. */
+    public LitEma(Module model, double decay, boolean useNumUpdates) {
+        this(model, new Params(decay, useNumUpdates));
+    }
+
+    /**
+     * Builds from {@code sgm.modules.ema.LitEma} params ({@code decay}, {@code use_num_upates}); the
+     * tracked model comes from the instantiator context key {@code "model"}.
+     */
+    public static LitEma fromConfig(ConfigNode params, Instantiator inst) {
+        Module model = inst.requireContext("model", Module.class, params.path());
+        Params d = Params.defaults();
+        return new LitEma(model, new Params(
+                params.getDouble("decay", d.decay()), params.getBoolean("use_num_upates", d.useNumUpdates())));
+    }
+
+    private static Init intInit(int value) {
+        return (m, s, d, n) -> m.create(new int[] {value}).reshape(new Shape());
+    }
+
+    /** The parameter name to shadow-buffer name map ({@code m_name2s_name}). */
+    public Map<String, String> getNameMap() {
+        return Collections.unmodifiableMap(mName2sName);
+    }
+
+    /** The current {@code num_updates} value. */
+    public int getNumUpdates() {
+        return numUpdates.getArray().toType(DataType.INT32, false).getInt();
+    }
+
+    /** The configured decay as the float32 buffer holds it. */
+    public float getDecay() {
+        return decay.getArray().getFloat();
+    }
+
+    /** {@code reset_num_updates()}: re-registers {@code num_updates = 0} (int32). */
+    public void resetNumUpdates() {
+        removeTensor("num_updates");
+        numUpdates = buffer("num_updates", new Shape(), DataType.INT32, intInit(0), true);
+        if (isAttached()) {
+            initializeOwn();
+        }
+    }
+
+    private void initializeOwn() {
+        NDManager m = getManager();
+        numUpdates.setArray(m.create(new int[] {0}).reshape(new Shape()), m);
+    }
+
+    /**
+     * {@code forward(model)}: one EMA update of every shadow toward the model's current trainable
+     * parameters, {@code shadow -= (1 - decay) * (shadow - param)}.
+     */
+    public void update(Module model) {
+        NDManager m = getManager();
+        float decayValue = getDecay();
+        int n = getNumUpdates();
+        if (n >= 0) {
+            n += 1;
+            numUpdates.setArray(m.create(new int[] {n}).reshape(new Shape()), m);
+            // (1 + num_updates) / (10 + num_updates): int32 tensors, float32 true division
+            float warm = (float) (1 + n) / (float) (10 + n);
+            // python min(a, b) keeps a unless b < a
+            decayValue = warm < decayValue ? warm : decayValue;
+        }
+        float oneMinusDecay = 1.0f - decayValue;
+        Map<String, Parameter> current = model.namedParameters();
+        for (Map.Entry<String, Parameter> e : current.entrySet()) {
+            Parameter p = e.getValue();
+            String sName = mName2sName.get(e.getKey());
+            if (!p.requiresGrad()) {
+                if (sName != null) {
+                    throw new IllegalStateException("parameter '" + e.getKey() + "' is frozen but has an EMA shadow");
+                }
+                continue;
+            }
+            if (sName == null) {
+                throw new IllegalStateException(
+                        "parameter '" + e.getKey() + "' has no EMA shadow: the model changed after LitEma was built");
+            }
+            Parameter shadow = ownTensors().get(sName);
+            NDArray param = p.getArray();
+            NDArray s = shadow.getArray();
+            if (s.getDataType() != param.getDataType()) {
+                shadow.setArray(s.toType(param.getDataType(), false), m);
+                s = shadow.getArray();
+            }
+            try (NDArray diff = s.sub(param);
+                    NDArray step = diff.mul(oneMinusDecay)) {
+                s.subi(step);
+            }
+        }
+    }
+
+    /** {@code copy_to(model)}: writes the shadows into the model's trainable parameters. */
+    public void copyTo(Module model) {
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            Parameter p = e.getValue();
+            String sName = mName2sName.get(e.getKey());
+            if (!p.requiresGrad()) {
+                continue;
+            }
+            if (sName == null) {
+                throw new IllegalStateException("parameter '" + e.getKey() + "' has no EMA shadow");
+            }
+            p.setArray(ownTensors().get(sName).getArray(), model.getManager());
+        }
+    }
+
+    /** {@code store(parameters)}: keeps copies of {@code parameters} for {@link #restore}. */
+    public void store(List<Parameter> parameters) {
+        clearCollected();
+        for (Parameter p : parameters) {
+            NDArray copy = p.getArray().duplicate();
+            copy.attach(getManager());
+            ai.djl.ndarray.NDScope.unregister(copy);
+            collectedParams.add(copy);
+        }
+    }
+
+    /** {@code restore(parameters)}: writes the stored copies back, in the same order. */
+    public void restore(List<Parameter> parameters) {
+        int n = Math.min(parameters.size(), collectedParams.size());
+        for (int i = 0; i < n; i++) {
+            Parameter p = parameters.get(i);
+            p.setArray(collectedParams.get(i), p.getArray().getManager());
+        }
+    }
+
+    private void clearCollected() {
+        for (NDArray a : collectedParams) {
+            a.close();
+        }
+        collectedParams.clear();
+    }
+}

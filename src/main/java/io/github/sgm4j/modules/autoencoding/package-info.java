@@ -1,0 +1,2 @@
+/** Ports of {@code sgm.modules.autoencoding}. */
+package io.github.sgm4j.modules.autoencoding;

@@ -1,0 +1,80 @@
+package io.github.sgm4j.modules.encoders;
+
+import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.Module;
+import java.util.List;
+
+/**
+ * Port of {@code sgm.modules.encoders.modules.AbstractEmbModel}: an embedder of a {@link
+ * GeneralConditioner} with the per-embedder settings of the config entry ({@code is_trainable},
+ * {@code ucg_rate}, {@code input_key} or {@code input_keys}).
+ */
+public abstract class AbstractEmbModel extends Module {
+
+    private boolean trainable;
+    private double ucgRate;
+    private String inputKey;
+    private List<String> inputKeys;
+
+    /** {@code is_trainable}. */
+    public boolean isTrainable() {
+        return trainable;
+    }
+
+    /** Sets {@code is_trainable}. */
+    public void setTrainable(boolean trainable) {
+        this.trainable = trainable;
+    }
+
+    /** {@code ucg_rate}: probability of dropping this embedding (zeroing it) per sample. */
+    public double getUcgRate() {
+        return ucgRate;
+    }
+
+    /**
+     * Sets {@code ucg_rate}.
+     *
+     * @throws IllegalArgumentException outside [0, 1]
+     */
+    public void setUcgRate(double ucgRate) {
+        if (!(ucgRate >= 0.0 && ucgRate <= 1.0)) {
+            throw new IllegalArgumentException("ucg_rate must be in [0, 1], got " + ucgRate);
+        }
+        this.ucgRate = ucgRate;
+    }
+
+    /** {@code input_key}, or null when the embedder reads several keys. */
+    public String getInputKey() {
+        return inputKey;
+    }
+
+    /** Sets {@code input_key}. */
+    public void setInputKey(String inputKey) {
+        this.inputKey = inputKey;
+    }
+
+    /** {@code input_keys}, or null when the embedder reads one key. */
+    public List<String> getInputKeys() {
+        return inputKeys;
+    }
+
+    /** Sets {@code input_keys}. */
+    public void setInputKeys(List<String> inputKeys) {
+        this.inputKeys = inputKeys == null ? null : List.copyOf(inputKeys);
+    }
+
+    /**
+     * The embedder's forward over the batch values of its key(s), in order.
+     *
+     * @return one embedding [B, D] (vector), [B, T, D] (crossattn) or [B, C, H, W] (concat)
+     */
+    public abstract NDArray forward(NDArray... inputs);
+
+    /** Checks that exactly {@code n} inputs were given. */
+    protected void expectInputs(NDArray[] inputs, int n) {
+        if (inputs.length != n) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " takes " + n + " input(s), got "
+                    + inputs.length);
+        }
+    }
+}

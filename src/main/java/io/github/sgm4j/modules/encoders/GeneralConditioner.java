@@ -1,0 +1,246 @@
+package io.github.sgm4j.modules.encoders;
+
+import io.github.sgm4j.config.ConfigException;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.ModuleList;
+import io.github.sgm4j.noise.NoiseSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Port of {@code sgm.modules.encoders.modules.GeneralConditioner} ({@code sgm.modules.GeneralConditioner}):
+ * runs every embedder on its batch key(s) and routes the outputs by rank: 2-D to {@code vector}
+ * (concatenated on dim 1), 3-D to {@code crossattn} (dim 2), 4-D to {@code concat} (dim 1).
+ *
+ * <p>Unconditional-guidance dropout: for an embedder with {@code ucg_rate > 0}, each embedding is
+ * multiplied by {@code bernoulli((1 - ucg_rate) * ones(B))} drawn from the noise source, one draw
+ * per embedder per call (also when the output is then zeroed by {@code force_zero_embeddings}).
+ * The embedders live under {@code embedders.N} ({@code conditioner.embedders.N.*} in engine
+ * checkpoints). The reference's numpy-driven {@code legacy_ucg_value} is supported only where it has
+ * no effect (see {@link #fromConfig}).
+ */
+public class GeneralConditioner extends io.github.sgm4j.nn.Module {
+
+    /** Output key by embedding rank. */
+    public static final Map<Integer, String> OUTPUT_DIM2KEYS = Map.of(2, "vector", 3, "crossattn", 4, "concat");
+    /** Concatenation dim by output key. */
+    public static final Map<String, Integer> KEY2CATDIM =
+            Map.of("vector", 1, "crossattn", 2, "concat", 1, "cond_view", 1, "cond_motion", 1);
+
+    private final ModuleList<AbstractEmbModel> embedders;
+
+    /**
+     * Builds the conditioner from configured embedders (their {@code input_key(s)}, {@code
+     * ucg_rate} and {@code is_trainable} already set). Non-trainable embedders are frozen and put
+     * in eval mode, as in the reference.
+     *
+     * @throws IllegalArgumentException if an embedder has neither {@code input_key} nor {@code input_keys}
+     */
+    public GeneralConditioner(List<AbstractEmbModel> embModels) {
+        embedders = register("embedders", new ModuleList<>());
+        for (int n = 0; n < embModels.size(); n++) {
+            AbstractEmbModel e = embModels.get(n);
+            if (e.getInputKey() == null && e.getInputKeys() == null) {
+                throw new IllegalArgumentException("GeneralConditioner: need either 'input_key' or 'input_keys' for "
+                        + "embedder #" + n + " (" + e.getClass().getSimpleName() + ")");
+            }
+            if (!e.isTrainable()) {
+                e.requiresGrad(false);
+                e.eval();
+            }
+            embedders.add(e);
+        }
+    }
+
+    /** The embedders in order. */
+    public List<AbstractEmbModel> getEmbedders() {
+        return embedders.items();
+    }
+
+    /** {@code forward(batch)}: the conditioning dict. */
+    public Map<String, NDArray> forward(Map<String, NDArray> batch, NoiseSource noise) {
+        return forward(batch, null, noise);
+    }
+
+    /**
+     * {@code forward(batch, force_zero_embeddings)}.
+     *
+     * @param batch the batch by key
+     * @param forceZeroEmbeddings input keys whose embeddings are replaced by zeros (null = none)
+     * @param noise source of the ucg bernoulli draws (may be null when every ucg_rate is 0)
+     * @throws IllegalArgumentException if an embedder's input key is missing from the batch
+     */
+    public Map<String, NDArray> forward(Map<String, NDArray> batch, Collection<String> forceZeroEmbeddings,
+            NoiseSource noise) {
+        return forward(batch, forceZeroEmbeddings, noise, false);
+    }
+
+    private Map<String, NDArray> forward(Map<String, NDArray> batch, Collection<String> forceZeroEmbeddings,
+            NoiseSource noise, boolean noUcg) {
+        Collection<String> fz = forceZeroEmbeddings == null ? List.of() : forceZeroEmbeddings;
+        Map<String, NDArray> output = new LinkedHashMap<>();
+        List<AbstractEmbModel> list = embedders.items();
+        for (int n = 0; n < list.size(); n++) {
+            AbstractEmbModel embedder = list.get(n);
+            NDArray emb;
+            if (embedder.getInputKey() != null) {
+                emb = embedder.forward(require(batch, embedder.getInputKey(), n, embedder));
+            } else {
+                List<NDArray> ins = new ArrayList<>();
+                for (String k : embedder.getInputKeys()) {
+                    ins.add(require(batch, k, n, embedder));
+                }
+                emb = embedder.forward(ins.toArray(new NDArray[0]));
+            }
+            String outKey = "cond_view".equals(embedder.getInputKey()) || "cond_motion".equals(embedder.getInputKey())
+                    ? embedder.getInputKey()
+                    : OUTPUT_DIM2KEYS.get(emb.getShape().dimension());
+            if (outKey == null) {
+                throw new IllegalArgumentException("GeneralConditioner: embedder #" + n + " ("
+                        + embedder.getClass().getSimpleName() + ") returned shape " + emb.getShape()
+                        + "; expected rank 2 (vector), 3 (crossattn) or 4 (concat)");
+            }
+            double rate = noUcg ? 0.0 : embedder.getUcgRate();
+            if (rate > 0.0) {
+                if (noise == null) {
+                    throw new IllegalArgumentException("GeneralConditioner: embedder #" + n
+                            + " has ucg_rate " + rate + " and needs a NoiseSource");
+                }
+                long b = emb.getShape().get(0);
+                // torch.bernoulli((1.0 - ucg_rate) * torch.ones(B)), expanded like emb
+                try (NDArray ones = emb.getManager().ones(new Shape(b));
+                        NDArray p = ones.mul((float) (1.0 - rate));
+                        NDArray keep = noise.bernoulli(p);
+                        NDArray old = emb) {
+                    long[] shape = new long[emb.getShape().dimension()];
+                    java.util.Arrays.fill(shape, 1);
+                    shape[0] = b;
+                    try (NDArray k = keep.reshape(new Shape(shape))) {
+                        emb = k.mul(old);
+                    }
+                }
+            }
+            if (embedder.getInputKey() != null && fz.contains(embedder.getInputKey())) {
+                try (NDArray old = emb) {
+                    emb = old.zerosLike();
+                }
+            }
+            NDArray prev = output.get(outKey);
+            if (prev != null) {
+                try (NDArray a = prev;
+                        NDArray b2 = emb) {
+                    output.put(outKey, NDArrays.concat(new NDList(a, b2), KEY2CATDIM.get(outKey)));
+                }
+            } else {
+                output.put(outKey, emb);
+            }
+        }
+        return output;
+    }
+
+    private static NDArray require(Map<String, NDArray> batch, String key, int n, AbstractEmbModel embedder) {
+        NDArray v = batch.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("GeneralConditioner: embedder #" + n + " ("
+                    + embedder.getClass().getSimpleName() + ") needs batch key '" + key + "', batch has "
+                    + batch.keySet());
+        }
+        return v;
+    }
+
+    /** The pair returned by {@link #getUnconditionalConditioning}. */
+    public record CondPair(Map<String, NDArray> c, Map<String, NDArray> uc) {}
+
+    /**
+     * {@code get_unconditional_conditioning(batch_c, batch_uc, force_uc_zero_embeddings,
+     * force_cond_zero_embeddings)}: conditional and unconditional conditioning with ucg dropout off
+     * (no draws).
+     *
+     * @param batchC the batch for {@code c}
+     * @param batchUc the batch for {@code uc} (null: {@code batchC})
+     * @param forceUcZeroEmbeddings input keys zeroed in {@code uc} (null = none)
+     * @param forceCondZeroEmbeddings input keys zeroed in {@code c} (null = none)
+     */
+    public CondPair getUnconditionalConditioning(Map<String, NDArray> batchC, Map<String, NDArray> batchUc,
+            Collection<String> forceUcZeroEmbeddings, Collection<String> forceCondZeroEmbeddings) {
+        Map<String, NDArray> c = forward(batchC, forceCondZeroEmbeddings, null, true);
+        Map<String, NDArray> uc = forward(batchUc == null ? batchC : batchUc, forceUcZeroEmbeddings, null, true);
+        return new CondPair(c, uc);
+    }
+
+    /** The keys an {@code emb_models} entry may have next to {@code target}/{@code params}. */
+    public static final Set<String> ENTRY_KEYS =
+            Set.of("target", "params", "is_trainable", "ucg_rate", "input_key", "input_keys", "legacy_ucg_value");
+
+    /**
+     * Builds from {@code sgm.modules.GeneralConditioner} params: {@code emb_models} (required), a
+     * list of embedder configs, each with {@code target}/{@code params} (built through the
+     * Instantiator, which checks the embedder's own params) plus, with sgm's defaults:
+     *
+     * <ul>
+     *   <li>{@code is_trainable} (false): a non-trainable embedder is frozen and in eval mode;
+     *   <li>{@code ucg_rate} (0.0), in [0, 1];
+     *   <li>exactly one of {@code input_key} (a string) or {@code input_keys} (a list of strings);
+     *       sgm silently prefers {@code input_key} when both are given, sgm4j rejects the pair;
+     *   <li>{@code legacy_ucg_value} (null): the reference replaces batch entries by this value with
+     *       numpy's generator (outside any noise source, so not reproducible); accepted only where it
+     *       has no effect ({@code ucg_rate} 0), rejected otherwise.
+     * </ul>
+     *
+     * Any other key of an entry is an error naming it, with a did-you-mean among these keys.
+     *
+     * @throws ConfigException naming the entry key and value at fault
+     */
+    public static GeneralConditioner fromConfig(ConfigNode p, Instantiator inst) {
+        List<AbstractEmbModel> embs = new ArrayList<>();
+        for (ConfigNode e : p.getList("emb_models")) {
+            boolean isTrainable = e.getBoolean("is_trainable", false);
+            double ucgRate = e.getDouble("ucg_rate", 0.0);
+            boolean hasKey = e.has("input_key");
+            boolean hasKeys = e.has("input_keys");
+            String inputKey = hasKey ? e.getString("input_key") : null;
+            List<String> inputKeys = hasKeys ? e.getStringList("input_keys") : null;
+            Object legacyUcgValue = e.raw("legacy_ucg_value");
+            e.ignore("target", "params"); // read by the Instantiator below
+            e.checkAllKeysRead(ENTRY_KEYS);
+            AbstractEmbModel m = inst.instantiate(e, AbstractEmbModel.class);
+            if (!(ucgRate >= 0.0 && ucgRate <= 1.0)) {
+                throw new ConfigException(e.pathOf("ucg_rate"), "must be in [0, 1], got " + ucgRate);
+            }
+            if (hasKey && hasKeys) {
+                throw new ConfigException(e.path(), "give either 'input_key' (" + inputKey + ") or 'input_keys' "
+                        + inputKeys + ", not both");
+            }
+            if (!hasKey && !hasKeys) {
+                throw new ConfigException(e.path(), "need either 'input_key' or 'input_keys' for embedder "
+                        + m.getClass().getSimpleName());
+            }
+            if (legacyUcgValue != null && ucgRate > 0.0) {
+                throw new ConfigException(e.pathOf("legacy_ucg_value"), "legacy_ucg_value "
+                        + (legacyUcgValue instanceof String str ? "\"" + str + "\"" : legacyUcgValue)
+                        + " with ucg_rate " + ucgRate + " is not supported: the reference draws its replacements "
+                        + "with numpy's generator, outside the noise source (drop legacy_ucg_value to get the "
+                        + "reproducible ucg_rate dropout, which zeroes the embedding)");
+            }
+            m.setTrainable(isTrainable);
+            m.setUcgRate(ucgRate);
+            if (hasKey) {
+                m.setInputKey(inputKey);
+            } else {
+                m.setInputKeys(inputKeys);
+            }
+            embs.add(m);
+        }
+        return new GeneralConditioner(embs);
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * Ports of {@code sgm.modules.encoders.modules}: the {@link
+ * io.github.sgm4j.modules.encoders.GeneralConditioner} that turns a batch into the {@code vector} /
+ * {@code crossattn} / {@code concat} conditioning, and its embedders (class labels, SDXL size and
+ * crop vectors, identity). Pretrained text/image encoders are not part of this package.
+ */
+package io.github.sgm4j.modules.encoders;

@@ -1,0 +1,38 @@
+package io.github.sgm4j.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Port of {@code torch.nn.Dropout(p)}. In training mode it draws its keep-mask through the tree's
+ * {@link io.github.sgm4j.noise.NoiseSource} ({@link Module#setNoiseSource}); in eval mode, or with
+ * {@code p = 0}, it is the identity.
+ */
+public class Dropout extends Module implements UnaryModule {
+
+    private final double p;
+
+    /** {@code nn.Dropout(p)}. */
+    public Dropout(double p) {
+        if (p < 0 || p > 1) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1], got " + p);
+        }
+        this.p = p;
+    }
+
+    @Override
+    public NDArray forward(NDArray x) {
+        if (!isTraining() || p == 0) {
+            return F.alias(x);
+        }
+        if (getNoiseSource() == null) {
+            throw new IllegalStateException(
+                    "Dropout(p=" + p + ") in training mode needs a noise source: call setNoiseSource on the model");
+        }
+        return F.dropout(x, p, true, getNoiseSource());
+    }
+
+    /** The drop probability. */
+    public double getP() {
+        return p;
+    }
+}

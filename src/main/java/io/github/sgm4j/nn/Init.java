@@ -1,0 +1,84 @@
+package io.github.sgm4j.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.noise.NoiseSource;
+
+/**
+ * How a parameter or buffer is filled when a module is initialised without a checkpoint.
+ *
+ * <p>The factories mirror PyTorch's default initialisers ({@code reset_parameters}) so that a
+ * model trained from scratch starts like its Python twin (not bit-identically: the draws differ).
+ */
+@FunctionalInterface
+public interface Init {
+
+    /**
+     * Creates the initial array.
+     *
+     * @param manager the manager that owns the array
+     * @param shape the shape fixed at construction
+     * @param dataType the dtype fixed at construction
+     * @param noise the source of random draws
+     * @return a new array of {@code shape} and {@code dataType}
+     */
+    NDArray create(NDManager manager, Shape shape, DataType dataType, NoiseSource noise);
+
+    /** All zeros ({@code zero_module}, biases of norms). */
+    static Init zeros() {
+        return (m, s, d, n) -> m.zeros(s, d);
+    }
+
+    /** All ones (norm weights). */
+    static Init ones() {
+        return (m, s, d, n) -> m.ones(s, d);
+    }
+
+    /** {@code U(-bound, bound)}: torch's {@code kaiming_uniform_(a=sqrt(5))} and bias init. */
+    static Init uniform(double bound) {
+        return (m, s, d, n) -> {
+            try (NDArray r = n.rand(m, s);
+                    NDArray scaled = r.mul(2 * bound)) {
+                NDArray out = scaled.sub(bound);
+                if (out.getDataType() == d) {
+                    return out;
+                }
+                try (out) {
+                    return out.toType(d, false);
+                }
+            }
+        };
+    }
+
+    /** {@code N(0, std)} (embeddings: std 1). */
+    static Init normal(double std) {
+        return (m, s, d, n) -> {
+            try (NDArray r = n.randn(m, s)) {
+                NDArray out = r.mul(std);
+                if (out.getDataType() == d) {
+                    return out;
+                }
+                try (out) {
+                    return out.toType(d, false);
+                }
+            }
+        };
+    }
+
+    /** Fixed values computed at construction (schedules, sigmas); row-major. */
+    static Init values(double[] values) {
+        return (m, s, d, n) -> m.create(values).reshape(s).toType(d, false);
+    }
+
+    /** Fixed values computed at construction (schedules, sigmas); row-major. */
+    static Init values(float[] values) {
+        return (m, s, d, n) -> m.create(values).reshape(s).toType(d, false);
+    }
+
+    /** A scalar constant of the tensor's dtype. */
+    static Init constant(double value) {
+        return (m, s, d, n) -> m.full(s, (float) value, DataType.FLOAT32).toType(d, false);
+    }
+}

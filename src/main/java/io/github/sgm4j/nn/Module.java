@@ -1,0 +1,346 @@
+package io.github.sgm4j.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.noise.NoiseSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The PyTorch-named module tree sgm4j builds every network from ({@code torch.nn.Module}).
+ *
+ * <p>Children, parameters and buffers are registered under their PyTorch attribute names, so
+ * {@link #stateDict()} keys are exactly the reference checkpoint's keys ({@code
+ * down.0.block.1.norm1.weight}). Shapes are fixed at construction: {@link #stateDictSpec()} lists
+ * every key of a full-size model without allocating a single weight. Arrays are created by {@link
+ * #initialize} (PyTorch-like default init) or {@link #loadStateDict}.
+ *
+ * <p>Subclasses define their own {@code forward} methods with the argument lists of the Python
+ * forward; layers that map one array to one array implement {@link UnaryModule}.
+ */
+public abstract class Module {
+
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private final Map<String, Parameter> tensors = new LinkedHashMap<>();
+    private boolean training = true;
+    private NDManager manager;
+    private NoiseSource noise;
+
+    /** Registers a child module under its PyTorch attribute name and returns it. */
+    protected <M extends Module> M register(String name, M child) {
+        checkName(name);
+        if (child == null) {
+            throw new IllegalArgumentException("child '" + name + "' must not be null");
+        }
+        if (children.containsKey(name) || tensors.containsKey(name)) {
+            throw new IllegalArgumentException("name '" + name + "' registered twice in " + getClass().getSimpleName());
+        }
+        children.put(name, child);
+        if (manager != null) {
+            child.attach(manager);
+        }
+        return child;
+    }
+
+    /** Registers a trainable parameter (fp32) with the given default initialiser. */
+    protected Parameter parameter(String name, Shape shape, Init init) {
+        return addTensor(new Parameter(name, Parameter.Kind.PARAMETER, shape, DataType.FLOAT32, init, true));
+    }
+
+    /** Registers a buffer ({@code register_buffer(name, tensor, persistent)}). */
+    protected Parameter buffer(String name, Shape shape, DataType dataType, Init init, boolean persistent) {
+        return addTensor(new Parameter(name, Parameter.Kind.BUFFER, shape, dataType, init, persistent));
+    }
+
+    /** Removes a registered tensor (used when a Python module re-registers a buffer). */
+    protected void removeTensor(String name) {
+        Parameter p = tensors.remove(name);
+        if (p != null) {
+            p.release();
+        }
+    }
+
+    private Parameter addTensor(Parameter p) {
+        checkName(p.getName());
+        if (children.containsKey(p.getName()) || tensors.containsKey(p.getName())) {
+            throw new IllegalArgumentException(
+                    "name '" + p.getName() + "' registered twice in " + getClass().getSimpleName());
+        }
+        tensors.put(p.getName(), p);
+        return p;
+    }
+
+    private static void checkName(String name) {
+        if (name == null || name.isEmpty() || name.contains(".")) {
+            throw new IllegalArgumentException("invalid module attribute name: '" + name + "'");
+        }
+    }
+
+    /**
+     * {@code zero_module(m)}: every parameter of {@code m} is initialised to zeros (the reference
+     * zero-initialises output projections; loading a checkpoint overwrites them as usual).
+     */
+    public static <M extends Module> M zeroModule(M m) {
+        for (Parameter p : m.namedParameters().values()) {
+            p.setInit(Init.zeros());
+        }
+        return m;
+    }
+
+    /** The direct children by attribute name, in registration order. */
+    public Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** This module's own parameters and buffers by attribute name. */
+    public Map<String, Parameter> ownTensors() {
+        return Collections.unmodifiableMap(tensors);
+    }
+
+    /** A child by name. */
+    public Module child(String name) {
+        Module m = children.get(name);
+        if (m == null) {
+            throw new IllegalArgumentException("no child '" + name + "' in " + getClass().getSimpleName());
+        }
+        return m;
+    }
+
+    /** Every tensor (parameters and buffers, persistent or not) by full dotted name, torch order. */
+    public Map<String, Parameter> namedTensors() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out, null, false);
+        return out;
+    }
+
+    /** Every parameter by full dotted name ({@code named_parameters()}), frozen ones included. */
+    public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out, Parameter.Kind.PARAMETER, false);
+        return out;
+    }
+
+    /** Every buffer by full dotted name ({@code named_buffers()}). */
+    public Map<String, Parameter> namedBuffers() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out, Parameter.Kind.BUFFER, false);
+        return out;
+    }
+
+    /** The persistent tensors by state-dict key, without touching arrays. */
+    public Map<String, Parameter> stateDictEntries() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out, null, true);
+        return out;
+    }
+
+    private void collect(String prefix, Map<String, Parameter> out, Parameter.Kind kind, boolean persistentOnly) {
+        // torch order: own parameters, own buffers, then children
+        for (Parameter.Kind k : Parameter.Kind.values()) {
+            if (kind != null && k != kind) {
+                continue;
+            }
+            for (Parameter p : tensors.values()) {
+                if (p.getKind() == k && (!persistentOnly || p.isPersistent())) {
+                    out.put(prefix + p.getName(), p);
+                }
+            }
+        }
+        for (Map.Entry<String, Module> e : children.entrySet()) {
+            e.getValue().collect(prefix + e.getKey() + ".", out, kind, persistentOnly);
+        }
+    }
+
+    /**
+     * The state-dict listing (key, shape, dtype) of this module, built from construction-time
+     * shapes: no array is allocated.
+     */
+    public List<TensorSpec> stateDictSpec() {
+        List<TensorSpec> out = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : stateDictEntries().entrySet()) {
+            Parameter p = e.getValue();
+            out.add(new TensorSpec(e.getKey(), p.getShape(), p.getDataType()));
+        }
+        return out;
+    }
+
+    /** The persistent tensors by state-dict key ({@code state_dict()}); arrays are not copied. */
+    public Map<String, NDArray> stateDict() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : stateDictEntries().entrySet()) {
+            out.put(e.getKey(), e.getValue().getArray());
+        }
+        return out;
+    }
+
+    /** Binds this tree to {@code manager} (no allocation); arrays created later live there. */
+    public void attach(NDManager manager) {
+        this.manager = manager;
+        for (Module c : children.values()) {
+            c.attach(manager);
+        }
+    }
+
+    /** The manager the tree's arrays live in. */
+    public NDManager getManager() {
+        if (manager == null) {
+            throw new IllegalStateException(
+                    getClass().getSimpleName() + " is not attached to an NDManager: call initialize or attach first");
+        }
+        return manager;
+    }
+
+    /** Whether {@link #attach} or {@link #initialize} was called. */
+    public boolean isAttached() {
+        return manager != null;
+    }
+
+    /**
+     * Attaches the tree to {@code manager} and allocates every tensor not yet allocated with its
+     * default initialiser (PyTorch's {@code reset_parameters} rules), drawing from {@code noise}.
+     */
+    public void initialize(NDManager manager, NoiseSource noise) {
+        attach(manager);
+        for (Parameter p : namedTensors().values()) {
+            p.allocate(manager, noise);
+        }
+    }
+
+    /**
+     * Loads tensors by state-dict key ({@code load_state_dict}). Values are copied into this tree's
+     * manager and converted to each slot's dtype.
+     *
+     * @param stateDict tensors by key
+     * @param strict when true, any missing, unexpected or shape-mismatched key throws before
+     *     anything is loaded
+     * @return the keys that were missing, unexpected or of the wrong shape
+     * @throws StateDictException in strict mode when the keys do not match exactly
+     */
+    public LoadResult loadStateDict(Map<String, NDArray> stateDict, boolean strict) {
+        NDManager m = getManager();
+        Map<String, Parameter> entries = stateDictEntries();
+        List<String> missing = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+            NDArray v = stateDict.get(e.getKey());
+            if (v == null) {
+                missing.add(e.getKey());
+            } else if (!v.getShape().equals(e.getValue().getShape())) {
+                mismatched.add(e.getKey() + ": expected " + e.getValue().getShape() + ", got " + v.getShape());
+            }
+        }
+        for (String k : stateDict.keySet()) {
+            if (!entries.containsKey(k)) {
+                unexpected.add(k);
+            }
+        }
+        LoadResult result = new LoadResult(missing, unexpected, mismatched);
+        if (strict && !result.isClean()) {
+            throw new StateDictException(getClass().getSimpleName(), result);
+        }
+        if (!mismatched.isEmpty()) {
+            // torch raises for shape mismatches even with strict=False
+            throw new StateDictException(getClass().getSimpleName(), result);
+        }
+        for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+            NDArray v = stateDict.get(e.getKey());
+            if (v != null) {
+                e.getValue().setArray(v, m);
+            }
+        }
+        return result;
+    }
+
+    /** Releases every allocated array of the tree (shapes stay). */
+    public void release() {
+        for (Parameter p : namedTensors().values()) {
+            p.release();
+        }
+    }
+
+    /** Converts every floating-point tensor to {@code dataType} (e.g. fp16 inference). */
+    public void toDataType(DataType dataType) {
+        for (Parameter p : namedTensors().values()) {
+            p.convert(dataType, manager);
+        }
+    }
+
+    /**
+     * Sets the noise source the tree draws from in training mode (dropout); the Java counterpart
+     * of torch's global generator for this model.
+     */
+    public void setNoiseSource(NoiseSource noiseSource) {
+        this.noise = noiseSource;
+        for (Module c : children.values()) {
+            c.setNoiseSource(noiseSource);
+        }
+    }
+
+    /** The noise source set by {@link #setNoiseSource}, or null. */
+    public NoiseSource getNoiseSource() {
+        return noise;
+    }
+
+    /** Training mode ({@code train()}): dropout active. */
+    public Module train() {
+        return train(true);
+    }
+
+    /** Sets training mode on the whole tree ({@code train(mode)}). */
+    public Module train(boolean mode) {
+        training = mode;
+        for (Module c : children.values()) {
+            c.train(mode);
+        }
+        return this;
+    }
+
+    /** Inference mode ({@code eval()}). */
+    public Module eval() {
+        return train(false);
+    }
+
+    /** Whether this module is in training mode. */
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Sets {@code requires_grad} on every parameter of the tree ({@code requires_grad_}). */
+    public Module requiresGrad(boolean requiresGrad) {
+        for (Parameter p : namedParameters().values()) {
+            p.setRequiresGrad(requiresGrad);
+        }
+        return this;
+    }
+
+    /** The number of elements over all parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : namedParameters().values()) {
+            n += p.getShape().size();
+        }
+        return n;
+    }
+
+    /** Key set of the state dict, in torch order. */
+    public Set<String> stateDictKeys() {
+        return new LinkedHashSet<>(stateDictEntries().keySet());
+    }
+
+    /** The parameter or buffer at a dotted path, e.g. {@code conv_in.weight}. */
+    public Parameter tensor(String dottedPath) {
+        Parameter p = namedTensors().get(dottedPath);
+        if (p == null) {
+            throw new IllegalArgumentException("no tensor '" + dottedPath + "' in " + getClass().getSimpleName());
+        }
+        return p;
+    }
+}

@@ -1,0 +1,39 @@
+package io.github.sgm4j.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Port of {@code torch.nn.Sequential} over {@link UnaryModule}s: children named by index
+ * (parameterless layers such as SiLU keep their index), applied in order.
+ */
+public class Sequential extends ModuleList<Module> implements UnaryModule {
+
+    /** A sequential of the given layers, each of which must implement {@link UnaryModule}. */
+    public Sequential(Module... layers) {
+        for (Module m : layers) {
+            add(m);
+        }
+    }
+
+    @Override
+    public Module add(Module module) {
+        if (!(module instanceof UnaryModule)) {
+            throw new IllegalArgumentException(
+                    "Sequential accepts only single-input layers, got " + module.getClass().getSimpleName());
+        }
+        return super.add(module);
+    }
+
+    @Override
+    public NDArray forward(NDArray x) {
+        NDArray h = x;
+        for (Module m : items()) {
+            NDArray next = ((UnaryModule) m).forward(h);
+            if (h != x) {
+                h.close();
+            }
+            h = next;
+        }
+        return h == x ? F.alias(x) : h;
+    }
+}

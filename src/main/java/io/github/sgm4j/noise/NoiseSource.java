@@ -1,0 +1,43 @@
+package io.github.sgm4j.noise;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Every random draw sgm4j makes goes through a noise source, so tests can replay the draws the
+ * Python reference recorded and users can seed runs reproducibly.
+ *
+ * <p>Method names follow the torch calls they replace: {@link #randn} is {@code torch.randn},
+ * {@link #randnLike} is {@code torch.randn_like}, {@link #rand} is {@code torch.rand}, {@link
+ * #randint} is {@code torch.randint} and {@link #bernoulli} is {@code torch.bernoulli}.
+ */
+public interface NoiseSource {
+
+    /** {@code torch.randn(shape)}: standard normal, float32, on {@code manager}'s device. */
+    NDArray randn(NDManager manager, Shape shape);
+
+    /** {@code torch.randn_like(x)}: standard normal with the shape, dtype and device of {@code x}. */
+    NDArray randnLike(NDArray x);
+
+    /** {@code torch.rand(shape)}: uniform on [0, 1), float32. */
+    NDArray rand(NDManager manager, Shape shape);
+
+    /** {@code torch.randint(low, high, shape)}: int64 uniform integers in [low, high). */
+    NDArray randint(NDManager manager, long low, long high, Shape shape);
+
+    /** {@code torch.bernoulli(p)}: 0/1 draws with probabilities {@code p}, dtype of {@code p}. */
+    NDArray bernoulli(NDArray p);
+
+    /** The default source: the engine generator seeded like {@code torch.manual_seed(seed)}. */
+    static NoiseSource seeded(long seed) {
+        return new TorchNoiseSource(seed);
+    }
+
+    /** Shorthand: {@code randn} returning the requested floating dtype. */
+    default NDArray randn(NDManager manager, Shape shape, DataType dataType) {
+        NDArray x = randn(manager, shape);
+        return x.getDataType() == dataType ? x : x.toType(dataType, false);
+    }
+}

@@ -1,0 +1,207 @@
+package io.github.sgm4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.modules.encoders.AbstractEmbModel;
+import io.github.sgm4j.modules.encoders.GeneralConditioner;
+import io.github.sgm4j.noise.TorchNoiseSource;
+import io.github.sgm4j.train.data.MnistDataset;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop of the main job: batches from the data set, {@link DiffusionEngine#trainStep}
+ * per step, a metrics CSV, periodic checkpoints ({@link Checkpoints}) and sample grids, and a clean
+ * stop on request (Ctrl-C) or on a non-finite loss (the last good checkpoint is kept).
+ *
+ * <p>Every step draws from a noise source reseeded with {@code (seed, step)} and reads the batch of
+ * {@code (seed, step)}, so a run resumed from a checkpoint continues exactly as the uninterrupted run.
+ */
+public final class Trainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /**
+     * Options of a run.
+     *
+     * @param steps total optimizer steps (the run stops when the engine's global step reaches it)
+     * @param batchSize batch size
+     * @param outDir where checkpoints, grids and metrics go
+     * @param checkpointEvery checkpoint interval in steps (0: only at the end)
+     * @param imageEvery sample-grid interval in steps (0: only at the end)
+     * @param seed run seed (data order and noise)
+     * @param sampleClasses classes of the sample grid (for class-conditional models), or null
+     */
+    public record Options(long steps, int batchSize, Path outDir, long checkpointEvery, long imageEvery, long seed,
+            List<Integer> sampleClasses) {}
+
+    /** Progress reporting of a run: called after every step. */
+    public interface Listener {
+        /** After step {@code step} (1-based global step) with its result. */
+        void onStep(long step, DiffusionEngine.StepResult result);
+
+        /** A message (checkpoint written, grid written). */
+        default void message(String text) {}
+    }
+
+    /**
+     * The outcome of a run.
+     *
+     * @param finalStep global step at the end
+     * @param lastLoss loss of the last step (NaN if no step ran)
+     * @param lastCheckpoint the last checkpoint written
+     * @param stoppedEarly true when stopped by request
+     */
+    public record Result(long finalStep, double lastLoss, Path lastCheckpoint, boolean stoppedEarly) {}
+
+    private final DiffusionEngine engine;
+    private final MnistDataset data;
+    private final Options opts;
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+
+    /** A trainer of {@code engine} on {@code data}. */
+    public Trainer(DiffusionEngine engine, MnistDataset data, Options opts) {
+        if (opts.batchSize() < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + opts.batchSize());
+        }
+        this.engine = engine;
+        this.data = data;
+        this.opts = opts;
+    }
+
+    /** Asks the loop to stop after the current step (it then writes a checkpoint). */
+    public void requestStop() {
+        stopRequested.set(true);
+    }
+
+    /** The noise seed of step {@code step} under run seed {@code seed}. */
+    public static long stepSeed(long seed, long step) {
+        return seed * 1_000_003L + step;
+    }
+
+    /** Runs until {@code opts.steps} (or a stop request); returns the outcome. */
+    public Result run(Listener listener) {
+        NDManager m = engine.getManager();
+        TorchNoiseSource noise = new TorchNoiseSource(stepSeed(opts.seed(), engine.getGlobalStep()));
+        Path last = opts.outDir().resolve("last.safetensors");
+        Path metrics = opts.outDir().resolve("metrics.csv");
+        try {
+            Files.createDirectories(opts.outDir());
+            if (!Files.exists(metrics)) {
+                Files.writeString(metrics, "step,loss,lr\n", StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write to " + opts.outDir(), e);
+        }
+        double lastLoss = Double.NaN;
+        Path lastCkpt = Files.exists(last) ? last : null;
+        StringBuilder pending = new StringBuilder();
+        while (engine.getGlobalStep() < opts.steps() && !stopRequested.get()) {
+            long step = engine.getGlobalStep();
+            noise.reseed(stepSeed(opts.seed(), step));
+            DiffusionEngine.StepResult r;
+            try (NDScope scope = new NDScope()) {
+                Map<String, NDArray> batch = data.batch(m, step, opts.batchSize(), opts.seed());
+                r = engine.trainStep(batch, noise);
+                scope.suppressNotUsedWarning();
+            }
+            lastLoss = r.loss();
+            pending.append(String.format(Locale.ROOT, "%d,%.6f,%.3e%n", r.globalStep(), r.loss(), r.lr()));
+            listener.onStep(r.globalStep(), r);
+            long done = r.globalStep();
+            boolean end = done >= opts.steps();
+            if ((opts.checkpointEvery() > 0 && done % opts.checkpointEvery() == 0) || end) {
+                flush(metrics, pending);
+                Checkpoints.save(last, engine, opts.seed());
+                lastCkpt = last;
+                listener.message("checkpoint " + last + " (step " + done + ")");
+            }
+            if ((opts.imageEvery() > 0 && done % opts.imageEvery() == 0) || end) {
+                Path grid = opts.outDir().resolve(String.format(Locale.ROOT, "samples-%06d.png", done));
+                writeSampleGrid(grid, opts.sampleClasses(), stepSeed(opts.seed(), done) ^ 0x5eedL);
+                listener.message("sample grid " + grid);
+            }
+        }
+        flush(metrics, pending);
+        boolean early = engine.getGlobalStep() < opts.steps();
+        if (early) {
+            Checkpoints.save(last, engine, opts.seed());
+            lastCkpt = last;
+            listener.message("stopped at step " + engine.getGlobalStep() + "; checkpoint " + last);
+        }
+        return new Result(engine.getGlobalStep(), lastLoss, lastCkpt, early);
+    }
+
+    private static void flush(Path metrics, StringBuilder pending) {
+        if (pending.length() == 0) {
+            return;
+        }
+        try {
+            Files.writeString(metrics, pending, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+            pending.setLength(0);
+        } catch (IOException e) {
+            LOG.warn("cannot append to {}: {}", metrics, e.getMessage());
+        }
+    }
+
+    /**
+     * Samples one image per class (or 16 unconditional images) with the engine's sampler, in the EMA
+     * scope, unconditional guidance on every conditioner key, and writes a PNG grid.
+     */
+    public void writeSampleGrid(Path file, List<Integer> classes, long seed) {
+        try (NDScope ignored = new NDScope()) {
+            NDArray images = sampleImages(engine, classes, 16, seed, true, null);
+            ImageGrid.writePng(images, classes == null ? 4 : Math.min(10, classes.size()), file);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write sample grid " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Samples images of the given classes from a class-conditional MNIST-style engine (or {@code n}
+     * unconditional ones when {@code classes} is null), decoded to [-1, 1].
+     *
+     * @param useEma sample with the EMA weights (when the engine keeps an EMA)
+     * @param progress receives {step, total} after each sampler step, or null
+     */
+    public static NDArray sampleImages(DiffusionEngine engine, List<Integer> classes, int n, long seed, boolean useEma,
+            Consumer<int[]> progress) throws Exception {
+        NDManager m = engine.getManager();
+        GeneralConditioner cond = engine.getConditioner();
+        List<String> keys = cond.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
+        int count = classes == null ? n : classes.size();
+        Map<String, NDArray> batch = new LinkedHashMap<>();
+        if (classes != null) {
+            if (!keys.contains("cls")) {
+                throw new IllegalArgumentException("classes were requested but the conditioner has no 'cls' input (keys: "
+                        + keys + ")");
+            }
+            batch.put("cls", m.create(classes.stream().mapToLong(Integer::longValue).toArray()));
+        }
+        GeneralConditioner.CondPair cu = cond.getUnconditionalConditioning(batch, null, keys, null);
+        TorchNoiseSource noise = new TorchNoiseSource(seed);
+        try (AutoCloseable ema = useEma ? engine.emaScope() : () -> { }) {
+            NDArray z = engine.sample(cu.c(), cu.uc(), count, new Shape(1, MnistDataset.SIDE, MnistDataset.SIDE), noise,
+                    progress == null ? null : (step, total, sigma, denoised) -> {
+                        progress.accept(new int[] {step, total});
+                        return true;
+                    });
+            return engine.decode(z);
+        }
+    }
+}
