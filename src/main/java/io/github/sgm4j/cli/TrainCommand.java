@@ -99,7 +99,7 @@ final class TrainCommand implements Callable<Integer> {
                     @Override
                     public void onStep(long step, DiffusionEngine.StepResult r) {
                         pb.stepTo(step);
-                        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.1e", r.loss(), r.lr()));
+                        pb.setExtraMessage(String.format(Locale.ROOT, " loss %.4f lr %.1e", r.loss(), r.lr()));
                     }
 
                     @Override

@@ -509,6 +509,12 @@ public class DiffusionEngine extends Module {
                     + batch.keySet());
         }
         configureOptimizers();
+        for (Parameter p : trainableParameters().values()) {
+            // a parameter whose array was replaced (checkpoint load, EMA swap) must record gradients again
+            if (!p.getArray().hasGradient()) {
+                p.getArray().setRequiresGradient(true);
+            }
+        }
         train();
         firstStageModel.eval();
         NDArray x = encode(input, noise);

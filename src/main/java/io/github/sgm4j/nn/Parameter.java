@@ -114,6 +114,11 @@ public final class Parameter {
         converted.attach(manager);
         NDScope.unregister(converted);
         NDArray old = array;
+        // the copy is a fresh leaf: keep the slot's autograd flag (like torch's param.data.copy_),
+        // otherwise an optimizer would silently stop updating after an EMA swap or a reload
+        if (old != null && old != value && old.hasGradient()) {
+            converted.setRequiresGradient(true);
+        }
         array = converted;
         if (old != null && old != value) {
             old.close();

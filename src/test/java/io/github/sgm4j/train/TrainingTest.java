@@ -84,8 +84,12 @@ class TrainingTest {
     }
 
     static List<Double> train(DiffusionEngine e, long until, Path out) {
+        return train(e, until, out, 1000);
+    }
+
+    static List<Double> train(DiffusionEngine e, long until, Path out, long imageEvery) {
         List<Double> losses = new ArrayList<>();
-        Trainer t = new Trainer(e, data, new Trainer.Options(until, 8, out, 1000, 1000, 11L, List.of(0, 1)));
+        Trainer t = new Trainer(e, data, new Trainer.Options(until, 8, out, 1000, imageEvery, 11L, List.of(0, 1)));
         t.run(new Trainer.Listener() {
             @Override
             public void onStep(long step, DiffusionEngine.StepResult r) {
@@ -140,6 +144,31 @@ class TrainingTest {
             for (String k : a.keySet()) {
                 assertTrue(a.get(k).contentEquals(b.get(k)), "weights differ at " + k);
             }
+        }
+    }
+
+    /**
+     * Sample grids in the middle of a run (EMA weights swapped in and out) change nothing: the
+     * parameters keep learning after the swap, with the same losses and weights as a run without.
+     */
+    @Test
+    void sampleGridsDoNotDisturbTraining() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            DiffusionEngine quiet = engine(m, TINY);
+            List<Double> a = train(quiet, 5, dir.resolve("quiet"), 1000);
+            DiffusionEngine gridded = engine(m, TINY);
+            List<Double> b = train(gridded, 5, dir.resolve("gridded"), 2);
+            assertTrue(Files.exists(dir.resolve("gridded/samples-000002.png")));
+            assertEquals(a, b, "losses with sample grids at steps 2 and 4 equal the losses without");
+            Map<String, NDArray> wa = quiet.stateDict();
+            Map<String, NDArray> wb = gridded.stateDict();
+            for (String k : wa.keySet()) {
+                assertTrue(wa.get(k).contentEquals(wb.get(k)), "weights differ at " + k);
+            }
+            // and the network really moved after the first grid: the EMA lags behind the weights
+            String w = "model.diffusion_model.out.2.weight";
+            String shadow = "model_ema.diffusion_modelout2weight";
+            assertTrue(!wb.get(w).contentEquals(wb.get(shadow)), "EMA equals the weights: training stopped");
         }
     }
 
