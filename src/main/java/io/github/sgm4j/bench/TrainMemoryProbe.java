@@ -58,6 +58,9 @@ public final class TrainMemoryProbe {
             long t0 = System.nanoTime();
             new Trainer(e, data, new Trainer.Options(steps, batch, out, 0, 0, 0, java.util.List.of(0))).run(
                     (step, r) -> {
+                        if (step % 500 == 0) {
+                            System.err.printf(Locale.ROOT, "step %d/%d loss %.4f rss %d MiB%n", step, steps, r.loss(), rssMb());
+                        }
                         if (step == 1000) {
                             System.gc();
                             rssAt1000[0] = rssMb();
