@@ -12,7 +12,7 @@ import java.util.Locale;
 
 /**
  * Runs benchmark workloads and prints one JSON object per line (the format of {@code
- * bench/WORKLOADS.md}): {@code {"workload": ..., "impl": "sgm4j", "median_ms": ..., "min_ms": ...,
+ * docs/benchmarks.md}): {@code {"workload": ..., "impl": "sgm4j", "median_ms": ..., "min_ms": ...,
  * "runs": ..., "peak_rss_mb": ...}}.
  *
  * <p>Usage: {@code java -cp ... io.github.sgm4j.bench.BenchMain WORKLOAD [--runs N] [--warmup N]}.

@@ -3,7 +3,7 @@ package io.github.sgm4j.bench;
 import ai.djl.ndarray.NDManager;
 
 /**
- * One benchmark workload of {@code bench/WORKLOADS.md}: built once outside the timed region, then
+ * One benchmark workload of {@code docs/benchmarks.md}: built once outside the timed region, then
  * run repeatedly. Implementations have a public no-argument constructor and are listed in {@link
  * BenchMain#WORKLOADS}.
  */

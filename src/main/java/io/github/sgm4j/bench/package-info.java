@@ -1,2 +1,2 @@
-/** Benchmark workloads of {@code bench/WORKLOADS.md} and their JSON-lines runner. */
+/** Benchmark workloads of {@code docs/benchmarks.md} and their JSON-lines runner. */
 package io.github.sgm4j.bench;

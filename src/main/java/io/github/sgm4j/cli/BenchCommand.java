@@ -7,7 +7,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code sgm4j bench --workload NAME}: times a workload of bench/WORKLOADS.md, prints JSON lines. */
+/** {@code sgm4j bench --workload NAME}: times a workload of docs/benchmarks.md, prints JSON lines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time a benchmark workload; prints one JSON object per line.")
 final class BenchCommand implements Callable<Integer> {

@@ -16,7 +16,7 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class UnetSd15Fwd implements Workload {
 
-    /** The SD 1.x UNet parameters of {@code bench/WORKLOADS.md}. */
+    /** The SD 1.x UNet parameters of {@code docs/benchmarks.md}. */
     static final String CONFIG = """
             target: sgm.modules.diffusionmodules.openaimodel.UNetModel
             params:
