@@ -106,6 +106,15 @@ class UNetModelTest {
         assertTrue(nc.getMessage().contains("params.num_classes"), nc.getMessage());
     }
 
+    /**
+     * Whole-network bound for query-chunked attention: chunking changes libtorch's matmul blocking per
+     * row count, and the layers after the attention carry that rounding to the output (the same
+     * bound as the autoencoder's; a CI CPU put a chunked VAE output 1.3e-6 off). The attention op
+     * itself is held to 1e-6 in LayersParityTest.
+     */
+    static final double CHUNKED_NET_RTOL = 1e-5;
+    static final double CHUNKED_NET_ATOL = 1e-5;
+
     @Test
     void queryChunkedAttentionEqualsPlain() {
         NDArray xi = x(4, 16);
@@ -117,7 +126,7 @@ class UNetModelTest {
         net.setMaxScoreElements(7000);
         try {
             NDArray chunked = net.forward(xi, t(), c, yi);
-            Assert.allClose("chunked UNet attention", plain, chunked, 0, 1e-6);
+            Assert.allClose("chunked UNet attention", plain, chunked, CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
         } finally {
             net.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS);
         }
