@@ -3,9 +3,10 @@ shipped cases do not use (other samplers, a DiscreteDenoiser under a sampler, V 
 weightings, no c_noise quantisation), in the case format of ../../golden, to show the runners are
 driven by case.json alone.
 
-Run from this directory with Debian's torch 1.13 and the golden tools:
-  GOLDEN_SGM_ROOT=/work/ref/sgm GOLDEN_LDM_ROOT=/work/ref/ldm \
-  PYTHONPATH=/work/shared/golden-tools /usr/bin/python3 gen_diffusion_variants.py
+Run from this directory with Debian's torch 1.13 and the project's golden tools (the reference
+runner, not part of this repository), with the sgm and ldm sources unpacked somewhere:
+  GOLDEN_SGM_ROOT=path/to/sgm GOLDEN_LDM_ROOT=path/to/ldm \
+  PYTHONPATH=path/to/golden-tools /usr/bin/python3 gen_diffusion_variants.py
 """
 import copy
 import os
