@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.github.sgm4j.config.ConfigException;
@@ -34,6 +35,7 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -509,12 +511,6 @@ public class DiffusionEngine extends Module {
                     + batch.keySet());
         }
         configureOptimizers();
-        for (Parameter p : trainableParameters().values()) {
-            // a parameter whose array was replaced (checkpoint load, EMA swap) must record gradients again
-            if (!p.getArray().hasGradient()) {
-                p.getArray().setRequiresGradient(true);
-            }
-        }
         train();
         firstStageModel.eval();
         NDArray x = encode(input, noise);
@@ -697,10 +693,13 @@ public class DiffusionEngine extends Module {
                         + " (only 1-D and 2-D tensors); leave it out with log_keys or set no_cond_log");
             }
             int cols = dims == 1 ? 1 : (int) c.getShape().get(1);
-            String[] text = scalarTexts(c.get("0:" + rows));
+            String[] text;
+            try (NDArray head = c.get("0:" + rows)) {
+                text = scalarTexts(head);
+            }
             List<String> captions = new ArrayList<>();
             for (int i = 0; i < rows; i++) {
-                captions.add(String.join("x", java.util.Arrays.asList(text).subList(i * cols, (i + 1) * cols)));
+                captions.add(String.join("x", Arrays.asList(text).subList(i * cols, (i + 1) * cols)));
             }
             int size = dims == 1 ? imageH / 4 : imageH / 20;
             // the reference passes (h, w) where PIL expects (width, height)
@@ -713,21 +712,21 @@ public class DiffusionEngine extends Module {
     private static String[] scalarTexts(NDArray a) {
         int count = (int) a.size();
         String[] out = new String[count];
-        ai.djl.ndarray.types.DataType t = a.getDataType();
-        if (t == ai.djl.ndarray.types.DataType.BOOLEAN) {
+        DataType t = a.getDataType();
+        if (t == DataType.BOOLEAN) {
             boolean[] v = a.toBooleanArray();
             for (int i = 0; i < count; i++) {
                 out[i] = v[i] ? "True" : "False";
             }
         } else if (t.isInteger()) {
-            try (NDArray l = a.toType(ai.djl.ndarray.types.DataType.INT64, true)) {
+            try (NDArray l = a.toType(DataType.INT64, true)) {
                 long[] v = l.toLongArray();
                 for (int i = 0; i < count; i++) {
                     out[i] = Long.toString(v[i]);
                 }
             }
         } else {
-            try (NDArray d = a.toType(ai.djl.ndarray.types.DataType.FLOAT64, true)) {
+            try (NDArray d = a.toType(DataType.FLOAT64, true)) {
                 double[] v = d.toDoubleArray();
                 for (int i = 0; i < count; i++) {
                     out[i] = Double.toString(v[i]);

@@ -168,6 +168,9 @@ public final class Parameter {
         dataType = target;
         if (array != null) {
             NDArray converted = array.toType(target, true);
+            if (array.hasGradient()) {
+                converted.setRequiresGradient(true);
+            }
             converted.attach(manager);
             NDScope.unregister(converted);
             array.close();

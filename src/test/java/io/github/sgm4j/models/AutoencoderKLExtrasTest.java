@@ -99,15 +99,9 @@ class AutoencoderKLExtrasTest {
         // the whole autoencoder with every attention block chunked
         NDArray img = NoiseSource.seeded(13).randn(m, new Shape(1, 3, 16, 16));
         NDArray z = NoiseSource.seeded(14).randn(m, new Shape(1, 4, 8, 8));
-        NDArray mPlain = ae.moments(img);
-        NDArray dPlain = ae.decode(z);
-        ae.setMaxScoreElements(10);
-        try {
-            Assert.allClose("chunked moments", mPlain, ae.moments(img), CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
-            Assert.allClose("chunked decode", dPlain, ae.decode(z), CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
-        } finally {
-            ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS);
-        }
+        AutoencoderKLTest.assertUnchangedBy(ae, img, z, () -> ae.setMaxScoreElements(10),
+                () -> ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS),
+                CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
     }
 
     @Test

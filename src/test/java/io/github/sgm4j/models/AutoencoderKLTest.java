@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.google.gson.JsonParser;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.golden.Checker;
@@ -48,12 +47,26 @@ class AutoencoderKLTest {
     @BeforeAll
     static void build() throws IOException {
         m = NDManager.newBaseManager();
-        Path dir = Path.of("src/test/resources/golden/autoencoder_kl");
-        ConfigNode cfg = ConfigNode.fromJson(JsonParser.parseString(Files.readString(dir.resolve("case.json")))
-                .getAsJsonObject().get("config"), "autoencoder_kl");
-        ae = new Instantiator().instantiate(cfg, AutoencoderKL.class);
+        ae = new Instantiator().instantiate(AutoencoderKLExtrasTest.caseConfig(), AutoencoderKL.class);
         ae.attach(m);
-        ae.loadStateDict(SafeTensors.readAll(dir.resolve("weights.safetensors"), m), true);
+        ae.loadStateDict(SafeTensors.readAll(AutoencoderKLExtrasTest.CASE.resolve("weights.safetensors"), m), true);
+    }
+
+    /**
+     * Asserts that {@code moments(x)} and {@code decode(z)} keep their plain-path values (within
+     * {@code rtol}/{@code atol}) while {@code change} is in effect; {@code undo} restores the default.
+     */
+    static void assertUnchangedBy(AutoencoderKL ae, NDArray x, NDArray z, Runnable change, Runnable undo,
+            double rtol, double atol) {
+        NDArray plainM = ae.moments(x);
+        NDArray plainD = ae.decode(z);
+        change.run();
+        try {
+            Assert.allClose("chunked moments", plainM, ae.moments(x), rtol, atol);
+            Assert.allClose("chunked decode", plainD, ae.decode(z), rtol, atol);
+        } finally {
+            undo.run();
+        }
     }
 
     @AfterAll
@@ -70,15 +83,7 @@ class AutoencoderKLTest {
     void chunkedEqualsPlain() {
         NDArray x = NoiseSource.seeded(1).randn(m, new Shape(5, 3, 16, 16));
         NDArray z = NoiseSource.seeded(2).randn(m, new Shape(5, 4, 8, 8));
-        NDArray plainM = ae.moments(x);
-        NDArray plainD = ae.decode(z);
-        ae.setMaxBatchSize(2);
-        try {
-            Assert.allClose("chunked moments", plainM, ae.moments(x), 0, CHUNK_ATOL);
-            Assert.allClose("chunked decode", plainD, ae.decode(z), 0, CHUNK_ATOL);
-        } finally {
-            ae.setMaxBatchSize(null);
-        }
+        assertUnchangedBy(ae, x, z, () -> ae.setMaxBatchSize(2), () -> ae.setMaxBatchSize(null), 0, CHUNK_ATOL);
     }
 
     @Test
