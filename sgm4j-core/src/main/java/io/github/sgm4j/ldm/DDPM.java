@@ -431,7 +431,7 @@ public class DDPM extends Module implements SamplingModel {
 
     /**
      * {@code load_state_dict}, after comparing every schedule buffer the state dict carries with the
-     * recomputed one (|a - b| <= 1e-6 + 1e-5 |b|).
+     * recomputed one (|a - b| &lt;= 1e-6 + 1e-5 |b|).
      *
      * @throws ScheduleMismatchException when a carried schedule differs (unless accepted)
      */

@@ -1,4 +1,4 @@
-package io.github.sgm4j.modules.diffusionmodules.openaimodel;
+package io.github.sgm4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import io.github.sgm4j.bench.BenchMain;
+import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
 import io.github.sgm4j.bench.workloads.LowPeakInit;
 import io.github.sgm4j.keys.KeyListings;
 import io.github.sgm4j.nn.F;

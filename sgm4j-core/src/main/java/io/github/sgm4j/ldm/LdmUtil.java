@@ -97,7 +97,7 @@ public final class LdmUtil {
      * uniform} = {@code range(0, T, T // S) + 1} (more than S steps when T % S != 0), {@code quad} =
      * {@code int(linspace(0, sqrt(0.8 T), S)^2) + 1} (may repeat).
      *
-     * @throws IllegalArgumentException when S exceeds T, S < 1, or the method is unknown
+     * @throws IllegalArgumentException when S exceeds T, S &lt; 1, or the method is unknown
      */
     public static long[] makeDdimTimesteps(String method, int numDdimTimesteps, int numDdpmTimesteps) {
         if (numDdimTimesteps < 1) {

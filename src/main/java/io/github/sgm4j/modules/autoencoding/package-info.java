@@ -1,2 +1,0 @@
-/** Ports of {@code sgm.modules.autoencoding}. */
-package io.github.sgm4j.modules.autoencoding;
