@@ -56,7 +56,7 @@ final class ReconstructCommand implements Callable<Integer> {
             NDArray rec;
             TorchNoiseSource noise = new TorchNoiseSource(seed);
             if (model instanceof DiffusionEngine engine) {
-                Checkpoints.resume(ckpt, engine);
+                Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
                 model.loadStateDict(SafeTensors.readAll(ckpt, manager), true);

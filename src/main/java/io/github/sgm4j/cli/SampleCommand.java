@@ -119,7 +119,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             DiffusionEngine engine = EngineLoader.load(root, manager, seed);
-            Checkpoints.resume(ckpt, engine);
+            Checkpoints.loadWeights(ckpt, engine, ema);
             engine.eval();
             List<Integer> labels = null;
             boolean conditional = engine.getConditioner().getEmbedders().stream().anyMatch(e -> "cls".equals(e.getInputKey()));

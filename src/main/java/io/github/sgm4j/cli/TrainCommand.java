@@ -107,8 +107,8 @@ final class TrainCommand implements Callable<Integer> {
                         System.err.println("\n" + text);
                     }
                 });
-            } catch (DiffusionEngine.NonFiniteLossException e) {
-                System.err.println("\n" + e.getMessage() + "; the last good checkpoint is kept in " + outDir);
+            } catch (Trainer.DivergedException e) {
+                System.err.println("\n" + e.getMessage());
                 return 2;
             } finally {
                 finished.countDown();
