@@ -155,24 +155,9 @@ public final class Checkpoints {
      *     file is missing (without {@code resetOptimizer}) or records another global step
      */
     public static Long resume(Path checkpoint, DiffusionEngine engine, boolean resetOptimizer) {
-        requireCheckpointFile(checkpoint);
+        Map<String, String> meta = checkResumable(checkpoint, resetOptimizer);
         Path tf = trainerFile(checkpoint);
         boolean useTrainer = !resetOptimizer;
-        Map<String, String> meta = metadata(checkpoint);
-        if (useTrainer) {
-            if (!Files.isRegularFile(tf)) {
-                throw new IllegalArgumentException("the optimizer state " + tf + " of checkpoint " + checkpoint
-                        + " is missing: restore it, or resume with a fresh optimizer (--reset-optimizer)");
-            }
-            String modelStep = meta.get(GLOBAL_STEP);
-            String trainerStep = metadata(tf).get(GLOBAL_STEP);
-            if (modelStep == null || !modelStep.equals(trainerStep)) {
-                throw new IllegalArgumentException("checkpoint " + checkpoint + " (global step " + orUnknown(modelStep)
-                        + ") and its optimizer state " + tf + " (global step " + orUnknown(trainerStep)
-                        + ") are from different steps: they do not belong together (an interrupted write or files"
-                        + " copied from different runs); use the matching pair, or --reset-optimizer");
-            }
-        }
         try (NDScope ignored = new NDScope();
                 SafeTensorsFile f = SafeTensors.open(checkpoint)) {
             Map<String, NDArray> sd = f.loadAll(engine.getManager());
@@ -202,6 +187,35 @@ public final class Checkpoints {
             }
         }
         return meta.containsKey(SEED) ? Long.parseLong(meta.get(SEED)) : null;
+    }
+
+    /**
+     * Checks, from the headers only, that {@link #resume} can restore {@code checkpoint}: the file
+     * exists and is not a directory; unless {@code resetOptimizer}, its trainer file exists and
+     * records the same global step.
+     *
+     * @return the checkpoint's metadata
+     * @throws IllegalArgumentException naming both files otherwise
+     */
+    public static Map<String, String> checkResumable(Path checkpoint, boolean resetOptimizer) {
+        requireCheckpointFile(checkpoint);
+        Path tf = trainerFile(checkpoint);
+        Map<String, String> meta = metadata(checkpoint);
+        if (!resetOptimizer) {
+            if (!Files.isRegularFile(tf)) {
+                throw new IllegalArgumentException("the optimizer state " + tf + " of checkpoint " + checkpoint
+                        + " is missing: restore it, or resume with a fresh optimizer (--reset-optimizer)");
+            }
+            String modelStep = meta.get(GLOBAL_STEP);
+            String trainerStep = metadata(tf).get(GLOBAL_STEP);
+            if (modelStep == null || !modelStep.equals(trainerStep)) {
+                throw new IllegalArgumentException("checkpoint " + checkpoint + " (global step " + orUnknown(modelStep)
+                        + ") and its optimizer state " + tf + " (global step " + orUnknown(trainerStep)
+                        + ") are from different steps: they do not belong together (an interrupted write or files"
+                        + " copied from different runs); use the matching pair, or --reset-optimizer");
+            }
+        }
+        return meta;
     }
 
     /**
