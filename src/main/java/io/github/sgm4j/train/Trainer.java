@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The training loop of the main job: batches from the data set, {@link DiffusionEngine#trainStep}
  * per step, a metrics CSV, periodic checkpoints ({@link Checkpoints}) and sample grids, and a clean
- * stop on request (Ctrl-C) or on a non-finite loss (the last good checkpoint is kept).
+ * stop on request (Ctrl-C), or on a non-finite loss or non-finite weights after an update ({@link
+ * DivergedException}: nothing is saved, the last finite checkpoint is kept).
  *
  * <p>Every step draws from a noise source reseeded with {@code (seed, step)} and reads the batch of
  * {@code (seed, step)}, so a run resumed from a checkpoint continues exactly as the uninterrupted run.
