@@ -5,7 +5,9 @@ import io.github.sgm4j.bench.Workload;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code sgm4j bench --workload NAME}: times a workload of docs/benchmarks.md, prints JSON lines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -23,8 +25,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", description = "warm-up runs (default: the workload's)")
     Integer warmup;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
+        Validate.positive(spec, "--runs", runs);
+        Validate.nonNegative(spec, "--warmup", warmup);
+        if (!workload.equals("all")) {
+            try {
+                BenchMain.find(workload);
+            } catch (RuntimeException e) {
+                throw Validate.bad(spec, "--workload: " + e.getMessage());
+            }
+        }
         List<Workload> ws = workload.equals("all") ? BenchMain.available() : List.of(BenchMain.find(workload));
         for (Workload w : ws) {
             System.out.println(BenchMain.run(w, warmup != null ? warmup : w.warmup(), runs != null ? runs : w.runs()));

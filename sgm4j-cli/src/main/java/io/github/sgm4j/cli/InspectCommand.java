@@ -7,7 +7,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
 /** {@code sgm4j inspect CKPT}: lists a checkpoint's keys, shapes and dtypes. */
@@ -25,8 +27,13 @@ final class InspectCommand implements Callable<Integer> {
             + " shape-mismatched keys")
     Path config;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
+        Validate.file(spec, "CKPT", checkpoint);
+        Validate.file(spec, "--config", config);
         long total = 0;
         int n = 0;
         try (SafeTensorsFile f = SafeTensors.open(checkpoint)) {

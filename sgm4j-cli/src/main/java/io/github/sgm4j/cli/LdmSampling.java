@@ -41,7 +41,12 @@ final class LdmSampling {
         DDPM model = new Instantiator().instantiate(EngineLoader.modelNode(root), DDPM.class);
         model.initialize(m, new TorchNoiseSource(seed));
         try (NDScope ignored = new NDScope()) {
-            LoadResult r = model.loadStateDict(SafeTensors.readAll(ckpt, m), false);
+            Map<String, ai.djl.ndarray.NDArray> sd = SafeTensors.readAll(ckpt, m);
+            String bad = io.github.sgm4j.train.Checkpoints.firstNonFinite(sd);
+            if (bad != null) {
+                throw new IllegalArgumentException("checkpoint " + ckpt + ": tensor '" + bad + "' holds NaN or infinite values");
+            }
+            LoadResult r = model.loadStateDict(sd, false);
             if (!r.missingKeys().isEmpty()) {
                 System.err.println("checkpoint " + ckpt + ": " + r.describe());
             }

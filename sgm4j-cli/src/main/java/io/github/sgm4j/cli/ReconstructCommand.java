@@ -15,7 +15,9 @@ import io.github.sgm4j.train.ImageGrid;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -44,8 +46,16 @@ final class ReconstructCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the posterior sample (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
+        Validate.file(spec, "CONFIG", config);
+        Validate.file(spec, "IN", in);
+        Validate.file(spec, "--ckpt", ckpt);
+        Validate.device(spec, "--device", device);
+        Validate.outputFile(spec, "OUT", out);
         ConfigNode root = EngineLoader.config(config);
         int[] chw = new int[3];
         float[] pixels = ImageGrid.readPng(in, chw)[0];
@@ -56,7 +66,7 @@ final class ReconstructCommand implements Callable<Integer> {
             NDArray rec;
             TorchNoiseSource noise = new TorchNoiseSource(seed);
             if (model instanceof DiffusionEngine engine) {
-                Checkpoints.resume(ckpt, engine);
+                Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
                 model.loadStateDict(SafeTensors.readAll(ckpt, manager), true);

@@ -20,8 +20,10 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code sgm4j sample CONFIG --ckpt CKPT --out DIR}: a PNG grid and a safetensors of sampled images. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
@@ -67,6 +69,31 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--uc-class", description = "ldm class-conditional configs: the unconditional class for --cfg")
     Integer ucClass;
 
+    @Spec
+    CommandSpec spec;
+
+    /** Every option, before any work: exit code 2 with a message naming the option. */
+    private void validate() {
+        Validate.file(spec, "CONFIG", config);
+        Validate.file(spec, "--ckpt", ckpt);
+        Validate.positive(spec, "--n", n);
+        Validate.positive(spec, "--steps", steps);
+        Validate.finite(spec, "--cfg", cfg);
+        Validate.finite(spec, "--eta", eta);
+        Validate.nonNegative(spec, "--eta", eta);
+        Validate.nonNegative(spec, "--uc-class", ucClass);
+        if (classes != null) {
+            for (Integer c : classes) {
+                Validate.nonNegative(spec, "--classes", c);
+            }
+        }
+        if (sampler != null && !List.of("ddim", "plms", "ddpm").contains(sampler)) {
+            throw Validate.bad(spec, "--sampler must be ddim, plms or ddpm, got " + sampler);
+        }
+        Validate.device(spec, "--device", device);
+        Validate.outputDirectory(spec, "--out", out);
+    }
+
     private Integer sampleLdm(ConfigNode root) {
         String which = sampler == null ? "ddim" : sampler;
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
@@ -90,6 +117,10 @@ final class SampleCommand implements Callable<Integer> {
     }
 
     private void write(NDArray images, List<Integer> labels, NDManager manager) {
+        if (Checkpoints.firstNonFinite(Map.of("images", images)) != null) {
+            throw new IllegalStateException("the samples hold NaN or infinite values (checkpoint " + ckpt
+                    + "): nothing written to " + out);
+        }
         try {
             Files.createDirectories(out);
         } catch (java.io.IOException e) {
@@ -107,6 +138,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        validate();
         ConfigNode root = EngineLoader.config(config);
         if (LdmSampling.isLdm(root)) {
             return sampleLdm(root);
@@ -119,7 +151,11 @@ final class SampleCommand implements Callable<Integer> {
         }
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             DiffusionEngine engine = EngineLoader.load(root, manager, seed);
-            Checkpoints.resume(ckpt, engine);
+            if (ema && engine.getModelEma() == null) {
+                throw new IllegalArgumentException("--ema: the config " + config + " has no use_ema, so there are no EMA"
+                        + " weights to sample with");
+            }
+            Checkpoints.loadWeights(ckpt, engine, ema);
             engine.eval();
             List<Integer> labels = null;
             boolean conditional = engine.getConditioner().getEmbedders().stream().anyMatch(e -> "cls".equals(e.getInputKey()));
@@ -135,23 +171,12 @@ final class SampleCommand implements Callable<Integer> {
             NDArray images;
             try (ProgressBar pb = new ProgressBarBuilder().setTaskName("sample").setStyle(ProgressBarStyle.ASCII)
                     .setInitialMax(1).continuousUpdate().build()) {
-                if (ema && engine.getModelEma() == null) {
-                    throw new IllegalArgumentException("--ema: the config has no use_ema, the checkpoint has no EMA weights");
-                }
                 images = Trainer.sampleImages(engine, labels, n, seed, ema, p -> {
                     pb.maxHint(p[1]);
                     pb.stepTo(p[0] + 1);
                 });
             }
-            Files.createDirectories(out);
-            int nrow = labels != null ? Math.min(10, new java.util.HashSet<>(labels).size()) : 4;
-            ImageGrid.writePng(images, nrow, out.resolve("samples.png"));
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            tensors.put("images", images);
-            long[] lab = labels == null ? new long[0] : labels.stream().mapToLong(Integer::longValue).toArray();
-            tensors.put("labels", manager.create(lab));
-            SafeTensors.write(out.resolve("samples.safetensors"), tensors, Map.of("classes", Arrays.toString(lab)));
-            System.err.println("wrote " + out.resolve("samples.png") + " and " + out.resolve("samples.safetensors"));
+            write(images, labels, manager);
             return 0;
         }
     }

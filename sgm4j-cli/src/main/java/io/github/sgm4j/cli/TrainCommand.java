@@ -7,6 +7,7 @@ import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.Trainer;
 import io.github.sgm4j.train.data.MnistDataset;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -16,8 +17,10 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code sgm4j train CONFIG}: trains a DiffusionEngine config on MNIST with progress, checkpoints and sample grids. */
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -37,8 +40,16 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "output directory (default: runs/<config name>)")
     Path out;
 
-    @Option(names = "--resume", description = "checkpoint to resume from (its .trainer.safetensors sidecar restores the optimizer)")
+    @Option(names = "--resume", description = "checkpoint to resume from (its .trainer.safetensors sidecar, of the same"
+            + " step, restores the optimizer)")
     Path resume;
+
+    @Option(names = "--reset-optimizer", description = "with --resume: start the optimizer from scratch (allows a"
+            + " missing .trainer.safetensors)")
+    boolean resetOptimizer;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
@@ -55,15 +66,52 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-every", description = "steps between sample grids (default: the config's image_logger batch_frequency, else 500)")
     Long imageEvery;
 
+    /** The progress bar of a run of {@code total} steps starting at {@code initial}: speed and ETA count this run's steps only. */
+    static ProgressBarBuilder progressBar(long total, long initial) {
+        return new ProgressBarBuilder().setTaskName("train").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
+                .setUnit(" steps", 1).showSpeed().continuousUpdate().startsFrom(initial, Duration.ZERO);
+    }
+
     @Override
     public Integer call() throws Exception {
+        Validate.file(spec, "CONFIG", config);
+        Validate.positive(spec, "--steps", steps);
+        Validate.positive(spec, "--batch-size", batchSize);
+        Validate.positive(spec, "--checkpoint-every", checkpointEvery);
+        Validate.positive(spec, "--image-every", imageEvery);
+        Validate.device(spec, "--device", device);
+        Validate.directory(spec, "--data", data);
+        if (resetOptimizer && resume == null) {
+            throw Validate.bad(spec, "--reset-optimizer applies to --resume");
+        }
+        Long resumedStep = null;
+        if (resume != null) {
+            Validate.file(spec, "--resume", resume);
+            try {
+                String s = Checkpoints.checkResumable(resume, resetOptimizer).get(Checkpoints.GLOBAL_STEP);
+                resumedStep = s == null ? null : Long.parseLong(s);
+            } catch (IllegalArgumentException e) {
+                throw Validate.bad(spec, "--resume: " + e.getMessage());
+            }
+        }
         ConfigNode root = EngineLoader.config(config);
         int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
+        if (bs < 1) {
+            throw Validate.bad(spec, config + ": data.params.batch_size must be at least 1, got " + bs + " (or pass --batch-size)");
+        }
+        Path outDir = out != null ? out : Path.of("runs", config.getFileName().toString().replaceAll("\\.ya?ml$", ""));
+        Validate.outputDirectory(spec, out != null ? "--out" : "output directory (--out)", outDir);
         MnistDataset dataset = MnistDataset.load(data, true);
         long total = steps != null ? steps : trainerSteps(root, dataset.batchesPerEpoch(bs), 2000);
+        if (total < 1) {
+            throw Validate.bad(spec, config + ": lightning.trainer gives " + total + " steps; pass --steps N (N >= 1)");
+        }
+        if (resumedStep != null && resumedStep >= total) {
+            throw Validate.bad(spec, "--steps " + total + (steps == null ? " (from the config)" : "") + ": the checkpoint "
+                    + resume + " is already at step " + resumedStep + "; pass a larger --steps to train longer");
+        }
         long ckptEvery = checkpointEvery != null ? checkpointEvery : lightningInt(root, "modelcheckpoint", 500);
         long imgEvery = imageEvery != null ? imageEvery : lightningInt(root, "image_logger", 500);
-        Path outDir = out != null ? out : Path.of("runs", config.getFileName().toString().replaceAll("\\.ya?ml$", ""));
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             DiffusionEngine engine = EngineLoader.load(root, manager, seed);
             if (engine.getLossFn() == null) {
@@ -71,7 +119,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             long runSeed = seed;
             if (resume != null) {
-                Long saved = Checkpoints.resume(resume, engine);
+                Long saved = Checkpoints.resume(resume, engine, resetOptimizer);
                 if (saved != null) {
                     runSeed = saved;
                 }
@@ -92,9 +140,7 @@ final class TrainCommand implements Callable<Integer> {
             }, "sgm4j-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             Trainer.Result result;
-            try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(total)
-                    .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).showSpeed().continuousUpdate().build()) {
-                pb.stepTo(engine.getGlobalStep());
+            try (ProgressBar pb = progressBar(total, engine.getGlobalStep()).build()) {
                 result = trainer.run(new Trainer.Listener() {
                     @Override
                     public void onStep(long step, DiffusionEngine.StepResult r) {
@@ -107,8 +153,8 @@ final class TrainCommand implements Callable<Integer> {
                         System.err.println("\n" + text);
                     }
                 });
-            } catch (DiffusionEngine.NonFiniteLossException e) {
-                System.err.println("\n" + e.getMessage() + "; the last good checkpoint is kept in " + outDir);
+            } catch (Trainer.DivergedException e) {
+                System.err.println("\n" + e.getMessage());
                 return 2;
             } finally {
                 finished.countDown();

@@ -85,7 +85,174 @@ class CliTest {
                         .get("images").getShape(), s);
             }
         }
-        assertEquals(1, run("sample", cfg.toString(), "--ckpt", ckpt.toString(), "--sampler", "euler", "--out",
+        assertEquals(2, run("sample", cfg.toString(), "--ckpt", ckpt.toString(), "--sampler", "euler", "--out",
                 dir.resolve("bad").toString()));
+    }
+
+    /** Exit code and everything printed to stderr by a run through the tool's own command line. */
+    record Run(int code, String err) {}
+
+    static Run runCapturing(String... args) {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        java.io.PrintStream ps = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8);
+        System.setErr(ps);
+        try {
+            CommandLine cl = Sgm4j.commandLine();
+            cl.setErr(new java.io.PrintWriter(ps, true));
+            int code = cl.execute(args);
+            return new Run(code, buf.toString(java.nio.charset.StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(old);
+        }
+    }
+
+    static void assertUsageError(Run r, String... fragments) {
+        assertEquals(2, r.code(), r.err());
+        for (String f : fragments) {
+            assertTrue(r.err().contains(f), "'" + f + "' in: " + r.err());
+        }
+        assertTrue(!r.err().contains("/ by zero") && !r.err().contains("Exception"), r.err());
+    }
+
+    Path tinyCheckpoint(String name) {
+        Path ckpt = dir.resolve(name);
+        try (NDManager m = NDManager.newBaseManager()) {
+            DiffusionEngine e = new Instantiator().instantiate(ConfigNode.load(TINY).getNode("model"), DiffusionEngine.class);
+            e.initialize(m, new TorchNoiseSource(1));
+            Checkpoints.save(ckpt, e, 1);
+        }
+        return ckpt;
+    }
+
+    static final Path TINY = Path.of("configs/mnist_tiny.yaml");
+
+    /** Issue 10.4: every option is validated before any work, with a message naming it, exit code 2. */
+    @Test
+    void invalidOptionsAreRejectedBeforeAnyWork() throws Exception {
+        String cfg = TINY.toString();
+        String ckpt = tinyCheckpoint("tiny.safetensors").toString();
+        String out = dir.resolve("out").toString();
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--n", "0", "--out", out), "--n");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--n", "-3", "--out", out), "--n");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--steps", "0", "--out", out), "--steps");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--classes", "1,-2", "--out", out), "--classes");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--device", "tpu", "--out", out), "--device");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", dir.toString(), "--out", out), "--ckpt", "is a directory");
+        Path aFile = dir.resolve("a-file");
+        Files.writeString(aFile, "x");
+        Path under = aFile.resolve("sub");
+        assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--out", under.toString()), "--out", under.toString());
+        if (Files.isDirectory(Path.of("/proc/self"))) {
+            assertUsageError(runCapturing("sample", cfg, "--ckpt", ckpt, "--out", "/proc/x"), "--out", "/proc/x",
+                    "cannot create");
+        }
+        assertUsageError(runCapturing("train", cfg, "--steps", "-5", "--out", out), "--steps");
+        assertUsageError(runCapturing("train", cfg, "--steps", "0", "--out", out), "--steps");
+        assertUsageError(runCapturing("train", cfg, "--checkpoint-every", "0", "--out", out), "--checkpoint-every");
+        assertUsageError(runCapturing("train", cfg, "--image-every", "-1", "--out", out), "--image-every");
+        assertUsageError(runCapturing("train", cfg, "--batch-size", "0", "--out", out), "--batch-size");
+        assertUsageError(runCapturing("train", cfg, "--data", "no/such/dir", "--out", out), "--data");
+        assertUsageError(runCapturing("train", cfg, "--out", under.toString()), "--out", under.toString());
+        assertUsageError(runCapturing("train", cfg, "--resume", dir.toString(), "--out", out), "--resume", "is a directory");
+        assertUsageError(runCapturing("bench", "--workload", "sgemm-2048", "--runs", "0"), "--runs");
+        assertUsageError(runCapturing("inspect", dir.toString()), "is a directory");
+        assertTrue(!Files.exists(dir.resolve("out/metrics.csv")), "nothing was started");
+    }
+
+    /**
+     * Issue 10.3 at the command line: a missing trainer file is refused naming both files, unless
+     * --reset-optimizer (which then gets as far as the --steps check).
+     */
+    @Test
+    void resumeWithoutTrainerStateNeedsResetOptimizer() throws Exception {
+        Path ckpt = tinyCheckpoint("nostate.safetensors");   // saved before training: no optimizer state
+        String out = dir.resolve("out").toString();
+        assertUsageError(runCapturing("train", TINY.toString(), "--resume", ckpt.toString(), "--steps", "3", "--out", out),
+                "--resume", ckpt.toString(), Checkpoints.trainerFile(ckpt).toString(), "--reset-optimizer");
+        assertUsageError(runCapturing("train", TINY.toString(), "--resume", ckpt.toString(), "--reset-optimizer",
+                "--steps", "0", "--out", out), "--steps");
+    }
+
+    /** Issue 10.4: NaN weights are refused (naming the key) instead of writing NaN images with exit code 0. */
+    @Test
+    void sampleRefusesNonFiniteWeights() throws Exception {
+        Path ckpt = tinyCheckpoint("good.safetensors");
+        Path nan = dir.resolve("nan.safetensors");
+        String key = "model.diffusion_model.out.2.weight";
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> sd = new java.util.LinkedHashMap<>(SafeTensors.readAll(ckpt, m));
+            sd.put(key, sd.get(key).mul(Float.NaN));
+            SafeTensors.write(nan, sd, Map.of());
+        }
+        Path out = dir.resolve("out");
+        Run r = runCapturing("sample", TINY.toString(), "--ckpt", nan.toString(), "--n", "2", "--steps", "2",
+                "--out", out.toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(key) && r.err().contains("NaN"), r.err());
+        assertTrue(!Files.exists(out.resolve("samples.png")));
+    }
+
+    /**
+     * Issue 10.4: a checkpoint without model_ema.* samples with an EMA config when --ema is not
+     * given; with --ema it is a clear error.
+     */
+    @Test
+    void checkpointWithoutEmaWeightsSamplesWithoutEma() throws Exception {
+        Path ckpt = tinyCheckpoint("full.safetensors");
+        Path noEma = dir.resolve("noema.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> sd = new java.util.LinkedHashMap<>(SafeTensors.readAll(ckpt, m));
+            assertTrue(sd.keySet().removeIf(k -> k.startsWith("model_ema.")), "test set-up");
+            SafeTensors.write(noEma, sd, Map.of());
+        }
+        assertEquals(0, runCapturing("sample", TINY.toString(), "--ckpt", noEma.toString(), "--n", "2", "--steps", "2",
+                "--out", dir.resolve("a").toString()).code());
+        assertTrue(Files.exists(dir.resolve("a/samples.png")));
+        Run r = runCapturing("sample", TINY.toString(), "--ckpt", noEma.toString(), "--n", "2", "--steps", "2", "--ema",
+                "--out", dir.resolve("b").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("--ema") && r.err().contains("no EMA weights"), r.err());
+    }
+
+    /** Issue 10.4: after --resume the progress bar's speed and ETA count only this run's steps. */
+    @Test
+    void progressBarStartsFromTheResumedStep() {
+        try (me.tongfei.progressbar.ProgressBar pb = TrainCommand.progressBar(100, 40)
+                .setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(s -> { })).build()) {
+            assertEquals(40, pb.getCurrent());
+            assertEquals(40, pb.getStart(), "rate and ETA are computed from the resumed step");
+        }
+    }
+
+    /**
+     * Issue 10.4: a command is quiet by default (no CUDA probe warnings, no INFO lines); --verbose
+     * shows the INFO lines. Runs the tool in a child JVM (slf4j-simple reads its levels once).
+     */
+    @Test
+    void quietByDefaultVerboseOnRequest() throws Exception {
+        Path ckpt = tinyCheckpoint("q.safetensors");
+        String quiet = child("sample", TINY.toString(), "--ckpt", ckpt.toString(), "--n", "1", "--steps", "1", "--out",
+                dir.resolve("q").toString());
+        assertTrue(quiet.contains("wrote "), quiet);
+        assertTrue(!quiet.contains("CudaUtils") && !quiet.contains("INFO"), quiet);
+        String verbose = child("sample", TINY.toString(), "--ckpt", ckpt.toString(), "--n", "1", "--steps", "1", "--out",
+                dir.resolve("v").toString(), "--verbose");
+        assertTrue(verbose.contains("INFO ai.djl"), verbose);
+    }
+
+    static String child(String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true",
+                "-cp", System.getProperty("java.class.path"), Sgm4j.class.getName()));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("DJL_OFFLINE", "true");
+        pb.environment().put("OPT_OUT_TRACKING", "true");
+        Process p = pb.start();
+        String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), text);
+        return text;
     }
 }

@@ -12,10 +12,12 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -55,36 +57,100 @@ public final class SafeTensors {
 
     /**
      * Writes {@code tensors} (in map order) with {@code metadata} to {@code path}, atomically: the
-     * bytes go to a temporary file in the same directory, which is flushed to disk and then renamed
-     * over {@code path}. On failure the temporary file is removed and an existing {@code path} is
-     * left untouched.
+     * bytes go to a temporary file in the same directory ({@link #writeTemp}), which is flushed to
+     * disk and then renamed over {@code path} ({@link #moveIntoPlace}). On failure the temporary file
+     * is removed and an existing {@code path} is left untouched. The file gets the permissions of any
+     * other new file (the process umask applies).
      */
     public static void write(Path path, Map<String, NDArray> tensors, Map<String, String> metadata) {
+        Path tmp = writeTemp(path, tensors, metadata);
+        try {
+            moveIntoPlace(tmp, path);
+            tmp = null;
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    /** Suffix of the temporary files of {@link #writeTemp}. */
+    public static final String TEMP_SUFFIX = ".tmp";
+
+    /**
+     * Writes {@code tensors} to a new temporary file beside {@code path} (named {@code
+     * .<name>.<random>.tmp}, created like any other file so the umask applies), flushed to disk; the
+     * caller renames it with {@link #moveIntoPlace} or deletes it. On failure nothing is left behind.
+     *
+     * @return the temporary file
+     * @throws UncheckedIOException naming {@code path} when the file cannot be written (disk full...)
+     */
+    public static Path writeTemp(Path path, Map<String, NDArray> tensors, Map<String, String> metadata) {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            tmp = createTemp(dir, abs.getFileName().toString());
             writeTo(tmp, tensors, metadata);
+            Path done = tmp;
+            tmp = null;
+            return done;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write safetensors file " + path + ": " + e.getMessage(), e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    /**
+     * Whether {@code file} is named like a temporary file of {@link #writeTemp} (or of earlier
+     * versions) for a {@code .safetensors} file: left behind only by an interrupted write.
+     */
+    public static boolean isTempFile(Path file) {
+        String n = file.getFileName().toString();
+        return n.startsWith(".") && n.endsWith(TEMP_SUFFIX) && n.contains(".safetensors");
+    }
+
+    /** Renames a temporary file of {@link #writeTemp} over {@code path} (atomically where supported). */
+    public static void moveIntoPlace(Path tmp, Path path) {
+        Path abs = path.toAbsolutePath();
+        try {
             try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
-            tmp = null;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write safetensors file " + path + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original error is more useful
+        }
+    }
+
+    /** Deletes {@code file} if not null, ignoring errors (cleanup after another failure). */
+    public static void deleteQuietly(Path file) {
+        if (file != null) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // the original error is more useful
+            }
+        }
+    }
+
+    private static Path createTemp(Path dir, String name) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + name + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + TEMP_SUFFIX);
+            try {
+                // CREATE_NEW with default attributes: mode 0666 minus the umask, like every other output
+                Files.newByteChannel(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+                return tmp;
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
                 }
             }
         }
     }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private static void writeTo(Path file, Map<String, NDArray> tensors, Map<String, String> metadata) throws IOException {
         JsonObject header = new JsonObject();

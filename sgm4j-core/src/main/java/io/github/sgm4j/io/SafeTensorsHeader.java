@@ -113,8 +113,19 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
                 throw new SafeTensorsFormatException(path + ": trailing data after the header object");
             }
         } catch (IOException | IllegalStateException | NumberFormatException e) {
-            throw new SafeTensorsFormatException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            throw new SafeTensorsFormatException(path + ": header is not JSON (" + jsonProblem(e)
+                    + "): not a safetensors file, or a corrupted one", e);
         }
+    }
+
+    /**
+     * Where Gson failed, without its advice ("Use JsonReader.setStrictness...") and troubleshooting
+     * URL, which are meant for Gson users, not for someone holding a broken file.
+     */
+    static String jsonProblem(Exception e) {
+        java.util.regex.Matcher where = java.util.regex.Pattern.compile("line (\\d+) column (\\d+)")
+                .matcher(String.valueOf(e.getMessage()));
+        return where.find() ? "malformed at line " + where.group(1) + " column " + where.group(2) : "malformed";
     }
 
     private static TensorInfo parseEntry(Path path, String name, JsonReader r) throws IOException {
@@ -153,7 +164,30 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
                 throw new SafeTensorsFormatException(where + ": negative dimension in shape " + java.util.Arrays.toString(shape));
             }
         }
+        numel(shape, where);
         return new TensorInfo(name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    /**
+     * The element count of {@code shape}, checked for overflow (a shape like [2^62, 4] wraps to 0 in
+     * 64-bit arithmetic and would pass the byte-length check).
+     */
+    static long numel(long[] shape, String where) {
+        long n = 1;
+        for (long d : shape) {
+            if (d == 0) {
+                return 0;
+            }
+        }
+        for (long d : shape) {
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new SafeTensorsFormatException(where + ": shape " + java.util.Arrays.toString(shape)
+                        + " has more elements than fit in 64 bits");
+            }
+        }
+        return n;
     }
 
     private static long[] longArray(JsonReader r, String where) throws IOException {

@@ -11,13 +11,9 @@ package io.github.sgm4j.io;
  */
 public record TensorInfo(String name, String dtype, long[] shape, long begin, long end) {
 
-    /** Number of elements. */
+    /** Number of elements (overflow-checked: the header parser rejects shapes whose count overflows). */
     public long numel() {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return n;
+        return SafeTensorsHeader.numel(shape, "tensor '" + name + "'");
     }
 
     /** Byte length. */

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The training loop of the main job: batches from the data set, {@link DiffusionEngine#trainStep}
  * per step, a metrics CSV, periodic checkpoints ({@link Checkpoints}) and sample grids, and a clean
- * stop on request (Ctrl-C) or on a non-finite loss (the last good checkpoint is kept).
+ * stop on request (Ctrl-C), or on a non-finite loss or non-finite weights after an update ({@link
+ * DivergedException}: nothing is saved, the last finite checkpoint is kept).
  *
  * <p>Every step draws from a noise source reseeded with {@code (seed, step)} and reads the batch of
  * {@code (seed, step)}, so a run resumed from a checkpoint continues exactly as the uninterrupted run.
@@ -94,7 +96,53 @@ public final class Trainer {
         return seed * 1_000_003L + step;
     }
 
-    /** Runs until {@code opts.steps} (or a stop request); returns the outcome. */
+    /**
+     * Training stopped because a step produced a NaN or infinite loss, or non-finite weights. The
+     * weights in memory are not saved; the checkpoint on disk (if any) is the last finite one. {@code
+     * metrics.csv} holds every step run.
+     */
+    public static final class DivergedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        private final long step;
+        private final transient Path checkpoint;
+        private final Long checkpointStep;
+
+        DivergedException(String what, long step, Path checkpoint, Long checkpointStep, Throwable cause) {
+            super(what + "; " + (checkpoint == null ? "no checkpoint was written"
+                    : "the last good checkpoint " + checkpoint + " (step "
+                            + (checkpointStep == null ? "unknown" : checkpointStep) + ") is kept"), cause);
+            this.step = step;
+            this.checkpoint = checkpoint;
+            this.checkpointStep = checkpointStep;
+        }
+
+        /** The global step whose update (or loss) was not finite. */
+        public long step() {
+            return step;
+        }
+
+        /** The checkpoint kept on disk, or null when none was written. */
+        public Path checkpoint() {
+            return checkpoint;
+        }
+
+        /** The global step of {@link #checkpoint()}, or null. */
+        public Long checkpointStep() {
+            return checkpointStep;
+        }
+    }
+
+    /**
+     * Runs until {@code opts.steps} (or a stop request); returns the outcome. On start, temporary files
+     * of interrupted checkpoint writes are removed from the output directory and {@code metrics.csv}
+     * drops the rows after the engine's current step (rows of a run resumed from an earlier
+     * checkpoint). After every optimizer step the trainable parameters are checked for NaN and
+     * infinity (one fused reduction), so a checkpoint never holds the update that diverged.
+     *
+     * @throws DivergedException when the loss or the updated weights are not finite (metrics flushed,
+     *     nothing saved)
+     */
     public Result run(Listener listener) {
         NDManager m = engine.getManager();
         TorchNoiseSource noise = new TorchNoiseSource(stepSeed(opts.seed(), engine.getGlobalStep()));
@@ -102,42 +150,56 @@ public final class Trainer {
         Path metrics = opts.outDir().resolve("metrics.csv");
         try {
             Files.createDirectories(opts.outDir());
-            if (!Files.exists(metrics)) {
-                Files.writeString(metrics, "step,loss,lr\n", StandardCharsets.UTF_8);
+            for (Path orphan : Checkpoints.removeOrphanedTempFiles(opts.outDir())) {
+                listener.message("removed " + orphan + " (left by an interrupted checkpoint write)");
             }
+            truncateMetrics(metrics, engine.getGlobalStep());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write to " + opts.outDir(), e);
+            throw new UncheckedIOException("cannot write to " + opts.outDir() + ": " + e.getMessage(), e);
         }
         double lastLoss = Double.NaN;
         Path lastCkpt = Files.exists(last) ? last : null;
+        Long lastCkptStep = lastCkpt == null ? null : Checkpoints.recordedStep(last);
         StringBuilder pending = new StringBuilder();
-        while (engine.getGlobalStep() < opts.steps() && !stopRequested.get()) {
-            long step = engine.getGlobalStep();
-            noise.reseed(stepSeed(opts.seed(), step));
-            DiffusionEngine.StepResult r;
-            try (NDScope scope = new NDScope()) {
-                Map<String, NDArray> batch = data.batch(m, step, opts.batchSize(), opts.seed());
-                r = engine.trainStep(batch, noise);
-                scope.suppressNotUsedWarning();
+        try {
+            while (engine.getGlobalStep() < opts.steps() && !stopRequested.get()) {
+                long step = engine.getGlobalStep();
+                noise.reseed(stepSeed(opts.seed(), step));
+                DiffusionEngine.StepResult r;
+                try (NDScope scope = new NDScope()) {
+                    Map<String, NDArray> batch = data.batch(m, step, opts.batchSize(), opts.seed());
+                    r = engine.trainStep(batch, noise);
+                    scope.suppressNotUsedWarning();
+                } catch (DiffusionEngine.NonFiniteLossException e) {
+                    throw new DivergedException(e.getMessage(), step + 1, lastCkpt, lastCkptStep, e);
+                }
+                lastLoss = r.loss();
+                pending.append(String.format(Locale.ROOT, "%d,%.6f,%.3e%n", r.globalStep(), r.loss(), r.lr()));
+                String bad = Checkpoints.firstNonFinite(arrays(engine.trainableParameters()));
+                if (bad != null) {
+                    throw new DivergedException("the update of step " + r.globalStep() + " made parameter '" + bad
+                            + "' NaN or infinite (loss " + r.loss() + ", lr " + r.lr() + "): stopping",
+                            r.globalStep(), lastCkpt, lastCkptStep, null);
+                }
+                listener.onStep(r.globalStep(), r);
+                long done = r.globalStep();
+                boolean end = done >= opts.steps();
+                if ((opts.checkpointEvery() > 0 && done % opts.checkpointEvery() == 0) || end) {
+                    flush(metrics, pending);
+                    Checkpoints.save(last, engine, opts.seed());
+                    lastCkpt = last;
+                    lastCkptStep = done;
+                    listener.message("checkpoint " + last + " (step " + done + ")");
+                }
+                if ((opts.imageEvery() > 0 && done % opts.imageEvery() == 0) || end) {
+                    Path grid = opts.outDir().resolve(String.format(Locale.ROOT, "samples-%06d.png", done));
+                    writeSampleGrid(grid, opts.sampleClasses(), stepSeed(opts.seed(), done) ^ 0x5eedL);
+                    listener.message("sample grid " + grid);
+                }
             }
-            lastLoss = r.loss();
-            pending.append(String.format(Locale.ROOT, "%d,%.6f,%.3e%n", r.globalStep(), r.loss(), r.lr()));
-            listener.onStep(r.globalStep(), r);
-            long done = r.globalStep();
-            boolean end = done >= opts.steps();
-            if ((opts.checkpointEvery() > 0 && done % opts.checkpointEvery() == 0) || end) {
-                flush(metrics, pending);
-                Checkpoints.save(last, engine, opts.seed());
-                lastCkpt = last;
-                listener.message("checkpoint " + last + " (step " + done + ")");
-            }
-            if ((opts.imageEvery() > 0 && done % opts.imageEvery() == 0) || end) {
-                Path grid = opts.outDir().resolve(String.format(Locale.ROOT, "samples-%06d.png", done));
-                writeSampleGrid(grid, opts.sampleClasses(), stepSeed(opts.seed(), done) ^ 0x5eedL);
-                listener.message("sample grid " + grid);
-            }
+        } finally {
+            flush(metrics, pending);
         }
-        flush(metrics, pending);
         boolean early = engine.getGlobalStep() < opts.steps();
         if (early) {
             Checkpoints.save(last, engine, opts.seed());
@@ -156,6 +218,51 @@ public final class Trainer {
             pending.setLength(0);
         } catch (IOException e) {
             LOG.warn("cannot append to {}: {}", metrics, e.getMessage());
+        }
+    }
+
+    private static Map<String, NDArray> arrays(Map<String, io.github.sgm4j.nn.Parameter> params) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        params.forEach((k, p) -> out.put(k, p.getArray()));
+        return out;
+    }
+
+    /**
+     * Creates {@code metrics} with its header, or keeps only its header and the rows of steps up to
+     * {@code step}: a run resumed from the checkpoint of step {@code step} rewrites the later rows.
+     */
+    static void truncateMetrics(Path metrics, long step) throws IOException {
+        String header = "step,loss,lr";
+        if (!Files.exists(metrics)) {
+            Files.writeString(metrics, header + "\n", StandardCharsets.UTF_8);
+            return;
+        }
+        List<String> lines = Files.readAllLines(metrics, StandardCharsets.UTF_8);
+        List<String> kept = new ArrayList<>();
+        kept.add(header);
+        boolean dropped = false;
+        for (String line : lines) {
+            if (line.isBlank() || line.equals(header)) {
+                continue;
+            }
+            int comma = line.indexOf(',');
+            long s;
+            try {
+                s = Long.parseLong(comma < 0 ? line : line.substring(0, comma));
+            } catch (NumberFormatException e) {
+                dropped = true;
+                continue;
+            }
+            if (s <= step) {
+                kept.add(line);
+            } else {
+                dropped = true;
+            }
+        }
+        if (dropped || lines.isEmpty() || !lines.get(0).equals(header)) {
+            Path tmp = metrics.resolveSibling(metrics.getFileName() + ".rewrite");
+            Files.write(tmp, kept, StandardCharsets.UTF_8);
+            Files.move(tmp, metrics, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

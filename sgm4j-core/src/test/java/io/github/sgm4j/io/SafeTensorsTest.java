@@ -249,8 +249,47 @@ class SafeTensorsTest {
 
     @Test
     void headerNotJson() throws IOException {
-        assertBad(writeRaw("not json at all!", new byte[0]), "not valid JSON");
         assertBad(writeRaw("[1, 2, 3]       ", new byte[0]), "not a JSON object");
+    }
+
+    /** Issue 10.4: a non-JSON header names the file and says so, without Gson's advice and URL. */
+    @Test
+    void headerNotJsonSaysSoWithoutGsonAdvice() throws IOException {
+        for (String h : new String[] {"not json at all!", "{\"w\": oops}    ", "{\"a\" {}}      "}) {
+            Path f = writeRaw(h, new byte[0]);
+            SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> SafeTensors.open(f).close());
+            String msg = e.getMessage();
+            assertTrue(msg.contains(f.toString()) && msg.contains("header is not JSON"), msg);
+            for (String gson : new String[] {"http", "setStrictness", "setLenient", "Troubleshooting", "\n"}) {
+                assertFalse(msg.contains(gson), "no Gson advice (" + gson + "): " + msg);
+            }
+        }
+    }
+
+    /** Issue 10.4: a shape whose element count overflows 64 bits (and wraps to 0 bytes) is rejected at parse. */
+    @Test
+    void shapeOverflowIsRejectedAtHeaderParse() throws IOException {
+        assertBad(writeRaw("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}",
+                new byte[0]), "'w'", "more elements than fit in 64 bits");
+        assertBad(writeRaw("{\"w\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}",
+                new byte[0]), "'w'", "64 bits");
+        // a zero dimension makes any shape empty: still valid
+        try (SafeTensorsFile st = SafeTensors.open(writeRaw(
+                "{\"e\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4,0],\"data_offsets\":[0,0]}}", new byte[0]))) {
+            assertEquals(0, st.info("e").numel());
+        }
+    }
+
+    /** Issue 10.3: written files get the umask's permissions like any other output, not createTempFile's 0600. */
+    @Test
+    void writtenFilesHaveTheUsualPermissions() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX file system");
+        Path plain = dir.resolve("plain.txt");
+        Files.writeString(plain, "x");
+        Path f = dir.resolve("perm.safetensors");
+        SafeTensors.write(f, Map.of("a", m.ones(new Shape(3))), Map.of());
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(f));
     }
 
     @Test
