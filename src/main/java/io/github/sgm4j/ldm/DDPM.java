@@ -11,10 +11,12 @@ import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
+import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.train.LrScheduler;
 import java.nio.file.Path;
@@ -766,7 +768,8 @@ public class DDPM extends Module implements SamplingModel {
     public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.train.AdamW optimizer,
             NoiseSource noise) {
         Map<String, Double> out = new LinkedHashMap<>();
-        try (NDScope scope = new NDScope()) {
+        Map<Module, Boolean> modes = trainingModes();
+        try (NDScope scope = new NDScope(); NoiseScope ignored = NoiseScope.open(noise)) {
             train();
             Map<String, Parameter> trainable = trainableParameters();
             for (Parameter p : trainable.values()) {
@@ -785,12 +788,17 @@ public class DDPM extends Module implements SamplingModel {
                 l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
                 gc.backward(l.loss());
             }
-            optimizer.step();
-            for (Parameter p : trainable.values()) {
-                io.github.sgm4j.nn.F.zeroGrad(p.getArray());
+            // in-place updates of leaves that require grad: explicitly without autograd, on any thread
+            try (GradMode noGrad = GradMode.disabled()) {
+                optimizer.step();
+                for (Parameter p : trainable.values()) {
+                    io.github.sgm4j.nn.F.zeroGrad(p.getArray());
+                }
+                onTrainBatchEnd();
             }
-            onTrainBatchEnd();
             scope.suppressNotUsedWarning();
+        } finally {
+            restoreTrainingModes(modes);
         }
         return out;
     }

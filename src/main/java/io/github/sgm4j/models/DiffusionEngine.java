@@ -24,9 +24,11 @@ import io.github.sgm4j.modules.diffusionmodules.StandardDiffusionLoss;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.train.AdamW;
 import io.github.sgm4j.train.LrScheduler;
@@ -284,6 +286,17 @@ public class DiffusionEngine extends Module {
         return denoiser.bind(network);
     }
 
+    /**
+     * Training mode for the network and trainable embedders; the frozen first stage and
+     * non-trainable embedders stay in eval mode (sgm's {@code disabled_train}).
+     */
+    @Override
+    public Module train(boolean mode) {
+        super.train(mode);
+        firstStageModel.eval();
+        return this;
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /**
@@ -499,7 +512,9 @@ public class DiffusionEngine extends Module {
     /**
      * {@code shared_step(batch)} and {@code loss.backward()}: first stage (no grad), conditioner (ucg
      * draws), sigma sampling, noise, denoiser + network, loss; gradients are left accumulated on the
-     * trainable parameters for {@link #optimizerStep}.
+     * trainable parameters for {@link #optimizerStep}. The tree is in training mode (frozen parts
+     * in eval mode) only during the call: the previous modes are restored afterwards, also on
+     * failure. Modules that draw in training mode (dropout) draw from {@code noise}.
      */
     public LossResult forwardBackward(Map<String, NDArray> batch, NoiseSource noise) {
         if (lossFn == null) {
@@ -511,24 +526,29 @@ public class DiffusionEngine extends Module {
                     + batch.keySet());
         }
         configureOptimizers();
+        Map<Module, Boolean> modes = trainingModes();
         train();
-        firstStageModel.eval();
-        NDArray x = encode(input, noise);
         boolean prev = F.setGradEnabled(false);
         float[] perSample;
         double mean;
-        try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-            Map<String, NDArray> cond = conditioner.forward(batch, noise);
-            NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
-            NDArray lossMean = loss.mean();
-            perSample = loss.toFloatArray();
-            mean = lossMean.getFloat();
-            if (!Double.isFinite(mean)) {
-                throw new NonFiniteLossException(globalStep, mean);
+        // the step's noise for modules drawing in training mode (dropout); the collector turns grad
+        // mode on for the forward/backward on any thread
+        try (NoiseScope ignored = NoiseScope.open(noise)) {
+            NDArray x = encode(input, noise);
+            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                Map<String, NDArray> cond = conditioner.forward(batch, noise);
+                NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
+                NDArray lossMean = loss.mean();
+                perSample = loss.toFloatArray();
+                mean = lossMean.getFloat();
+                if (!Double.isFinite(mean)) {
+                    throw new NonFiniteLossException(globalStep, mean);
+                }
+                gc.backward(lossMean);
             }
-            gc.backward(lossMean);
         } finally {
             F.setGradEnabled(prev);
+            restoreTrainingModes(modes);
         }
         return new LossResult(mean, perSample);
     }
@@ -544,13 +564,16 @@ public class DiffusionEngine extends Module {
         AdamW opt = configureOptimizers();
         double lr = learningRate * scheduler.multiplier(globalStep);
         opt.setLr(lr);
-        if (gradClipNorm != null) {
-            clipGradNorm(gradClipNorm);
-        }
-        opt.step();
-        zeroGrads();
-        if (modelEma != null) {
-            modelEma.update(model);
+        // in-place updates of leaves that require grad: explicitly without autograd, on any thread
+        try (GradMode ignored = GradMode.disabled()) {
+            if (gradClipNorm != null) {
+                clipGradNorm(gradClipNorm);
+            }
+            opt.step();
+            zeroGrads();
+            if (modelEma != null) {
+                modelEma.update(model);
+            }
         }
         globalStep++;
         return lr;
