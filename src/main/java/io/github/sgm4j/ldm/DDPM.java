@@ -9,6 +9,7 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
 import io.github.sgm4j.nn.GradMode;
@@ -811,16 +812,11 @@ public class DDPM extends Module implements SamplingModel {
     }
 
     /**
-     * {@code ema_scope()}: while open the network holds the EMA weights; closing restores them. A
-     * no-op without {@code use_ema}.
+     * {@code ema_scope()}: while open the network holds the EMA weights; closing restores the
+     * training weights and frees the stored copies. A no-op without {@code use_ema}; a nested call
+     * while a scope is open returns a no-op scope.
      */
-    public AutoCloseable emaScope() {
-        if (modelEma == null) {
-            return () -> { };
-        }
-        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
-        modelEma.store(ps);
-        modelEma.copyTo(model);
-        return () -> modelEma.restore(ps);
+    public EmaScope emaScope() {
+        return modelEma == null ? EmaScope.none() : modelEma.scope(model);
     }
 }

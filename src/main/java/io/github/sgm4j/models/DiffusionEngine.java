@@ -14,6 +14,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.config.Targets;
 import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.BaseDiffusionSampler;
 import io.github.sgm4j.modules.diffusionmodules.DenoiseFunction;
@@ -400,7 +401,9 @@ public class DiffusionEngine extends Module {
 
     /**
      * {@code sample(cond, uc, batch_size, shape)}: draws {@code randn(batch_size, *shape)} from {@code
-     * noise} and runs the configured sampler.
+     * noise} and runs the configured sampler. The result belongs to the manager of the first {@code
+     * cond} array (the engine's manager when {@code cond} is empty): see {@link #sample(Map, Map, int,
+     * Shape, NoiseSource, SamplerCallback, NDManager)}.
      *
      * @param cond conditioning (from {@link GeneralConditioner#getUnconditionalConditioning})
      * @param uc unconditional conditioning, or null
@@ -412,20 +415,38 @@ public class DiffusionEngine extends Module {
      */
     public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
             NoiseSource noise, SamplerCallback progress) {
+        NDManager out = cond.values().stream().findFirst().map(NDArray::getManager).orElse(getManager());
+        return sample(cond, uc, batchSize, shape, noise, progress, out);
+    }
+
+    /**
+     * {@link #sample(Map, Map, int, Shape, NoiseSource, SamplerCallback)} with the result attached to
+     * {@code out}: the caller owns it (closing {@code out} frees it). The sampler's intermediates live
+     * in a sub-manager of the engine's that is closed before returning. Samples in eval mode without
+     * autograd (the tree's previous training modes are restored afterwards), so dropout never acts
+     * while sampling.
+     *
+     * @param out the manager that owns the returned array
+     */
+    public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
+            NoiseSource noise, SamplerCallback progress, NDManager out) {
         if (sampler == null) {
             throw new IllegalStateException("this DiffusionEngine has no sampler_config: it cannot sample");
         }
-        boolean prev = F.setGradEnabled(false);
-        try {
+        Map<Module, Boolean> modes = trainingModes();
+        eval();
+        try (GradMode ignored = GradMode.disabled();
+                NDManager work = getManager().newSubManager()) {
             long[] dims = new long[shape.dimension() + 1];
             dims[0] = batchSize;
             System.arraycopy(shape.getShape(), 0, dims, 1, shape.dimension());
-            NDArray randn = noise.randn(getManager(), new Shape(dims));
-            try (randn) {
-                return sampler.sample(denoiseFunction(), randn, cond, uc, noise, null, progress);
+            try (NDArray randn = noise.randn(work, new Shape(dims))) {
+                NDArray result = sampler.sample(denoiseFunction(), randn, cond, uc, noise, null, progress);
+                result.attach(out);
+                return result;
             }
         } finally {
-            F.setGradEnabled(prev);
+            restoreTrainingModes(modes);
         }
     }
 
@@ -620,16 +641,11 @@ public class DiffusionEngine extends Module {
 
     /**
      * {@code ema_scope()}: while open, the network holds the EMA weights; closing restores the
-     * training weights (also when an exception leaves the block). A no-op without {@code use_ema}.
+     * training weights (also when an exception leaves the block) and frees the stored copies. A
+     * no-op without {@code use_ema}; a nested call while a scope is open returns a no-op scope.
      */
-    public AutoCloseable emaScope() {
-        if (modelEma == null) {
-            return () -> { };
-        }
-        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
-        modelEma.store(ps);
-        modelEma.copyTo(model);
-        return () -> modelEma.restore(ps);
+    public EmaScope emaScope() {
+        return modelEma == null ? EmaScope.none() : modelEma.scope(model);
     }
 
     // ------------------------------------------------------------------ logging
@@ -665,7 +681,7 @@ public class DiffusionEngine extends Module {
             }
             List<String> keys = conditioner.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
             GeneralConditioner.CondPair cu = conditioner.getUnconditionalConditioning(sub, null, keys, null);
-            try (AutoCloseable ignored = emaScope()) {
+            try (EmaScope ignored = emaScope()) {
                 NDArray s = sample(cu.c(), cu.uc(), count, z.getShape().slice(1), noise, null);
                 out.put("samples", decode(s));
             }
