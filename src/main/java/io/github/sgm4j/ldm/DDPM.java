@@ -134,6 +134,7 @@ public class DDPM extends Module implements SamplingModel {
     private final Parameter logvar;
     private boolean clipDenoised;
     private boolean acceptCheckpointSchedule;
+    private long globalStep;
 
     /**
      * Builds the model.
@@ -237,7 +238,12 @@ public class DDPM extends Module implements SamplingModel {
     public static DDPM fromConfig(ConfigNode p, Instantiator inst) {
         Params params = readParams(p, null);
         DiffusionWrapper wrapper = buildWrapper(p, inst, params.conditioningKey());
-        return new DDPM(params, wrapper, readScheduler(p, inst));
+        LrScheduler scheduler = readScheduler(p, inst);
+        if (scheduler != null) {
+            LOG.warn("{}: ldm's DDPM.configure_optimizers ignores scheduler_config (only LatentDiffusion applies it):"
+                    + " DDPM trains at the constant learning rate, as the reference", p.pathOf("scheduler_config"));
+        }
+        return new DDPM(params, wrapper, scheduler);
     }
 
     /** Reads the DDPM keys of {@code p}; {@code conditioningKey} overrides {@code conditioning_key} when non-null. */
@@ -321,6 +327,25 @@ public class DDPM extends Module implements SamplingModel {
     /** The learning-rate schedule of the config, or null. */
     public LrScheduler getScheduler() {
         return scheduler;
+    }
+
+    /**
+     * Whether {@link #trainStep} applies {@code scheduler_config} ({@code use_scheduler}): ldm's
+     * {@code LatentDiffusion.configure_optimizers} wraps AdamW in a {@code LambdaLR}; plain {@code
+     * DDPM.configure_optimizers} ignores it (a warning is logged when the config has one).
+     */
+    protected boolean appliesScheduler() {
+        return false;
+    }
+
+    /** The number of training steps taken ({@code global_step}; the scheduler's step). */
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    /** Sets the step counter (when resuming). */
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
     }
 
     /** {@code parameterization}: eps or x0. */
@@ -445,7 +470,10 @@ public class DDPM extends Module implements SamplingModel {
             if (v == null || v.getShape().size() != numTimesteps) {
                 continue;
             }
-            float[] got = v.toType(DataType.FLOAT32, false).toFloatArray();
+            float[] got;
+            try (NDArray f32 = v.toType(DataType.FLOAT32, true)) {
+                got = f32.toFloatArray();
+            }
             float[] want = schedule.get(name);
             for (int i = 0; i < want.length; i++) {
                 if (!(Math.abs(got[i] - want[i]) <= 1e-6 + 1e-5 * Math.abs(want[i]))) {
@@ -764,7 +792,9 @@ public class DDPM extends Module implements SamplingModel {
      * {@link NDScope}; only the weights and optimizer state survive.
      *
      * @param optimizer an AdamW over {@link #trainableParameters()} (e.g. {@code new AdamW(m.trainableParameters(), hp, manager)})
-     * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries)
+     * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries, and {@code
+     *     lr_abs} when the scheduler applies: LatentDiffusion with {@code scheduler_config} sets the
+     *     optimizer's lr to {@code base_lr * multiplier(global_step)} before the update)
      */
     public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.train.AdamW optimizer,
             NoiseSource noise) {
@@ -789,6 +819,12 @@ public class DDPM extends Module implements SamplingModel {
                 l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
                 gc.backward(l.loss());
             }
+            if (scheduler != null && appliesScheduler()) {
+                // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
+                double lr = optimizer.getParams().lr() * scheduler.multiplier(globalStep);
+                optimizer.setLr(lr);
+                out.put("lr_abs", lr);
+            }
             // in-place updates of leaves that require grad: explicitly without autograd, on any thread
             try (GradMode noGrad = GradMode.disabled()) {
                 optimizer.step();
@@ -797,6 +833,7 @@ public class DDPM extends Module implements SamplingModel {
                 }
                 onTrainBatchEnd();
             }
+            globalStep++;
             scope.suppressNotUsedWarning();
         } finally {
             restoreTrainingModes(modes);

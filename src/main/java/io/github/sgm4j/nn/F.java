@@ -347,7 +347,8 @@ public final class F {
         if (p == 1) {
             return x.zerosLike();
         }
-        try (NDArray keep = x.onesLike().mul(1 - p);
+        try (NDArray ones = x.onesLike();
+                NDArray keep = ones.mul(1 - p);
                 NDArray mask = noise.bernoulli(keep);
                 NDArray kept = x.mul(mask)) {
             return kept.div(1 - p);
