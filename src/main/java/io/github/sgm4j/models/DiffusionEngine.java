@@ -14,6 +14,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.config.Targets;
 import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.SafeTensorsFile;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.BaseDiffusionSampler;
@@ -29,6 +30,7 @@ import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.nn.StateDictException;
 import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.train.AdamW;
@@ -322,10 +324,39 @@ public class DiffusionEngine extends Module {
         if (!path.toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
         }
-        Map<String, NDArray> sd;
-        try (NDScope ignored = new NDScope()) {
-            sd = SafeTensors.readAll(path, getManager());
-            LoadResult r = loadCheckpointStateDict(sd, path.toString());
+        // tensor by tensor from the memory-mapped file: the peak is the model plus one tensor
+        try (SafeTensorsFile f = SafeTensors.open(path)) {
+            Map<String, Parameter> entries = stateDictEntries();
+            List<String> keys = f.keys();
+            if (keys.stream().noneMatch(entries::containsKey)) {
+                throw new IllegalArgumentException(path + " shares no key with this model (" + keys.size()
+                        + " keys, e.g. " + keys.stream().limit(3).toList() + "): checkpoint of another architecture?");
+            }
+            List<String> missing = new ArrayList<>();
+            List<String> mismatched = new ArrayList<>();
+            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+                if (!f.contains(e.getKey())) {
+                    missing.add(e.getKey());
+                } else {
+                    Shape got = new Shape(f.info(e.getKey()).shape());
+                    if (!got.equals(e.getValue().getShape())) {
+                        mismatched.add(e.getKey() + ": expected " + e.getValue().getShape() + ", got " + got);
+                    }
+                }
+            }
+            List<String> unexpected = keys.stream().filter(k -> !entries.containsKey(k)).toList();
+            LoadResult r = new LoadResult(missing, unexpected, mismatched);
+            if (!mismatched.isEmpty()) {
+                throw new StateDictException(getClass().getSimpleName(), r);
+            }
+            NDManager m = getManager();
+            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+                if (f.contains(e.getKey())) {
+                    try (NDScope ignored = new NDScope(); NDArray v = f.load(e.getKey(), m)) {
+                        e.getValue().setArray(v, m);
+                    }
+                }
+            }
             LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),
                     r.unexpectedKeys().size());
             if (!r.missingKeys().isEmpty()) {

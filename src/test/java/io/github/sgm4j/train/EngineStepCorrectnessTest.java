@@ -270,4 +270,36 @@ class EngineStepCorrectnessTest {
             assertTrue(e.getModel().isTraining(), "training mode restored after sampling");
         }
     }
+
+    /** initFromCkpt loads tensor by tensor from the mapped file: same weights as the saved engine; bad files still refused. */
+    @Test
+    void initFromCkptLoadsLazilyAndChecks(@org.junit.jupiter.api.io.TempDir Path dir) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            DiffusionEngine a = TrainingTest.engine(m, TrainingTest.TINY);
+            Path ckpt = dir.resolve("a.safetensors");
+            Map<String, NDArray> sd = new LinkedHashMap<>(a.stateDict());
+            sd.put("extra.key", m.zeros(new Shape(2)));
+            String dropped = "model.diffusion_model.out.2.bias";
+            sd.remove(dropped);
+            io.github.sgm4j.io.SafeTensors.write(ckpt, sd, Map.of());
+            DiffusionEngine b = TrainingTest.engine(m, TrainingTest.TINY);
+            b.initialize(m, NoiseSource.seeded(99));
+            io.github.sgm4j.nn.LoadResult r = b.initFromCkpt(ckpt);
+            assertEquals(List.of(dropped), r.missingKeys());
+            assertEquals(List.of("extra.key"), r.unexpectedKeys());
+            Map<String, NDArray> got = b.stateDict();
+            for (String k : sd.keySet()) {
+                if (!k.equals("extra.key")) {
+                    assertTrue(sd.get(k).contentEquals(got.get(k)), k);
+                }
+            }
+            Path other = dir.resolve("other.safetensors");
+            io.github.sgm4j.io.SafeTensors.write(other, Map.of("foo", m.zeros(new Shape(1))), Map.of());
+            assertThrows(IllegalArgumentException.class, () -> b.initFromCkpt(other));
+            Path bad = dir.resolve("bad.safetensors");
+            io.github.sgm4j.io.SafeTensors.write(bad, Map.of("model.diffusion_model.out.2.bias", m.zeros(new Shape(3))),
+                    Map.of());
+            assertThrows(io.github.sgm4j.nn.StateDictException.class, () -> b.initFromCkpt(bad));
+        }
+    }
 }
