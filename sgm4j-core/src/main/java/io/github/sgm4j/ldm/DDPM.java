@@ -9,12 +9,15 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
+import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.train.LrScheduler;
 import java.nio.file.Path;
@@ -131,6 +134,7 @@ public class DDPM extends Module implements SamplingModel {
     private final Parameter logvar;
     private boolean clipDenoised;
     private boolean acceptCheckpointSchedule;
+    private long globalStep;
 
     /**
      * Builds the model.
@@ -234,7 +238,12 @@ public class DDPM extends Module implements SamplingModel {
     public static DDPM fromConfig(ConfigNode p, Instantiator inst) {
         Params params = readParams(p, null);
         DiffusionWrapper wrapper = buildWrapper(p, inst, params.conditioningKey());
-        return new DDPM(params, wrapper, readScheduler(p, inst));
+        LrScheduler scheduler = readScheduler(p, inst);
+        if (scheduler != null) {
+            LOG.warn("{}: ldm's DDPM.configure_optimizers ignores scheduler_config (only LatentDiffusion applies it):"
+                    + " DDPM trains at the constant learning rate, as the reference", p.pathOf("scheduler_config"));
+        }
+        return new DDPM(params, wrapper, scheduler);
     }
 
     /** Reads the DDPM keys of {@code p}; {@code conditioningKey} overrides {@code conditioning_key} when non-null. */
@@ -318,6 +327,25 @@ public class DDPM extends Module implements SamplingModel {
     /** The learning-rate schedule of the config, or null. */
     public LrScheduler getScheduler() {
         return scheduler;
+    }
+
+    /**
+     * Whether {@link #trainStep} applies {@code scheduler_config} ({@code use_scheduler}): ldm's
+     * {@code LatentDiffusion.configure_optimizers} wraps AdamW in a {@code LambdaLR}; plain {@code
+     * DDPM.configure_optimizers} ignores it (a warning is logged when the config has one).
+     */
+    protected boolean appliesScheduler() {
+        return false;
+    }
+
+    /** The number of training steps taken ({@code global_step}; the scheduler's step). */
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    /** Sets the step counter (when resuming). */
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
     }
 
     /** {@code parameterization}: eps or x0. */
@@ -442,7 +470,10 @@ public class DDPM extends Module implements SamplingModel {
             if (v == null || v.getShape().size() != numTimesteps) {
                 continue;
             }
-            float[] got = v.toType(DataType.FLOAT32, false).toFloatArray();
+            float[] got;
+            try (NDArray f32 = v.toType(DataType.FLOAT32, true)) {
+                got = f32.toFloatArray();
+            }
             float[] want = schedule.get(name);
             for (int i = 0; i < want.length; i++) {
                 if (!(Math.abs(got[i] - want[i]) <= 1e-6 + 1e-5 * Math.abs(want[i]))) {
@@ -761,12 +792,15 @@ public class DDPM extends Module implements SamplingModel {
      * {@link NDScope}; only the weights and optimizer state survive.
      *
      * @param optimizer an AdamW over {@link #trainableParameters()} (e.g. {@code new AdamW(m.trainableParameters(), hp, manager)})
-     * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries)
+     * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries, and {@code
+     *     lr_abs} when the scheduler applies: LatentDiffusion with {@code scheduler_config} sets the
+     *     optimizer's lr to {@code base_lr * multiplier(global_step)} before the update)
      */
     public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.train.AdamW optimizer,
             NoiseSource noise) {
         Map<String, Double> out = new LinkedHashMap<>();
-        try (NDScope scope = new NDScope()) {
+        Map<Module, Boolean> modes = trainingModes();
+        try (NDScope scope = new NDScope(); NoiseScope ignored = NoiseScope.open(noise)) {
             train();
             Map<String, Parameter> trainable = trainableParameters();
             for (Parameter p : trainable.values()) {
@@ -785,12 +819,24 @@ public class DDPM extends Module implements SamplingModel {
                 l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
                 gc.backward(l.loss());
             }
-            optimizer.step();
-            for (Parameter p : trainable.values()) {
-                io.github.sgm4j.nn.F.zeroGrad(p.getArray());
+            if (scheduler != null && appliesScheduler()) {
+                // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
+                double lr = optimizer.getParams().lr() * scheduler.multiplier(globalStep);
+                optimizer.setLr(lr);
+                out.put("lr_abs", lr);
             }
-            onTrainBatchEnd();
+            // in-place updates of leaves that require grad: explicitly without autograd, on any thread
+            try (GradMode noGrad = GradMode.disabled()) {
+                optimizer.step();
+                for (Parameter p : trainable.values()) {
+                    io.github.sgm4j.nn.F.zeroGrad(p.getArray());
+                }
+                onTrainBatchEnd();
+            }
+            globalStep++;
             scope.suppressNotUsedWarning();
+        } finally {
+            restoreTrainingModes(modes);
         }
         return out;
     }
@@ -803,16 +849,11 @@ public class DDPM extends Module implements SamplingModel {
     }
 
     /**
-     * {@code ema_scope()}: while open the network holds the EMA weights; closing restores them. A
-     * no-op without {@code use_ema}.
+     * {@code ema_scope()}: while open the network holds the EMA weights; closing restores the
+     * training weights and frees the stored copies. A no-op without {@code use_ema}; a nested call
+     * while a scope is open returns a no-op scope.
      */
-    public AutoCloseable emaScope() {
-        if (modelEma == null) {
-            return () -> { };
-        }
-        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
-        modelEma.store(ps);
-        modelEma.copyTo(model);
-        return () -> modelEma.restore(ps);
+    public EmaScope emaScope() {
+        return modelEma == null ? EmaScope.none() : modelEma.scope(model);
     }
 }

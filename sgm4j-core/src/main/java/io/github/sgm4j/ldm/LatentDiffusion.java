@@ -203,6 +203,12 @@ public class LatentDiffusion extends DDPM {
         }
     }
 
+    /** {@code use_scheduler}: LatentDiffusion's {@code configure_optimizers} applies {@code scheduler_config} per step. */
+    @Override
+    protected boolean appliesScheduler() {
+        return true;
+    }
+
     /** Training mode for the network (and a trainable cond stage); the first stage stays in eval mode. */
     @Override
     public Module train(boolean mode) {

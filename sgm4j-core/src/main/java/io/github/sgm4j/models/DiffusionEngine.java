@@ -14,6 +14,8 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.config.Targets;
 import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.SafeTensorsFile;
+import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.BaseDiffusionSampler;
 import io.github.sgm4j.modules.diffusionmodules.DenoiseFunction;
@@ -24,9 +26,12 @@ import io.github.sgm4j.modules.diffusionmodules.StandardDiffusionLoss;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.nn.StateDictException;
+import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.train.AdamW;
 import io.github.sgm4j.train.LrScheduler;
@@ -284,6 +289,17 @@ public class DiffusionEngine extends Module {
         return denoiser.bind(network);
     }
 
+    /**
+     * Training mode for the network and trainable embedders; the frozen first stage and
+     * non-trainable embedders stay in eval mode (sgm's {@code disabled_train}).
+     */
+    @Override
+    public Module train(boolean mode) {
+        super.train(mode);
+        firstStageModel.eval();
+        return this;
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /**
@@ -308,10 +324,39 @@ public class DiffusionEngine extends Module {
         if (!path.toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
         }
-        Map<String, NDArray> sd;
-        try (NDScope ignored = new NDScope()) {
-            sd = SafeTensors.readAll(path, getManager());
-            LoadResult r = loadCheckpointStateDict(sd, path.toString());
+        // tensor by tensor from the memory-mapped file: the peak is the model plus one tensor
+        try (SafeTensorsFile f = SafeTensors.open(path)) {
+            Map<String, Parameter> entries = stateDictEntries();
+            List<String> keys = f.keys();
+            if (keys.stream().noneMatch(entries::containsKey)) {
+                throw new IllegalArgumentException(path + " shares no key with this model (" + keys.size()
+                        + " keys, e.g. " + keys.stream().limit(3).toList() + "): checkpoint of another architecture?");
+            }
+            List<String> missing = new ArrayList<>();
+            List<String> mismatched = new ArrayList<>();
+            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+                if (!f.contains(e.getKey())) {
+                    missing.add(e.getKey());
+                } else {
+                    Shape got = new Shape(f.info(e.getKey()).shape());
+                    if (!got.equals(e.getValue().getShape())) {
+                        mismatched.add(e.getKey() + ": expected " + e.getValue().getShape() + ", got " + got);
+                    }
+                }
+            }
+            List<String> unexpected = keys.stream().filter(k -> !entries.containsKey(k)).toList();
+            LoadResult r = new LoadResult(missing, unexpected, mismatched);
+            if (!mismatched.isEmpty()) {
+                throw new StateDictException(getClass().getSimpleName(), r);
+            }
+            NDManager m = getManager();
+            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
+                if (f.contains(e.getKey())) {
+                    try (NDScope ignored = new NDScope(); NDArray v = f.load(e.getKey(), m)) {
+                        e.getValue().setArray(v, m);
+                    }
+                }
+            }
             LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),
                     r.unexpectedKeys().size());
             if (!r.missingKeys().isEmpty()) {
@@ -387,7 +432,9 @@ public class DiffusionEngine extends Module {
 
     /**
      * {@code sample(cond, uc, batch_size, shape)}: draws {@code randn(batch_size, *shape)} from {@code
-     * noise} and runs the configured sampler.
+     * noise} and runs the configured sampler. The result belongs to the manager of the first {@code
+     * cond} array (the engine's manager when {@code cond} is empty): see {@link #sample(Map, Map, int,
+     * Shape, NoiseSource, SamplerCallback, NDManager)}.
      *
      * @param cond conditioning (from {@link GeneralConditioner#getUnconditionalConditioning})
      * @param uc unconditional conditioning, or null
@@ -399,20 +446,38 @@ public class DiffusionEngine extends Module {
      */
     public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
             NoiseSource noise, SamplerCallback progress) {
+        NDManager out = cond.values().stream().findFirst().map(NDArray::getManager).orElse(getManager());
+        return sample(cond, uc, batchSize, shape, noise, progress, out);
+    }
+
+    /**
+     * {@link #sample(Map, Map, int, Shape, NoiseSource, SamplerCallback)} with the result attached to
+     * {@code out}: the caller owns it (closing {@code out} frees it). The sampler's intermediates live
+     * in a sub-manager of the engine's that is closed before returning. Samples in eval mode without
+     * autograd (the tree's previous training modes are restored afterwards), so dropout never acts
+     * while sampling.
+     *
+     * @param out the manager that owns the returned array
+     */
+    public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
+            NoiseSource noise, SamplerCallback progress, NDManager out) {
         if (sampler == null) {
             throw new IllegalStateException("this DiffusionEngine has no sampler_config: it cannot sample");
         }
-        boolean prev = F.setGradEnabled(false);
-        try {
+        Map<Module, Boolean> modes = trainingModes();
+        eval();
+        try (GradMode ignored = GradMode.disabled();
+                NDManager work = getManager().newSubManager()) {
             long[] dims = new long[shape.dimension() + 1];
             dims[0] = batchSize;
             System.arraycopy(shape.getShape(), 0, dims, 1, shape.dimension());
-            NDArray randn = noise.randn(getManager(), new Shape(dims));
-            try (randn) {
-                return sampler.sample(denoiseFunction(), randn, cond, uc, noise, null, progress);
+            try (NDArray randn = noise.randn(work, new Shape(dims))) {
+                NDArray result = sampler.sample(denoiseFunction(), randn, cond, uc, noise, null, progress);
+                result.attach(out);
+                return result;
             }
         } finally {
-            F.setGradEnabled(prev);
+            restoreTrainingModes(modes);
         }
     }
 
@@ -499,7 +564,9 @@ public class DiffusionEngine extends Module {
     /**
      * {@code shared_step(batch)} and {@code loss.backward()}: first stage (no grad), conditioner (ucg
      * draws), sigma sampling, noise, denoiser + network, loss; gradients are left accumulated on the
-     * trainable parameters for {@link #optimizerStep}.
+     * trainable parameters for {@link #optimizerStep}. The tree is in training mode (frozen parts
+     * in eval mode) only during the call: the previous modes are restored afterwards, also on
+     * failure. Modules that draw in training mode (dropout) draw from {@code noise}.
      */
     public LossResult forwardBackward(Map<String, NDArray> batch, NoiseSource noise) {
         if (lossFn == null) {
@@ -511,24 +578,29 @@ public class DiffusionEngine extends Module {
                     + batch.keySet());
         }
         configureOptimizers();
+        Map<Module, Boolean> modes = trainingModes();
         train();
-        firstStageModel.eval();
-        NDArray x = encode(input, noise);
         boolean prev = F.setGradEnabled(false);
         float[] perSample;
         double mean;
-        try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-            Map<String, NDArray> cond = conditioner.forward(batch, noise);
-            NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
-            NDArray lossMean = loss.mean();
-            perSample = loss.toFloatArray();
-            mean = lossMean.getFloat();
-            if (!Double.isFinite(mean)) {
-                throw new NonFiniteLossException(globalStep, mean);
+        // the step's noise for modules drawing in training mode (dropout); the collector turns grad
+        // mode on for the forward/backward on any thread
+        try (NoiseScope ignored = NoiseScope.open(noise)) {
+            NDArray x = encode(input, noise);
+            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                Map<String, NDArray> cond = conditioner.forward(batch, noise);
+                NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
+                NDArray lossMean = loss.mean();
+                perSample = loss.toFloatArray();
+                mean = lossMean.getFloat();
+                if (!Double.isFinite(mean)) {
+                    throw new NonFiniteLossException(globalStep, mean);
+                }
+                gc.backward(lossMean);
             }
-            gc.backward(lossMean);
         } finally {
             F.setGradEnabled(prev);
+            restoreTrainingModes(modes);
         }
         return new LossResult(mean, perSample);
     }
@@ -544,13 +616,16 @@ public class DiffusionEngine extends Module {
         AdamW opt = configureOptimizers();
         double lr = learningRate * scheduler.multiplier(globalStep);
         opt.setLr(lr);
-        if (gradClipNorm != null) {
-            clipGradNorm(gradClipNorm);
-        }
-        opt.step();
-        zeroGrads();
-        if (modelEma != null) {
-            modelEma.update(model);
+        // in-place updates of leaves that require grad: explicitly without autograd, on any thread
+        try (GradMode ignored = GradMode.disabled()) {
+            if (gradClipNorm != null) {
+                clipGradNorm(gradClipNorm);
+            }
+            opt.step();
+            zeroGrads();
+            if (modelEma != null) {
+                modelEma.update(model);
+            }
         }
         globalStep++;
         return lr;
@@ -597,16 +672,11 @@ public class DiffusionEngine extends Module {
 
     /**
      * {@code ema_scope()}: while open, the network holds the EMA weights; closing restores the
-     * training weights (also when an exception leaves the block). A no-op without {@code use_ema}.
+     * training weights (also when an exception leaves the block) and frees the stored copies. A
+     * no-op without {@code use_ema}; a nested call while a scope is open returns a no-op scope.
      */
-    public AutoCloseable emaScope() {
-        if (modelEma == null) {
-            return () -> { };
-        }
-        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
-        modelEma.store(ps);
-        modelEma.copyTo(model);
-        return () -> modelEma.restore(ps);
+    public EmaScope emaScope() {
+        return modelEma == null ? EmaScope.none() : modelEma.scope(model);
     }
 
     // ------------------------------------------------------------------ logging
@@ -642,7 +712,7 @@ public class DiffusionEngine extends Module {
             }
             List<String> keys = conditioner.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
             GeneralConditioner.CondPair cu = conditioner.getUnconditionalConditioning(sub, null, keys, null);
-            try (AutoCloseable ignored = emaScope()) {
+            try (EmaScope ignored = emaScope()) {
                 NDArray s = sample(cu.c(), cu.uc(), count, z.getShape().slice(1), noise, null);
                 out.put("samples", decode(s));
             }

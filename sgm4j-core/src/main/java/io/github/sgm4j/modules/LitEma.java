@@ -47,6 +47,7 @@ public class LitEma extends Module {
     private final Parameter decay;
     private Parameter numUpdates;
     private final List<NDArray> collectedParams = new ArrayList<>();
+    private boolean scopeOpen;
 
     /**
      * Creates the EMA of {@code model}'s trainable parameters. The shadows are initialised from the
@@ -193,13 +194,47 @@ public class LitEma extends Module {
         }
     }
 
-    /** {@code restore(parameters)}: writes the stored copies back, in the same order. */
+    /** {@code restore(parameters)}: writes the stored copies back, in the same order, then frees them. */
     public void restore(List<Parameter> parameters) {
         int n = Math.min(parameters.size(), collectedParams.size());
         for (int i = 0; i < n; i++) {
             Parameter p = parameters.get(i);
             p.setArray(collectedParams.get(i), p.getArray().getManager());
         }
+        clearCollected();
+    }
+
+    /** The number of parameter copies held by {@link #store} (0 once restored). */
+    public int storedCount() {
+        return collectedParams.size();
+    }
+
+    /**
+     * {@code ema_scope()} over {@code model}: stores its parameters, copies the EMA weights in, and
+     * returns the scope whose {@code close()} restores them and frees the copies. Re-entrant: while
+     * a scope is open, a nested call returns a no-op scope (the outer one restores the training
+     * weights).
+     */
+    public EmaScope scope(Module model) {
+        if (scopeOpen) {
+            return EmaScope.none();
+        }
+        List<Parameter> ps = new ArrayList<>(model.namedParameters().values());
+        store(ps);
+        try {
+            copyTo(model);
+        } catch (RuntimeException e) {
+            restore(ps);
+            throw e;
+        }
+        scopeOpen = true;
+        return new EmaScope(() -> {
+            try {
+                restore(ps);
+            } finally {
+                scopeOpen = false;
+            }
+        });
     }
 
     private void clearCollected() {

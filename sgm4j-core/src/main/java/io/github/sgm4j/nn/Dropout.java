@@ -1,11 +1,14 @@
 package io.github.sgm4j.nn;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.noise.NoiseScope;
+import io.github.sgm4j.noise.NoiseSource;
 
 /**
  * Port of {@code torch.nn.Dropout(p)}. In training mode it draws its keep-mask through the tree's
- * {@link io.github.sgm4j.noise.NoiseSource} ({@link Module#setNoiseSource}); in eval mode, or with
- * {@code p = 0}, it is the identity.
+ * {@link io.github.sgm4j.noise.NoiseSource} ({@link Module#setNoiseSource}, else the step's source
+ * of the current {@link NoiseScope}, which {@code trainStep} opens); in eval mode, or with {@code p =
+ * 0}, it is the identity.
  */
 public class Dropout extends Module implements UnaryModule {
 
@@ -24,11 +27,13 @@ public class Dropout extends Module implements UnaryModule {
         if (!isTraining() || p == 0) {
             return F.alias(x);
         }
-        if (getNoiseSource() == null) {
-            throw new IllegalStateException(
-                    "Dropout(p=" + p + ") in training mode needs a noise source: call setNoiseSource on the model");
+        NoiseSource noise = getNoiseSource() != null ? getNoiseSource() : NoiseScope.current();
+        if (noise == null) {
+            throw new IllegalStateException("Dropout(p=" + p + ") in training mode needs a noise source: train through"
+                    + " trainStep (which provides the step's noise), open a NoiseScope around the forward pass, call"
+                    + " setNoiseSource on the model, or switch it to eval mode");
         }
-        return F.dropout(x, p, true, getNoiseSource());
+        return F.dropout(x, p, true, noise);
     }
 
     /** The drop probability. */

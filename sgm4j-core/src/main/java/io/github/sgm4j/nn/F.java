@@ -347,7 +347,8 @@ public final class F {
         if (p == 1) {
             return x.zerosLike();
         }
-        try (NDArray keep = x.onesLike().mul(1 - p);
+        try (NDArray ones = x.onesLike();
+                NDArray keep = ones.mul(1 - p);
                 NDArray mask = noise.bernoulli(keep);
                 NDArray kept = x.mul(mask)) {
             return kept.div(1 - p);
@@ -371,8 +372,20 @@ public final class F {
         return previous;
     }
 
-    /** Seeds libtorch's default generator ({@code torch.manual_seed}) with a 64-bit seed. */
+    /**
+     * Seeds libtorch's default generator ({@code torch.manual_seed}) with a 64-bit seed. Seeded
+     * noise sources ({@link io.github.sgm4j.noise.TorchNoiseSource}) are not disturbed: each restores
+     * its own stream before its next draw.
+     */
     public static void manualSeed(long seed) {
+        io.github.sgm4j.noise.TorchNoiseSource.manualSeed(seed);
+    }
+
+    /**
+     * Seeds libtorch's default generator without telling the noise sources; only {@link
+     * io.github.sgm4j.noise.TorchNoiseSource} calls it (under its lock). Use {@link #manualSeed}.
+     */
+    public static void seedGlobalGenerator(long seed) {
         JniUtils.setSeed(seed);
     }
 }

@@ -313,6 +313,29 @@ public abstract class Module {
         return training;
     }
 
+    /**
+     * The training flag of every module of the tree (this one included), for {@link
+     * #restoreTrainingModes}: a step that switches the tree to training mode puts the flags back
+     * afterwards, also when it fails.
+     */
+    public Map<Module, Boolean> trainingModes() {
+        Map<Module, Boolean> out = new java.util.IdentityHashMap<>();
+        collectModes(out);
+        return out;
+    }
+
+    private void collectModes(Map<Module, Boolean> out) {
+        out.put(this, training);
+        for (Module c : children.values()) {
+            c.collectModes(out);
+        }
+    }
+
+    /** Sets back the flags saved by {@link #trainingModes()} (exactly, without {@link #train(boolean)} overrides). */
+    public static void restoreTrainingModes(Map<Module, Boolean> modes) {
+        modes.forEach((m, t) -> m.training = t);
+    }
+
     /** Sets {@code requires_grad} on every parameter of the tree ({@code requires_grad_}). */
     public Module requiresGrad(boolean requiresGrad) {
         for (Parameter p : namedParameters().values()) {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.ModuleList;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.ArrayList;
@@ -60,6 +61,18 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
             }
             embedders.add(e);
         }
+    }
+
+    /** Training mode for trainable embedders only; frozen ones stay in eval mode (sgm's {@code disabled_train}). */
+    @Override
+    public Module train(boolean mode) {
+        super.train(mode);
+        for (AbstractEmbModel e : embedders.items()) {
+            if (!e.isTrainable()) {
+                e.eval();
+            }
+        }
+        return this;
     }
 
     /** The embedders in order. */
