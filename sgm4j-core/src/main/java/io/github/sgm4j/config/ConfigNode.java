@@ -60,6 +60,48 @@ public final class ConfigNode {
         return parse(text, file.toString());
     }
 
+    /** Classpath folder of the configs shipped with sgm4j (the repository's {@code configs/}). */
+    public static final String RESOURCE_DIR = "io/github/sgm4j/configs/";
+
+    /**
+     * Loads one of the configs shipped inside the sgm4j-core jar (the repository's {@code configs/}
+     * folder), e.g. {@code loadResource("mnist_tiny.yaml")}.
+     *
+     * @param name the file name inside {@code configs/}
+     * @return the parsed config, its source named {@code classpath:io/github/sgm4j/configs/NAME}
+     * @throws ConfigException when no shipped config has that name (the message lists the shipped ones)
+     */
+    public static ConfigNode loadResource(String name) {
+        String resource = RESOURCE_DIR + name;
+        ClassLoader loader = ConfigNode.class.getClassLoader();
+        try (java.io.InputStream in = loader.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new ConfigException("", "no config named '" + name + "' is shipped with sgm4j (shipped: "
+                        + String.join(", ", shippedConfigs()) + ")");
+            }
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "classpath:" + resource);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read config resource " + resource + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The names of the configs shipped inside the sgm4j-core jar, for {@link #loadResource}.
+     *
+     * @return the file names, sorted
+     */
+    public static java.util.List<String> shippedConfigs() {
+        try (java.io.InputStream in = ConfigNode.class.getClassLoader().getResourceAsStream(RESOURCE_DIR + "index.txt")) {
+            if (in == null) {
+                return java.util.List.of();
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + RESOURCE_DIR + "index.txt: " + e.getMessage(), e);
+        }
+    }
+
     /** Parses YAML text (top level must be a mapping), resolving interpolations. */
     public static ConfigNode parse(String yaml, String sourceName) {
         Object doc;

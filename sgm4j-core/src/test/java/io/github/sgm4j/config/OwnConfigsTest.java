@@ -45,4 +45,21 @@ class OwnConfigsTest {
             }
         }
     }
+
+    @Test
+    void everyShippedConfigIsAClasspathResourceEqualToTheFile() throws IOException {
+        List<String> files;
+        try (Stream<Path> s = Files.list(Path.of("configs"))) {
+            files = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".yaml")).sorted().toList();
+        }
+        assertEquals(files, ConfigNode.shippedConfigs(), "configs/index.txt lists every shipped config");
+        for (String name : files) {
+            ConfigNode fromJar = ConfigNode.loadResource(name);
+            ConfigNode fromFile = ConfigNode.load(Path.of("configs", name));
+            assertEquals(fromFile.asMap(), fromJar.asMap(), name);
+        }
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ConfigNode.loadResource("mnist_tinyy.yaml"));
+        assertTrue(e.getMessage().contains("mnist_tinyy.yaml") && e.getMessage().contains("mnist_tiny.yaml"), e.getMessage());
+    }
 }
