@@ -293,14 +293,14 @@ public final class F {
         if (!JniUtils.isGradMode()) {
             // no autograd recording: scale the fresh score matrix in place (same op, one allocation less)
             try (NDArray s = q.matMul(kt)) {
-                s.muli(scale);
+                muli(s, scale);
                 try (NDArray p = s.softmax(-1)) {
                     return p.matMul(v);
                 }
             }
         }
         try (NDArray s = q.matMul(kt);
-                NDArray scaled = s.mul(scale);
+                NDArray scaled = mul(s, scale);
                 NDArray p = scaled.softmax(-1)) {
             return p.matMul(v);
         }
@@ -357,10 +357,11 @@ public final class F {
         if (p == 1) {
             return x.zerosLike();
         }
-        try (NDArray keep = x.onesLike().mul(1 - p);
+        try (NDArray ones = x.onesLike();
+                NDArray keep = mul(ones, 1 - p);
                 NDArray mask = noise.bernoulli(keep);
                 NDArray kept = x.mul(mask)) {
-            return kept.div(1 - p);
+            return div(kept, 1 - p);
         }
     }
 
