@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.ldm.DDIMSampler;
 import io.github.sgm4j.ldm.DDPM;
@@ -56,11 +57,11 @@ final class LdmSampling {
         NDArray uc = null;
         if (model instanceof LatentDiffusion ld && labels != null) {
             String key = ld.getLatentParams().condStageKey();
-            c = ld.getLearnedConditioning(Map.of(key, m.create(labels.stream().mapToLong(Integer::longValue).toArray())));
+            c = ld.getLearnedConditioning(Map.of(key, Tensors.create(m, labels.stream().mapToLong(Integer::longValue).toArray())));
             if (ucClass != null) {
                 long[] u = new long[labels.size()];
                 java.util.Arrays.fill(u, ucClass);
-                uc = ld.getLearnedConditioning(Map.of(key, m.create(u)));
+                uc = ld.getLearnedConditioning(Map.of(key, Tensors.create(m, u)));
             }
         } else if (labels != null) {
             throw new IllegalArgumentException("--classes given, but the config's model is not class-conditional");

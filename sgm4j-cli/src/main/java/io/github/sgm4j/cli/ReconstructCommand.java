@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.FirstStage;
@@ -62,7 +63,7 @@ final class ReconstructCommand implements Callable<Integer> {
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             Module model = new Instantiator().instantiate(EngineLoader.modelNode(root), Module.class);
             model.initialize(manager, new TorchNoiseSource(seed));
-            NDArray x = manager.create(pixels, new Shape(1, chw[0], chw[1], chw[2]));
+            NDArray x = Tensors.create(manager, pixels, new Shape(1, chw[0], chw[1], chw[2]));
             NDArray rec;
             TorchNoiseSource noise = new TorchNoiseSource(seed);
             if (model instanceof DiffusionEngine engine) {

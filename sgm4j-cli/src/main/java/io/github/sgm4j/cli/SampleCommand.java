@@ -3,6 +3,7 @@ package io.github.sgm4j.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.train.Checkpoints;
@@ -131,7 +132,7 @@ final class SampleCommand implements Callable<Integer> {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         tensors.put("images", images);
         long[] lab = labels == null ? new long[0] : labels.stream().mapToLong(Integer::longValue).toArray();
-        tensors.put("labels", manager.create(lab));
+        tensors.put("labels", Tensors.create(manager, lab));
         SafeTensors.write(out.resolve("samples.safetensors"), tensors, Map.of("classes", Arrays.toString(lab)));
         System.err.println("wrote " + out.resolve("samples.png") + " and " + out.resolve("samples.safetensors"));
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -117,7 +118,7 @@ public final class SafeTensorsFile implements AutoCloseable {
         raw.flip();
         ByteBuffer data = dt.toEngineBytes(raw);
         Shape shape = new Shape(t.shape());
-        NDArray a = manager.create(data.order(ByteOrder.nativeOrder()), shape, dt.engineType());
+        NDArray a = Tensors.create(manager, data.order(ByteOrder.nativeOrder()), shape, dt.engineType());
         if (target != null && target != a.getDataType()) {
             NDArray c = a.toType(target, false);
             a.close();

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -220,7 +221,7 @@ public class DDIMSampler implements LdmSampler {
         NDArray eUncond = halves.get(0);
         NDArray eCond = halves.get(1);
         // e_t = e_t_uncond + scale * (e_t - e_t_uncond)
-        return eUncond.add(eCond.sub(eUncond).mul((float) scale));
+        return eUncond.add(F.mul(eCond.sub(eUncond), (float) scale));
     }
 
     /**
@@ -236,12 +237,12 @@ public class DDIMSampler implements LdmSampler {
         float sqrtAt = (float) Math.sqrt(aT);
         float dirCoef = (float) Math.sqrt((1f - aPrev) - sigmaT * sigmaT);
         float sqrtAPrev = (float) Math.sqrt(aPrev);
-        NDArray predX0 = x.sub(et.mul(sqrtOneMinusAt)).div(sqrtAt);
-        NDArray dirXt = et.mul(dirCoef);
+        NDArray predX0 = F.div(x.sub(F.mul(et, sqrtOneMinusAt)), sqrtAt);
+        NDArray dirXt = F.mul(et, dirCoef);
         NDArray n = noise.randn(x.getManager(), x.getShape());
         // sigma_t * noise_like(...) * temperature (temperature 1)
-        NDArray scaledNoise = n.mul(sigmaT);
-        NDArray xPrev = predX0.mul(sqrtAPrev).add(dirXt).add(scaledNoise);
+        NDArray scaledNoise = F.mul(n, sigmaT);
+        NDArray xPrev = F.mul(predX0, sqrtAPrev).add(dirXt).add(scaledNoise);
         return new NDArray[] {xPrev, predX0};
     }
 }

@@ -8,11 +8,13 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
 import io.github.sgm4j.nn.GradMode;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
@@ -423,7 +425,7 @@ public class DDPM extends Module implements SamplingModel {
         super.attach(manager);
         for (Map.Entry<String, Parameter> e : scheduleBuffers.entrySet()) {
             if (!e.getValue().isInitialized()) {
-                try (NDArray v = manager.create(schedule.get(e.getKey()))) {
+                try (NDArray v = Tensors.create(manager, schedule.get(e.getKey()))) {
                     e.getValue().setArray(v, manager);
                 }
             }
@@ -617,11 +619,11 @@ public class DDPM extends Module implements SamplingModel {
         try (NDArray out = applyModel(x, t, c);
                 PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip);
                 NDArray n = noise.randn(x.getManager(), x.getShape());
-                NDArray isZero = t.eq(0);
+                NDArray isZero = F.eq(t, 0);
                 NDArray isZeroF = isZero.toType(DataType.FLOAT32, false);
-                NDArray mask = isZeroF.neg().add(1f);
+                NDArray mask = F.add(isZeroF.neg(), 1f);
                 NDArray maskR = mask.reshape(b, 1, 1, 1);
-                NDArray half = p.posterior().logVariance().mul(0.5f);
+                NDArray half = F.mul(p.posterior().logVariance(), 0.5f);
                 NDArray std = half.exp();
                 NDArray ms = maskR.mul(std);
                 NDArray msn = ms.mul(n)) {
@@ -727,11 +729,11 @@ public class DDPM extends Module implements SamplingModel {
         Map<String, NDArray> lossDict = new LinkedHashMap<>();
         String prefix = logPrefix();
         lossDict.put(prefix + "/loss_simple", loss.mean());
-        NDArray lossSimple = loss.mean().mul((float) params.lSimpleWeight());
+        NDArray lossSimple = F.mul(loss.mean(), (float) params.lSimpleWeight());
         NDArray w = scheduleBuffer("lvlb_weights").take(t.getManager(), t);
         NDArray lossVlb = w.mul(loss).mean();
         lossDict.put(prefix + "/loss_vlb", lossVlb);
-        NDArray total = lossSimple.add(lossVlb.mul((float) params.originalElboWeight()));
+        NDArray total = lossSimple.add(F.mul(lossVlb, (float) params.originalElboWeight()));
         lossDict.put(prefix + "/loss", total);
         return new Losses(total, lossDict);
     }

@@ -8,6 +8,7 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.config.Targets;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.models.AutoencoderKL;
 import io.github.sgm4j.models.FirstStage;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
@@ -197,7 +198,7 @@ public class LatentDiffusion extends DDPM {
     public void attach(NDManager manager) {
         super.attach(manager);
         if (scaleFactorBuffer != null && !scaleFactorBuffer.isInitialized()) {
-            try (NDArray v = manager.create((float) latentParams.scaleFactor())) {
+            try (NDArray v = Tensors.scalar(manager, (float) latentParams.scaleFactor(), DataType.FLOAT32)) {
                 scaleFactorBuffer.setArray(v, manager);
             }
         }
@@ -244,7 +245,7 @@ public class LatentDiffusion extends DDPM {
     }
 
     private NDArray scale(NDArray z) {
-        return scaleFactorBuffer == null ? z.mul((float) latentParams.scaleFactor()) : z.mul(scaleFactorBuffer.getArray());
+        return scaleFactorBuffer == null ? F.mul(z, (float) latentParams.scaleFactor()) : z.mul(scaleFactorBuffer.getArray());
     }
 
     /** The scaled latent of {@code x}: a posterior sample for a KL first stage, {@code encode(x)} otherwise. */
@@ -267,10 +268,10 @@ public class LatentDiffusion extends DDPM {
         boolean prev = F.setGradEnabled(false);
         NDArray scaled;
         if (scaleFactorBuffer == null) {
-            scaled = z.mul((float) (1. / latentParams.scaleFactor()));
+            scaled = F.mul(z, (float) (1. / latentParams.scaleFactor()));
         } else {
             // 1. / buffer: a float32 reciprocal
-            scaled = z.mul(1f / scaleFactorBuffer.getArray().getFloat());
+            scaled = F.mul(z, 1f / scaleFactorBuffer.getArray().getFloat());
         }
         try (scaled) {
             return ((FirstStage) firstStageModel).decode(scaled);
@@ -408,12 +409,12 @@ public class LatentDiffusion extends DDPM {
             lossDict.put(prefix + "/loss_gamma", loss.mean());
             lossDict.put("logvar", logvarAll.mean());
         }
-        loss = loss.mean().mul((float) params.lSimpleWeight());
+        loss = F.mul(loss.mean(), (float) params.lSimpleWeight());
         NDArray lossVlb = meanFlat(getLoss(modelOutput, target, false));
         NDArray w = scheduleBuffer("lvlb_weights").take(t.getManager(), t);
         lossVlb = w.mul(lossVlb).mean();
         lossDict.put(prefix + "/loss_vlb", lossVlb);
-        loss = loss.add(lossVlb.mul((float) params.originalElboWeight()));
+        loss = loss.add(F.mul(lossVlb, (float) params.originalElboWeight()));
         lossDict.put(prefix + "/loss", loss);
         return new Losses(loss, lossDict);
     }
@@ -452,7 +453,7 @@ public class LatentDiffusion extends DDPM {
                 NDArray d = flat.sub(mean);
                 NDArray sq = d.mul(d);
                 NDArray sum = sq.sum();
-                NDArray var = sum.div((float) (flat.size() - 1));
+                NDArray var = F.div(sum, (float) (flat.size() - 1));
                 NDArray std = var.sqrt();
                 NDArray inv = std.onesLike().div(std)) {
             scaleFactorBuffer.setArray(inv, getManager());

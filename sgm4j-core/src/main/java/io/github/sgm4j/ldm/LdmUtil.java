@@ -3,6 +3,8 @@ package io.github.sgm4j.ldm;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of the schedule helpers of {@code ldm.modules.diffusionmodules.util}: beta schedules and the
@@ -237,7 +239,7 @@ public final class LdmUtil {
         try (NDArray n = noise.randnLike(x0);
                 NDArray imgOrig = model.qSample(x0, t, n);
                 NDArray a = imgOrig.mul(mask);
-                NDArray inv = mask.neg().add(1f);
+                NDArray inv = F.add(mask.neg(), 1f);
                 NDArray b = inv.mul(img)) {
             return a.add(b);
         }
@@ -247,6 +249,6 @@ public final class LdmUtil {
     public static NDArray fullLong(ai.djl.ndarray.NDManager manager, long b, long value) {
         long[] v = new long[(int) b];
         java.util.Arrays.fill(v, value);
-        return manager.create(v);
+        return Tensors.create(manager, v);
     }
 }

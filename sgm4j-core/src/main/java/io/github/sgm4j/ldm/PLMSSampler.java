@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,17 +81,17 @@ public class PLMSSampler extends DDIMSampler {
             // Pseudo Improved Euler (2nd order)
             NDArray[] first = xPrevAndPredX0(x, et, index, noise);
             NDArray etNext = modelOutput(first[0], c, tNext, options);
-            etPrime = et.add(etNext).div(2);
+            etPrime = F.div(et.add(etNext), 2);
         } else if (n == 1) {
             // 2nd order Pseudo Linear Multistep (Adams-Bashforth)
-            etPrime = et.mul(3).sub(oldEps.get(n - 1)).div(2);
+            etPrime = F.div(F.mul(et, 3).sub(oldEps.get(n - 1)), 2);
         } else if (n == 2) {
             // 3rd order Pseudo Linear Multistep (Adams-Bashforth)
-            etPrime = et.mul(23).sub(oldEps.get(n - 1).mul(16)).add(oldEps.get(n - 2).mul(5)).div(12);
+            etPrime = F.div(F.mul(et, 23).sub(F.mul(oldEps.get(n - 1), 16)).add(F.mul(oldEps.get(n - 2), 5)), 12);
         } else {
             // 4th order Pseudo Linear Multistep (Adams-Bashforth)
-            etPrime = et.mul(55).sub(oldEps.get(n - 1).mul(59)).add(oldEps.get(n - 2).mul(37))
-                    .sub(oldEps.get(n - 3).mul(9)).div(24);
+            etPrime = F.div(F.mul(et, 55).sub(F.mul(oldEps.get(n - 1), 59)).add(F.mul(oldEps.get(n - 2), 37))
+                    .sub(F.mul(oldEps.get(n - 3), 9)), 24);
         }
         ((OldEps) state).fresh = et;
         return xPrevAndPredX0(x, etPrime, index, noise);

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer;
 import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
@@ -476,8 +477,8 @@ public class AutoencoderKL extends Module implements FirstStage {
                     int ovAftX = ix < xs.length - 1 ? (up ? (x0 + tw - xs[ix + 1]) * f : (x0 + tw - xs[ix + 1]) / f) : 0;
                     float[] ry = ramp(oth, Math.max(0, ovBefY), Math.max(0, ovAftY));
                     float[] rx = ramp(otw, Math.max(0, ovBefX), Math.max(0, ovAftX));
-                    NDArray wy = m.create(ry).reshape(1, 1, oth, 1).toDevice(in.getDevice(), false);
-                    NDArray wx = m.create(rx).reshape(1, 1, 1, otw).toDevice(in.getDevice(), false);
+                    NDArray wy = Tensors.create(m, ry).reshape(1, 1, oth, 1).toDevice(in.getDevice(), false);
+                    NDArray wx = Tensors.create(m, rx).reshape(1, 1, 1, otw).toDevice(in.getDevice(), false);
                     NDArray wt = wy.mul(wx).toType(in.getDataType(), false);
                     String region = ":, :, " + oy0 + ":" + (oy0 + oth) + ", " + ox0 + ":" + (ox0 + otw);
                     NDArray cur = acc.get(region);

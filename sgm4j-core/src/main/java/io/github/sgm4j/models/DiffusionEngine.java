@@ -394,7 +394,7 @@ public class DiffusionEngine extends Module {
                 return z;
             }
             try (z) {
-                return z.mul(params.scaleFactor());
+                return F.mul(z, params.scaleFactor());
             }
         } finally {
             F.setGradEnabled(prev);
@@ -404,7 +404,7 @@ public class DiffusionEngine extends Module {
     /** {@code decode_first_stage(z)}: {@code first_stage.decode(z / scale_factor)}, in chunks. */
     public NDArray decode(NDArray z) {
         boolean prev = F.setGradEnabled(false);
-        try (NDArray scaled = z.mul(1.0 / params.scaleFactor())) {
+        try (NDArray scaled = F.mul(z, 1.0 / params.scaleFactor())) {
             return chunked(scaled, firstStage::decode);
         } finally {
             F.setGradEnabled(prev);
@@ -654,7 +654,7 @@ public class DiffusionEngine extends Module {
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1) {
             for (NDArray g : grads) {
-                g.muli(coef);
+                F.muli(g, coef);
             }
         }
     }

@@ -6,6 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
@@ -91,7 +93,7 @@ public class LitEma extends Module {
     }
 
     private static Init intInit(int value) {
-        return (m, s, d, n) -> m.create(new int[] {value}).reshape(new Shape());
+        return (m, s, d, n) -> Tensors.create(m, new int[] {value}).reshape(new Shape());
     }
 
     /** The parameter name to shadow-buffer name map ({@code m_name2s_name}). */
@@ -120,7 +122,7 @@ public class LitEma extends Module {
 
     private void initializeOwn() {
         NDManager m = getManager();
-        numUpdates.setArray(m.create(new int[] {0}).reshape(new Shape()), m);
+        numUpdates.setArray(Tensors.create(m, new int[] {0}).reshape(new Shape()), m);
     }
 
     /**
@@ -133,7 +135,7 @@ public class LitEma extends Module {
         int n = getNumUpdates();
         if (n >= 0) {
             n += 1;
-            numUpdates.setArray(m.create(new int[] {n}).reshape(new Shape()), m);
+            numUpdates.setArray(Tensors.create(m, new int[] {n}).reshape(new Shape()), m);
             // (1 + num_updates) / (10 + num_updates): int32 tensors, float32 true division
             float warm = (float) (1 + n) / (float) (10 + n);
             // python min(a, b) keeps a unless b < a
@@ -162,7 +164,7 @@ public class LitEma extends Module {
                 s = shadow.getArray();
             }
             try (NDArray diff = s.sub(param);
-                    NDArray step = diff.mul(oneMinusDecay)) {
+                    NDArray step = F.mul(diff, oneMinusDecay)) {
                 s.subi(step);
             }
         }

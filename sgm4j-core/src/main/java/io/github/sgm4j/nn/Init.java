@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -40,8 +41,8 @@ public interface Init {
     static Init uniform(double bound) {
         return (m, s, d, n) -> {
             try (NDArray r = n.rand(m, s);
-                    NDArray scaled = r.mul(2 * bound)) {
-                NDArray out = scaled.sub(bound);
+                    NDArray scaled = F.mul(r, 2 * bound)) {
+                NDArray out = F.sub(scaled, bound);
                 if (out.getDataType() == d) {
                     return out;
                 }
@@ -56,7 +57,7 @@ public interface Init {
     static Init normal(double std) {
         return (m, s, d, n) -> {
             try (NDArray r = n.randn(m, s)) {
-                NDArray out = r.mul(std);
+                NDArray out = F.mul(r, std);
                 if (out.getDataType() == d) {
                     return out;
                 }
@@ -69,12 +70,12 @@ public interface Init {
 
     /** Fixed values computed at construction (schedules, sigmas); row-major. */
     static Init values(double[] values) {
-        return (m, s, d, n) -> m.create(values).reshape(s).toType(d, false);
+        return (m, s, d, n) -> Tensors.create(m, values).reshape(s).toType(d, false);
     }
 
     /** Fixed values computed at construction (schedules, sigmas); row-major. */
     static Init values(float[] values) {
-        return (m, s, d, n) -> m.create(values).reshape(s).toType(d, false);
+        return (m, s, d, n) -> Tensors.create(m, values).reshape(s).toType(d, false);
     }
 
     /** A scalar constant of the tensor's dtype. */

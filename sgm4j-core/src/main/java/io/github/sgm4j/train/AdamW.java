@@ -6,6 +6,7 @@ import io.github.sgm4j.config.Instantiator;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Parameter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -149,15 +150,15 @@ public final class AdamW {
         double beta1 = hp.beta1();
         double beta2 = hp.beta2();
         // param.mul_(1 - lr * weight_decay)
-        p.muli(1 - lr * hp.weightDecay());
+        F.muli(p, 1 - lr * hp.weightDecay());
         // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-        m.muli(beta1);
-        try (NDArray ga = grad.mul(1 - beta1)) {
+        F.muli(m, beta1);
+        try (NDArray ga = F.mul(grad, 1 - beta1)) {
             m.addi(ga);
         }
         // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        v.muli(beta2);
-        try (NDArray gv = grad.mul(1 - beta2);
+        F.muli(v, beta2);
+        try (NDArray gv = F.mul(grad, 1 - beta2);
                 NDArray gg = gv.mul(grad)) {
             v.addi(gg);
         }
@@ -176,10 +177,10 @@ public final class AdamW {
         // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
         // sqrt correctly rounded like torch 1.13's (libtorch 2.7's is off by an ulp at times)
         try (NDArray s = io.github.sgm4j.nn.F.sqrtExact(second);
-                NDArray d = s.div(bc2Sqrt);
-                NDArray denom = d.add(hp.eps());
+                NDArray d = F.div(s, bc2Sqrt);
+                NDArray denom = F.add(d, hp.eps());
                 // param.addcdiv_(exp_avg, denom, value=-step_size)
-                NDArray num = m.mul(-stepSize);
+                NDArray num = F.mul(m, -stepSize);
                 NDArray upd = num.div(denom)) {
             p.addi(upd);
         }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
@@ -298,7 +299,7 @@ public final class Trainer {
                 throw new IllegalArgumentException("classes were requested but the conditioner has no 'cls' input (keys: "
                         + keys + ")");
             }
-            batch.put("cls", m.create(classes.stream().mapToLong(Integer::longValue).toArray()));
+            batch.put("cls", Tensors.create(m, classes.stream().mapToLong(Integer::longValue).toArray()));
         }
         GeneralConditioner.CondPair cu = cond.getUnconditionalConditioning(batch, null, keys, null);
         TorchNoiseSource noise = new TorchNoiseSource(seed);

@@ -3,6 +3,7 @@ package io.github.sgm4j.util;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
@@ -92,7 +93,7 @@ public final class TextImages {
                 data[base + 2 * plane + i] = (p & 0xff) / 127.5f - 1f;
             }
         }
-        return manager.create(data, new Shape(captions.size(), 3, height, width));
+        return Tensors.create(manager, data, new Shape(captions.size(), 3, height, width));
     }
 
     private static int[] draw(int height, int width, String caption, int fontSize) {

@@ -3,6 +3,7 @@ package io.github.sgm4j.bench.workloads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +25,7 @@ public class SampleMnist extends MnistEngineWorkload {
         for (int i = 0; i < 16; i++) {
             cls[i] = i % 10;
         }
-        Map<String, NDArray> batch = Map.of("cls", manager.create(cls));
+        Map<String, NDArray> batch = Map.of("cls", Tensors.create(manager, cls));
         cu = engine.getConditioner().getUnconditionalConditioning(batch, null, List.of("cls"), null);
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -21,7 +22,7 @@ public class TrainMnistStep extends MnistEngineWorkload {
     public void setUp(NDManager manager) {
         super.setUp(manager);
         batch = new LinkedHashMap<>();
-        batch.put("jpg", noise.rand(manager, new Shape(64, 1, 28, 28)).mul(2).sub(1));
+        batch.put("jpg", F.sub(F.mul(noise.rand(manager, new Shape(64, 1, 28, 28)), 2), 1));
         batch.put("cls", noise.randint(manager, 0, 10, new Shape(64)).toType(DataType.INT64, false));
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.bench.Workload;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
@@ -59,7 +60,7 @@ public class UnetSd15Fwd implements Workload {
         NoiseSource ns = NoiseSource.seeded(0);
         net = build(manager, ns);
         x = ns.randn(manager, new Shape(2, 4, 32, 32));
-        t = manager.create(new float[] {999f, 999f});
+        t = Tensors.create(manager, new float[] {999f, 999f});
         context = ns.randn(manager, new Shape(2, 77, 768));
     }
 

@@ -2,6 +2,7 @@ package io.github.sgm4j.modules.diffusionmodules;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling.AncestralSampler}: steps down to {@code
@@ -45,7 +46,7 @@ public abstract class AncestralSampler extends BaseDiffusionSampler {
     protected NDArray ancestralStep(Loop loop, NDArray x, NDArray nextSigma, NDArray sigmaUp) {
         int nd = x.getShape().dimension();
         NDArray noise = loop.noise().randnLike(x);
-        NDArray noised = x.add(noise.mul((float) params.sNoise()).mul(SamplingUtils.appendDims(sigmaUp, nd)));
+        NDArray noised = x.add(F.mul(noise, (float) params.sNoise()).mul(SamplingUtils.appendDims(sigmaUp, nd)));
         return SamplingUtils.whereSigmaPositive(nextSigma, noised, x);
     }
 

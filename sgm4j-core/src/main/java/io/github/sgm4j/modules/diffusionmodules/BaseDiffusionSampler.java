@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.Map;
 
@@ -111,7 +112,7 @@ public abstract class BaseDiffusionSampler {
         Map<String, NDArray> ucOrCond = uc == null ? cond : uc;
         // x *= torch.sqrt(1.0 + sigmas[0] ** 2.0): float32, on a copy
         float factor = (float) Math.sqrt(1.0f + sigmas[0] * sigmas[0]);
-        NDArray x0 = x.mul(factor);
+        NDArray x0 = F.mul(x, factor);
         Loop loop = new Loop(denoiser, x, sigmas, cond, ucOrCond, noise, callback == null ? SamplerCallback.NONE : callback);
         return run(loop, x0);
     }

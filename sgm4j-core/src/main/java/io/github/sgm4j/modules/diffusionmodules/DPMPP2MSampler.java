@@ -5,6 +5,7 @@ import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling.DPMPP2MSampler}: DPM-Solver++(2M) (Lu et al.
@@ -58,9 +59,9 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
         NDArray hLast = t.sub(SamplingUtils.toNegLogSigma(previousSigma));
         NDArray r = hLast.div(h);
         // mult3 = 1 + 1 / (2 r), mult4 = 1 / (2 r)
-        NDArray twoR = r.mul(2.0f);
+        NDArray twoR = F.mul(r, 2.0f);
         NDArray inv = DenoiserScaling.rdiv(1f, twoR);
-        NDArray mult3 = SamplingUtils.appendDims(inv.add(1.0f), nd);
+        NDArray mult3 = SamplingUtils.appendDims(F.add(inv, 1.0f), nd);
         NDArray mult4 = SamplingUtils.appendDims(inv, nd);
 
         NDArray denoisedD = mult3.mul(denoised).sub(mult4.mul(oldDenoised));

@@ -4,6 +4,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling.DPMPP2SAncestralSampler}: ancestral
@@ -32,12 +33,12 @@ public class DPMPP2SAncestralSampler extends AncestralSampler {
             NDArray t = SamplingUtils.toNegLogSigma(sigma);
             NDArray tNext = SamplingUtils.toNegLogSigma(sigmaDown);
             NDArray h = tNext.sub(t);
-            NDArray s = t.add(h.mul(0.5f));
+            NDArray s = t.add(F.mul(h, 0.5f));
             // get_mult
             NDArray sigmaT = SamplingUtils.toSigma(t);
             NDArray sigmaS = SamplingUtils.toSigma(s);
             NDArray mult1 = SamplingUtils.appendDims(sigmaS.div(sigmaT), nd);
-            NDArray mult2 = SamplingUtils.appendDims(SamplingUtils.expm1(h.mul(-0.5f)), nd);
+            NDArray mult2 = SamplingUtils.appendDims(SamplingUtils.expm1(F.mul(h, -0.5f)), nd);
             NDArray mult3 = SamplingUtils.appendDims(SamplingUtils.toSigma(tNext).div(sigmaT), nd);
             NDArray mult4 = SamplingUtils.appendDims(SamplingUtils.expm1(h.neg()), nd);
 

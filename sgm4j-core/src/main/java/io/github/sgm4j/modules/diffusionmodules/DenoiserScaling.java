@@ -1,6 +1,7 @@
 package io.github.sgm4j.modules.diffusionmodules;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.denoiser_scaling.DenoiserScaling}: maps sigma to the
@@ -30,14 +31,14 @@ public interface DenoiserScaling {
     static NDArray rdiv(float a, NDArray t) {
         try (NDArray ones = t.onesLike();
                 NDArray r = ones.div(t)) {
-            return a == 1f ? r.duplicate() : r.mul(a);
+            return a == 1f ? r.duplicate() : F.mul(r, a);
         }
     }
 
     /** {@code sigma**2 + a}, float32 as torch computes it. */
     static NDArray sigmaSqPlus(NDArray sigma, float a) {
         try (NDArray s2 = sigma.square()) {
-            return s2.add(a);
+            return F.add(s2, a);
         }
     }
 }

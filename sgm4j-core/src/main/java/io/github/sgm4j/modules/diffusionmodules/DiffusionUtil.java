@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 
 /**
  * Port of the helpers in {@code sgm.modules.diffusionmodules.util} (identical to ldm's copies).
@@ -52,7 +53,7 @@ public final class DiffusionUtil {
         for (int i = 0; i < half; i++) {
             f[i] = TorchMath.expf((negLog * (float) i) / (float) half);
         }
-        NDArray freqs = m.create(f).toDevice(timesteps.getDevice(), false);
+        NDArray freqs = Tensors.create(m, f).toDevice(timesteps.getDevice(), false);
         // args = t[:, None].float() * freqs[None]  -> [N, half]
         NDArray tf = timesteps.toType(DataType.FLOAT32, false).reshape(n, 1);
         NDArray args = tf.mul(freqs.reshape(1, half));

@@ -6,6 +6,7 @@ import io.github.sgm4j.config.Instantiator;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.Parameter;
 
@@ -89,7 +90,7 @@ public class DiscreteDenoiser extends Denoiser {
             }
             out[i] = table[(int) (k < 0 ? k + table.length : k)];
         }
-        return idx.getManager().create(out, idx.getShape()).toDevice(idx.getDevice(), false);
+        return Tensors.create(idx.getManager(), out, idx.getShape()).toDevice(idx.getDevice(), false);
     }
 
     @Override

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -62,7 +63,7 @@ public class DiscreteSampling implements SigmaSampler {
             }
             out[i] = sigmas[(int) (k < 0 ? k + sigmas.length : k)];
         }
-        return idx.getManager().create(out, idx.getShape());
+        return Tensors.create(idx.getManager(), out, idx.getShape());
     }
 
     @Override

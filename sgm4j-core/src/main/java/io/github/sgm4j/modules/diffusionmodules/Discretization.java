@@ -2,6 +2,7 @@ package io.github.sgm4j.modules.diffusionmodules;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.github.sgm4j.engine.Tensors;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.discretizer.Discretization}: a noise schedule of
@@ -43,6 +44,6 @@ public abstract class Discretization {
 
     /** {@code __call__(n, do_append_zero, flip)}: a float32 [n (+1)] array in {@code manager}. */
     public NDArray call(NDManager manager, int n, boolean doAppendZero, boolean flip) {
-        return manager.create(sigmas(n, doAppendZero, flip));
+        return Tensors.create(manager, sigmas(n, doAppendZero, flip));
     }
 }

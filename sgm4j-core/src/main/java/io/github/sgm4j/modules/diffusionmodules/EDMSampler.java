@@ -2,6 +2,7 @@ package io.github.sgm4j.modules.diffusionmodules;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling.EDMSampler}: Karras et al. (2022)
@@ -45,9 +46,9 @@ public abstract class EDMSampler extends BaseDiffusionSampler {
     /** {@code sampler_step(sigma, next_sigma, denoiser, x, cond, uc, gamma)}; returns {@code [x, denoised]}. */
     protected NDArray[] samplerStep(Loop loop, NDArray sigma, NDArray nextSigma, NDArray x, double gamma) {
         int nd = x.getShape().dimension();
-        NDArray sigmaHat = sigma.mul((float) (gamma + 1.0));
+        NDArray sigmaHat = F.mul(sigma, (float) (gamma + 1.0));
         if (gamma > 0) {
-            NDArray eps = loop.noise().randnLike(x).mul((float) params.sNoise());
+            NDArray eps = F.mul(loop.noise().randnLike(x), (float) params.sNoise());
             NDArray var = sigmaHat.square().sub(sigma.square());
             NDArray std = SamplingUtils.appendDims(var, nd).sqrt();
             x = x.add(eps.mul(std));

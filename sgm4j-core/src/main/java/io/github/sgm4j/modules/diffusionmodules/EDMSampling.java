@@ -6,6 +6,7 @@ import io.github.sgm4j.config.Instantiator;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -40,8 +41,8 @@ public class EDMSampling implements SigmaSampler {
         NDArray fresh = noise.randn(manager, new Shape(n));
         NDArray r = rand == null ? fresh : rand;
         // p_mean + p_std * r  (python scalars, float32 tensor)
-        try (NDArray scaled = r.mul((float) params.pStd());
-                NDArray logSigma = scaled.add((float) params.pMean())) {
+        try (NDArray scaled = F.mul(r, (float) params.pStd());
+                NDArray logSigma = F.add(scaled, (float) params.pMean())) {
             return logSigma.exp();
         } finally {
             fresh.close();

@@ -4,6 +4,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling}: {@code c_skip =
@@ -32,13 +33,13 @@ public class EDMScaling implements DenoiserScaling {
         float sd2 = (float) (sigmaData * sigmaData);
         try (NDArray denom = DenoiserScaling.sigmaSqPlus(sigma, sd2);
                 NDArray root = denom.sqrt();
-                NDArray sSd = sigma.mul((float) sigmaData);
+                NDArray sSd = F.mul(sigma, (float) sigmaData);
                 NDArray log = sigma.log()) {
             // c_skip = sd**2 / (sigma**2 + sd**2): python scalar / tensor = reciprocal * scalar in torch
             NDArray cSkip = DenoiserScaling.rdiv(sd2, denom);
             NDArray cOut = sSd.div(root);
             NDArray cIn = DenoiserScaling.rdiv(1f, root);
-            NDArray cNoise = log.mul(0.25f);
+            NDArray cNoise = F.mul(log, 0.25f);
             return new Scalings(cSkip, cOut, cIn, cNoise);
         }
     }

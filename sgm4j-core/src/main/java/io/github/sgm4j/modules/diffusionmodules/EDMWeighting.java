@@ -4,6 +4,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.loss_weighting.EDMWeighting}: {@code w = (sigma^2 +
@@ -29,7 +30,7 @@ public class EDMWeighting implements DiffusionLossWeighting {
     @Override
     public NDArray apply(NDArray sigma) {
         try (NDArray num = DenoiserScaling.sigmaSqPlus(sigma, (float) (sigmaData * sigmaData));
-                NDArray ssd = sigma.mul((float) sigmaData);
+                NDArray ssd = F.mul(sigma, (float) sigmaData);
                 NDArray den = ssd.square()) {
             return num.div(den);
         }

@@ -4,6 +4,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling.HeunEDMSampler}: Karras et al. (2022)
@@ -26,7 +27,7 @@ public class HeunEDMSampler extends EDMSampler {
         int nd = x.getShape().dimension();
         NDArray denoised = loop.denoise(eulerStep, nextSigma);
         NDArray dNew = SamplingUtils.toD(eulerStep, nextSigma, denoised);
-        NDArray dPrime = d.add(dNew).div(2.0f);
+        NDArray dPrime = F.div(d.add(dNew), 2.0f);
         // apply correction if noise level is not 0
         return SamplingUtils.whereSigmaPositive(nextSigma, x.add(dPrime.mul(dt)), eulerStep);
     }

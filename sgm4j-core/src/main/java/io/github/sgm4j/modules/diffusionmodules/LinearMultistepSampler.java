@@ -5,6 +5,7 @@ import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.nn.F;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -73,7 +74,7 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
                     NDArray acc = null;
                     Iterator<NDArray> it = ds.iterator();
                     for (double coeff : coeffs) {
-                        NDArray term = it.next().mul((float) coeff);
+                        NDArray term = F.mul(it.next(), (float) coeff);
                         acc = acc == null ? term : acc.add(term);
                     }
                     x = loop.endStep(i, x, x.add(acc), denoised);

@@ -3,6 +3,8 @@ package io.github.sgm4j.modules.diffusionmodules;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.sampling_util} (itself from k-diffusion) and of
@@ -41,7 +43,7 @@ public final class SamplingUtils {
      */
     public static NDArray whereSigmaPositive(NDArray sigma, NDArray a, NDArray b) {
         try (NDArray s = appendDims(sigma, a.getShape().dimension());
-                NDArray gt = s.gt(0.0f);
+                NDArray gt = F.gt(s, 0.0f);
                 NDArray mask = gt.broadcast(a.getShape())) {
             return ai.djl.ndarray.NDArrays.where(mask, a, b);
         }
@@ -76,13 +78,13 @@ public final class SamplingUtils {
             for (int i = 0; i < v.length; i++) {
                 v[i] = Math.expm1(v[i]);
             }
-            return x.getManager().create(v, x.getShape()).toDevice(x.getDevice(), false);
+            return Tensors.create(x.getManager(), v, x.getShape()).toDevice(x.getDevice(), false);
         }
         float[] v = x.toType(DataType.FLOAT32, false).toFloatArray();
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) Math.expm1(v[i]);
         }
-        NDArray out = x.getManager().create(v, x.getShape()).toDevice(x.getDevice(), false);
+        NDArray out = Tensors.create(x.getManager(), v, x.getShape()).toDevice(x.getDevice(), false);
         return out.getDataType() == x.getDataType() ? out : out.toType(x.getDataType(), false);
     }
 
@@ -109,7 +111,7 @@ public final class SamplingUtils {
                 NDArray num = to2.mul(diff);
                 NDArray q = num.div(from2);
                 NDArray r = q.sqrt();
-                NDArray scaled = r.mul((float) eta)) {
+                NDArray scaled = F.mul(r, (float) eta)) {
             // sigma_up = min(sigma_to, eta * (sigma_to**2 * (sigma_from**2 - sigma_to**2) / sigma_from**2) ** 0.5)
             NDArray sigmaUp = sigmaTo.minimum(scaled);
             try (NDArray up2 = sigmaUp.square();

@@ -5,6 +5,7 @@ import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -122,7 +123,7 @@ public class StandardDiffusionLoss {
             }
             // offset_shape = (B, C) for images (upstream PR #471 with n_frames = None)
             try (NDArray offset = noise.randn(input.getManager(), new Shape(b, input.getShape().get(1)));
-                    NDArray scaled = offset.mul((float) params.offsetNoiseLevel());
+                    NDArray scaled = F.mul(offset, (float) params.offsetNoiseLevel());
                     NDArray bc = SamplingUtils.appendDims(scaled, nd);
                     NDArray old = noiseArr) {
                 noiseArr = old.add(bc);

@@ -4,6 +4,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 
 import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.nn.F;
 
 /**
  * Port of {@code sgm.modules.diffusionmodules.denoiser_scaling.VScalingWithEDMcNoise}: {@link
@@ -17,7 +18,7 @@ public class VScalingWithEDMcNoise implements DenoiserScaling {
     @Override
     public Scalings apply(NDArray sigma) {
         try (NDArray log = sigma.log();
-                NDArray cNoise = log.mul(0.25f)) {
+                NDArray cNoise = F.mul(log, 0.25f)) {
             return VScaling.vScalings(sigma, cNoise);
         }
     }

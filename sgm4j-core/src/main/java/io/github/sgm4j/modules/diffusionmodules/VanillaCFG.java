@@ -6,6 +6,7 @@ import io.github.sgm4j.config.Instantiator;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import io.github.sgm4j.nn.F;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +46,7 @@ public class VanillaCFG implements Guider {
         try (NDArray xU = parts.get(0);
                 NDArray xC = parts.get(1);
                 NDArray diff = xC.sub(xU);
-                NDArray scaled = diff.mul((float) scale)) {
+                NDArray scaled = F.mul(diff, (float) scale)) {
             return xU.add(scaled);
         }
     }

@@ -6,6 +6,7 @@ import io.github.sgm4j.config.Instantiator;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -22,7 +23,7 @@ public class ZeroSampler implements SigmaSampler {
         try (NDArray fresh = noise.randn(manager, new Shape(n))) {
             NDArray like = rand == null ? fresh : rand;
             try (NDArray z = like.zerosLike()) {
-                return z.add(1.0e-5f);
+                return F.add(z, 1.0e-5f);
             }
         }
     }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -54,7 +56,7 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
             this.std = mean.zerosLike();
             this.var = mean.zerosLike();
         } else {
-            try (NDArray half = logvar.mul(0.5)) {
+            try (NDArray half = F.mul(logvar, 0.5)) {
                 this.std = half.exp();
             }
             this.var = logvar.exp();
@@ -112,32 +114,32 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
     /** {@code kl()}: KL to the standard normal, summed over dims 1, 2, 3 -> [B] ([1] when deterministic). */
     public NDArray kl() {
         if (deterministic) {
-            return mean.getManager().create(new float[] {0f});
+            return Tensors.create(mean.getManager(), new float[] {0f});
         }
         try (NDArray m2 = mean.square();
                 NDArray a = m2.add(var);
-                NDArray b = a.sub(1.0);
+                NDArray b = F.sub(a, 1.0);
                 NDArray c = b.sub(logvar);
                 NDArray s = c.sum(sumDims(new int[] {1, 2, 3}))) {
-            return s.mul(0.5);
+            return F.mul(s, 0.5);
         }
     }
 
     /** {@code kl(other)}: KL to another diagonal Gaussian, summed over dims 1, 2, 3. */
     public NDArray kl(DiagonalGaussianDistribution other) {
         if (deterministic) {
-            return mean.getManager().create(new float[] {0f});
+            return Tensors.create(mean.getManager(), new float[] {0f});
         }
         try (NDArray d = mean.sub(other.mean);
                 NDArray d2 = d.square();
                 NDArray t1 = d2.div(other.var);
                 NDArray t2 = var.div(other.var);
                 NDArray a = t1.add(t2);
-                NDArray b = a.sub(1.0);
+                NDArray b = F.sub(a, 1.0);
                 NDArray c = b.sub(logvar);
                 NDArray e = c.add(other.logvar);
                 NDArray s = e.sum(sumDims(new int[] {1, 2, 3}))) {
-            return s.mul(0.5);
+            return F.mul(s, 0.5);
         }
     }
 
@@ -149,15 +151,15 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
     /** {@code nll(sample, dims)}: Gaussian negative log-likelihood summed over {@code dims}. */
     public NDArray nll(NDArray sample, int[] dims) {
         if (deterministic) {
-            return mean.getManager().create(new float[] {0f});
+            return Tensors.create(mean.getManager(), new float[] {0f});
         }
-        try (NDArray a = logvar.add(LOG_TWO_PI);
+        try (NDArray a = F.add(logvar, LOG_TWO_PI);
                 NDArray d = sample.sub(mean);
                 NDArray d2 = d.square();
                 NDArray q = d2.div(var);
                 NDArray t = a.add(q);
                 NDArray s = t.sum(sumDims(dims))) {
-            return s.mul(0.5);
+            return F.mul(s, 0.5);
         }
     }
 
@@ -177,7 +179,7 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
      */
     public static NDArray normalKl(NDArray mean1, NDArray logvar1, NDArray mean2, NDArray logvar2) {
         // 0.5 * (-1.0 + logvar2 - logvar1 + exp(logvar1 - logvar2) + (mean1 - mean2)^2 * exp(-logvar2))
-        try (NDArray a = logvar2.add(-1.0);
+        try (NDArray a = F.add(logvar2, -1.0);
                 NDArray b = a.sub(logvar1);
                 NDArray dl = logvar1.sub(logvar2);
                 NDArray e1 = dl.exp();
@@ -188,7 +190,7 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
                 NDArray e2 = nl.exp();
                 NDArray t = dm2.mul(e2);
                 NDArray sum = c.add(t)) {
-            return sum.mul(0.5);
+            return F.mul(sum, 0.5);
         }
     }
 

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.ModuleList;
 import io.github.sgm4j.noise.NoiseSource;
@@ -132,7 +133,7 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
                 long b = emb.getShape().get(0);
                 // torch.bernoulli((1.0 - ucg_rate) * torch.ones(B)), expanded like emb
                 try (NDArray ones = emb.getManager().ones(new Shape(b));
-                        NDArray p = ones.mul((float) (1.0 - rate));
+                        NDArray p = F.mul(ones, (float) (1.0 - rate));
                         NDArray keep = noise.bernoulli(p);
                         NDArray old = emb) {
                     long[] shape = new long[emb.getShape().dimension()];

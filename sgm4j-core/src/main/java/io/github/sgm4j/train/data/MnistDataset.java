@@ -3,6 +3,7 @@ package io.github.sgm4j.train.data;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -182,8 +183,8 @@ public final class MnistDataset {
             y[b] = labels[i];
         }
         Map<String, NDArray> batch = new LinkedHashMap<>();
-        batch.put("jpg", manager.create(x, new Shape(indices.length, 1, SIDE, SIDE)));
-        batch.put("cls", manager.create(y, new Shape(indices.length)));
+        batch.put("jpg", Tensors.create(manager, x, new Shape(indices.length, 1, SIDE, SIDE)));
+        batch.put("cls", Tensors.create(manager, y, new Shape(indices.length)));
         return batch;
     }
 }

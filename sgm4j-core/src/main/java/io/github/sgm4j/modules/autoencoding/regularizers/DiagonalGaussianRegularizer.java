@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -44,7 +45,7 @@ public final class DiagonalGaussianRegularizer {
             NDArray z = sample ? posterior.sample(noise) : posterior.mode();
             try (NDArray kl = posterior.kl();
                     NDArray s = kl.sum()) {
-                return new Result(z, s.div(kl.getShape().get(0)));
+                return new Result(z, F.div(s, kl.getShape().get(0)));
             }
         }
     }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.modules.diffusionmodules.TorchMath;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GroupNorm;
@@ -42,7 +43,7 @@ public final class ModelUtil {
         for (int i = 0; i < half; i++) {
             f[i] = TorchMath.expf((float) i * negStep);
         }
-        NDArray freqs = m.create(f).toDevice(timesteps.getDevice(), false);
+        NDArray freqs = Tensors.create(m, f).toDevice(timesteps.getDevice(), false);
         NDArray tf = timesteps.toType(DataType.FLOAT32, false).reshape(n, 1);
         NDArray args = tf.mul(freqs.reshape(1, half));
         NDList parts = new NDList(args.sin(), args.cos());

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.nn.Conv2d;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GroupNorm32;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.UnaryModule;
@@ -89,8 +90,8 @@ public class AttentionBlock extends Module implements UnaryModule {
         try (q;
                 k;
                 v;
-                NDArray qs = q.mul(scale);
-                NDArray ks = k.mul(scale);
+                NDArray qs = F.mul(q, scale);
+                NDArray ks = F.mul(k, scale);
                 NDArray qt = qs.transpose(0, 2, 1);
                 // einsum("bct,bcs->bts")
                 NDArray weight = qt.matMul(ks);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import io.github.sgm4j.nn.Conv2d;
 import io.github.sgm4j.nn.Dropout;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GroupNorm32;
 import io.github.sgm4j.nn.Identity;
 import io.github.sgm4j.nn.Linear;
@@ -93,7 +94,7 @@ public class ResBlock extends Module implements TimestepBlock {
             if (useScaleShiftNorm) {
                 try (NDList ss = embOut.split(2, 1);
                         NDArray normed = ((UnaryModule) outLayers.get(0)).forward(h);
-                        NDArray onePlus = ss.get(0).add(1);
+                        NDArray onePlus = F.add(ss.get(0), 1);
                         NDArray scaled = normed.mul(onePlus);
                         NDArray shifted = scaled.add(ss.get(1));
                         NDArray a = ((UnaryModule) outLayers.get(1)).forward(shifted);
