@@ -40,8 +40,46 @@ public final class F {
 
     private F() {}
 
-    /** {@code F.conv2d(x, weight, bias, stride, padding, 1, groups)}; {@code bias} may be null. */
+    /**
+     * Output-channel block of the conv gradient work-around in {@link #conv2d}: with autograd
+     * recording, a convolution whose output channels are not a multiple of this runs with its
+     * weight padded by zero output channels up to the next multiple, and the extra channels are
+     * sliced off.
+     */
+    public static final int CONV_OUT_CHANNEL_BLOCK = 16;
+
+    /**
+     * {@code F.conv2d(x, weight, bias, stride, padding, 1, groups)}; {@code bias} may be null.
+     *
+     * <p>libtorch 2.7.1's CPU convolution (the build DJL 0.35 ships) computes a wrong input
+     * gradient, and with several threads sometimes NaN, for kernels larger than 1x1 whose output
+     * channels are not a multiple of 16 (found on an AMD Zen 5 CPU; e.g. the UNet's 32 -> 1 output
+     * conv and the VAE's 128 -> 3 {@code conv_out}): the forward and the weight gradient are
+     * right. So while autograd records (training), such a convolution runs with its weight (and
+     * bias) padded by zero output channels to a multiple of {@link #CONV_OUT_CHANNEL_BLOCK}, and the
+     * output is sliced back: same forward values up to float rounding, correct gradients for the
+     * input, the weight and the bias (checked against torch 1.13 by {@code ConvGradientTest}).
+     * Without autograd (sampling, inference) the plain convolution runs.
+     *
+     * @param x input [B, C_in, H, W]
+     * @param weight [C_out, C_in / groups, kH, kW]
+     * @param bias [C_out] or null
+     * @param stride stride in both directions
+     * @param padding zero padding in both directions
+     * @param groups number of groups
+     * @return [B, C_out, H_out, W_out], owned by the manager of {@code x}
+     */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
+        Shape ws = weight.getShape();
+        long outChannels = ws.get(0);
+        boolean kernelAboveOne = ws.dimension() == 4 && (ws.get(2) > 1 || ws.get(3) > 1);
+        if (groups == 1 && kernelAboveOne && outChannels % CONV_OUT_CHANNEL_BLOCK != 0 && JniUtils.isGradMode()) {
+            return conv2dPaddedOutChannels(x, weight, bias, stride, padding);
+        }
+        return conv2dNative(x, weight, bias, stride, padding, groups);
+    }
+
+    private static NDArray conv2dNative(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
         return JniUtils.convolution(
                 (PtNDArray) x,
                 (PtNDArray) weight,
@@ -50,6 +88,23 @@ public final class F {
                 new Shape(padding, padding),
                 new Shape(1, 1),
                 groups);
+    }
+
+    private static NDArray conv2dPaddedOutChannels(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        Shape ws = weight.getShape();
+        long outChannels = ws.get(0);
+        long padded = (outChannels + CONV_OUT_CHANNEL_BLOCK - 1) / CONV_OUT_CHANNEL_BLOCK * CONV_OUT_CHANNEL_BLOCK;
+        NDManager m = weight.getManager();
+        try (NDArray zw = m.zeros(new Shape(padded - outChannels, ws.get(1), ws.get(2), ws.get(3)),
+                        weight.getDataType(), weight.getDevice());
+                NDArray wp = weight.concat(zw, 0);
+                NDArray zb = bias == null ? null
+                        : m.zeros(new Shape(padded - outChannels), bias.getDataType(), bias.getDevice());
+                NDArray bp = bias == null ? null : bias.concat(zb, 0);
+                NDArray y = conv2dNative(x, wp, bp, stride, padding, 1)) {
+            // [B, padded, H, W] -> [B, C_out, H, W]
+            return y.get(new NDIndex(":, :" + outChannels));
+        }
     }
 
     /** {@code F.linear(x, weight, bias)}; {@code bias} may be null. */
