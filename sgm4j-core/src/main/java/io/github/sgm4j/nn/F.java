@@ -460,6 +460,11 @@ public final class F {
     private static NDArray scalarFor(NDArray x, double v) {
         DataType t = x.getDataType();
         DataType st = t == DataType.FLOAT32 || t == DataType.FLOAT64 ? t : DataType.FLOAT64;
+        if (st == DataType.FLOAT32 && Double.isFinite(v) && Math.abs(v) > Float.MAX_VALUE) {
+            // torch.full refuses a float32 fill it cannot represent; a float64 0-d operand is
+            // converted to the tensor's dtype inside the op (to +-inf), as torch does for x * v
+            st = DataType.FLOAT64;
+        }
         return Tensors.scalar(x, v, st);
     }
 
