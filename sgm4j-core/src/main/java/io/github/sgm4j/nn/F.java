@@ -14,6 +14,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.noise.NoiseSource;
 
 /**
@@ -22,6 +23,15 @@ import io.github.sgm4j.noise.NoiseSource;
  * <p>This is the only class that touches DJL engine internals ({@code PtNDArray}, {@code
  * JniUtils}, {@code NDArrayEx}), so the engine boundary stays in one place. Every op returns a new
  * array owned by the manager of its first array argument.
+ *
+ * <p>Arithmetic with a Java number goes through the scalar ops here ({@link #mul(NDArray, double)},
+ * {@link #add(NDArray, double)}, ...), never through DJL's {@code NDArray.mul(Number)} and friends:
+ * those wrap the number in an array that borrows a Java buffer, which autograd may save for
+ * backward after the buffer is freed (see {@link io.github.sgm4j.engine.Tensors}). The scalar ops
+ * use a libtorch-owned 0-d array instead and compute exactly the same numbers: the 0-d array has
+ * the dtype of {@code x} when {@code x} is float32 or float64 (libtorch rounds the double to float
+ * as Java's {@code (float)} cast does, and a 0-d operand never promotes a dimensioned float array),
+ * and float64 otherwise (what DJL made of a {@code Double}).
  */
 public final class F {
 
@@ -374,5 +384,147 @@ public final class F {
     /** Seeds libtorch's default generator ({@code torch.manual_seed}) with a 64-bit seed. */
     public static void manualSeed(long seed) {
         JniUtils.setSeed(seed);
+    }
+
+    // ---- scalar arithmetic with libtorch-owned 0-d operands ----
+
+    /** The libtorch-owned 0-d operand for a scalar op on {@code x} (see the class comment for its dtype). */
+    private static NDArray scalarFor(NDArray x, double v) {
+        DataType t = x.getDataType();
+        DataType st = t == DataType.FLOAT32 || t == DataType.FLOAT64 ? t : DataType.FLOAT64;
+        return Tensors.scalar(x, v, st);
+    }
+
+    /** {@code x + v}. */
+    public static NDArray add(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.add(s);
+        }
+    }
+
+    /** {@code x - v}. */
+    public static NDArray sub(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.sub(s);
+        }
+    }
+
+    /** {@code v - x}. */
+    public static NDArray rsub(double v, NDArray x) {
+        try (NDArray s = scalarFor(x, v)) {
+            return s.sub(x);
+        }
+    }
+
+    /** {@code x * v}. */
+    public static NDArray mul(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.mul(s);
+        }
+    }
+
+    /** {@code x / v}. */
+    public static NDArray div(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.div(s);
+        }
+    }
+
+    /** {@code v / x}. */
+    public static NDArray rdiv(double v, NDArray x) {
+        try (NDArray s = scalarFor(x, v)) {
+            return s.div(x);
+        }
+    }
+
+    /** {@code x ** v}. */
+    public static NDArray pow(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.pow(s);
+        }
+    }
+
+    /** {@code torch.maximum(x, v)}. */
+    public static NDArray maximum(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.maximum(s);
+        }
+    }
+
+    /** {@code torch.minimum(x, v)}. */
+    public static NDArray minimum(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.minimum(s);
+        }
+    }
+
+    /** {@code x > v} (boolean). */
+    public static NDArray gt(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.gt(s);
+        }
+    }
+
+    /** {@code x >= v} (boolean). */
+    public static NDArray gte(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.gte(s);
+        }
+    }
+
+    /** {@code x < v} (boolean). */
+    public static NDArray lt(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.lt(s);
+        }
+    }
+
+    /** {@code x <= v} (boolean). */
+    public static NDArray lte(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.lte(s);
+        }
+    }
+
+    /** {@code x == v} (boolean). */
+    public static NDArray eq(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.eq(s);
+        }
+    }
+
+    /** {@code x != v} (boolean). */
+    public static NDArray neq(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.neq(s);
+        }
+    }
+
+    /** In place {@code x += v}; returns {@code x}. */
+    public static NDArray addi(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.addi(s);
+        }
+    }
+
+    /** In place {@code x -= v}; returns {@code x}. */
+    public static NDArray subi(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.subi(s);
+        }
+    }
+
+    /** In place {@code x *= v}; returns {@code x}. */
+    public static NDArray muli(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.muli(s);
+        }
+    }
+
+    /** In place {@code x /= v}; returns {@code x}. */
+    public static NDArray divi(NDArray x, double v) {
+        try (NDArray s = scalarFor(x, v)) {
+            return x.divi(s);
+        }
     }
 }
