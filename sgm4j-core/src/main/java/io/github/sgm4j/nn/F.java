@@ -300,7 +300,7 @@ public final class F {
             }
         }
         try (NDArray s = q.matMul(kt);
-                NDArray scaled = s.mul(scale);
+                NDArray scaled = mul(s, scale);
                 NDArray p = scaled.softmax(-1)) {
             return p.matMul(v);
         }
@@ -424,10 +424,11 @@ public final class F {
         if (p == 1) {
             return x.zerosLike();
         }
-        try (NDArray keep = x.onesLike().mul(1 - p);
+        try (NDArray ones = x.onesLike();
+                NDArray keep = mul(ones, 1 - p);
                 NDArray mask = noise.bernoulli(keep);
                 NDArray kept = x.mul(mask)) {
-            return kept.div(1 - p);
+            return div(kept, 1 - p);
         }
     }
 
