@@ -399,6 +399,73 @@ public final class F {
     }
 
     /**
+     * {@code F.max_pool2d(x, kernel, stride, padding, ceil_mode=ceilMode)} over [B, C, H, W]
+     * (dilation 1).
+     *
+     * @param x the input [B, C, H, W]
+     * @param kernel the square window size
+     * @param stride the stride
+     * @param padding implicit negative-infinity padding on each side
+     * @param ceilMode whether the output size rounds up
+     * @return the pooled array
+     */
+    public static NDArray maxPool2d(NDArray x, int kernel, int stride, int padding, boolean ceilMode) {
+        return JniUtils.maxPool((PtNDArray) x, new Shape(kernel, kernel), new Shape(stride, stride),
+                new Shape(padding, padding), ceilMode);
+    }
+
+    /**
+     * {@code F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)}.
+     * In training mode libtorch normalises with the batch statistics (biased variance) and, when
+     * running buffers are given, updates them in place: {@code running = (1 - momentum) * running +
+     * momentum * batch} with the unbiased batch variance, as torch does.
+     *
+     * @param x the input [B, C, *]
+     * @param runningMean running mean [C] (updated in place in training mode)
+     * @param runningVar running variance [C] (updated in place in training mode)
+     * @param weight per-channel scale [C]
+     * @param bias per-channel shift [C]
+     * @param training use batch statistics and update the running buffers
+     * @param momentum the running-average factor
+     * @param eps the variance epsilon
+     * @return the normalised array
+     */
+    public static NDArray batchNorm(NDArray x, NDArray runningMean, NDArray runningVar, NDArray weight, NDArray bias,
+            boolean training, double momentum, double eps) {
+        // DJL's Java parameter names are shifted: the native order is (input, running_mean, running_var, weight, bias)
+        return JniUtils.batchNorm((PtNDArray) x, (PtNDArray) runningMean, (PtNDArray) runningVar, (PtNDArray) weight,
+                (PtNDArray) bias, training, momentum, eps);
+    }
+
+    /** {@code F.relu(x)}. @param x the input @return {@code max(x, 0)} */
+    public static NDArray relu(NDArray x) {
+        return JniUtils.relu((PtNDArray) x);
+    }
+
+    /** {@code F.leaky_relu(x, slope)}. @param x the input @param slope the negative slope @return the activation */
+    public static NDArray leakyRelu(NDArray x, double slope) {
+        return JniUtils.leakyRelu((PtNDArray) x, slope);
+    }
+
+    /** {@code F.softplus(x)} (beta 1, threshold 20). @param x the input @return {@code log(1 + exp(x))} */
+    public static NDArray softplus(NDArray x) {
+        return JniUtils.softPlus((PtNDArray) x);
+    }
+
+    /**
+     * {@code output.backward(retain_graph=retainGraph)} for a 0-d (or any) output with an all-ones
+     * seed gradient: gradients accumulate into {@code .grad} of every leaf that requires grad.
+     *
+     * @param output the array to differentiate
+     * @param retainGraph keep the graph for another backward pass
+     */
+    public static void backward(NDArray output, boolean retainGraph) {
+        try (NDArray seed = output.onesLike()) {
+            JniUtils.backward((PtNDArray) output, (PtNDArray) seed, retainGraph, false);
+        }
+    }
+
+    /**
      * {@code F.dropout(x, p, training)}: in training mode each element is kept with probability
      * {@code 1-p} (a {@code bernoulli} draw from {@code noise}) and scaled by {@code 1/(1-p)}.
      */

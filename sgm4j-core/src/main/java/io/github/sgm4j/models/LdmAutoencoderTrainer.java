@@ -1,0 +1,297 @@
+package io.github.sgm4j.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator;
+import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
+import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.Module;
+import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.noise.NoiseSource;
+import io.github.sgm4j.train.AdamW;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * ldm's {@code ldm.models.autoencoder.AutoencoderKL} in training: the autoencoder plus its {@code
+ * loss} ({@link LPIPSWithDiscriminator}), with the key layout of the reference's full state dict
+ * ({@code encoder.*}, {@code decoder.*}, {@code loss.*}, {@code quant_conv.*}, {@code
+ * post_quant_conv.*}; the encoder/decoder modules are those of the wrapped {@link AutoencoderKL}).
+ *
+ * <p>{@link #trainingStep} is ldm's {@code training_step}: {@code get_input} (B, H, W, C) -> (B, C,
+ * H, W), a fresh forward ({@code posterior.sample()} draws a {@code randn}), then the loss for the
+ * optimizer index. {@link #optimizerStep} is PyTorch Lightning 1.4's loop for one optimizer:
+ * toggle (only that optimizer's parameters require grad), zero grad, training step, backward, step.
+ * {@link #configureOptimizers} gives ldm's two Adams ({@code betas (0.5, 0.9)}; Adam is {@link
+ * AdamW} with weight decay 0): optimizer 0 over encoder, decoder and quant convs, optimizer 1 over
+ * the discriminator. {@code loss.logvar} is in neither (ldm never trains it).
+ */
+public class LdmAutoencoderTrainer extends Module {
+
+    /**
+     * The result of one training step.
+     *
+     * @param loss the 0-d loss
+     * @param log the loss's log dict (keys {@code train/...})
+     * @param reconstructions the decoded sample [B, C, H, W]
+     */
+    public record StepOutput(NDArray loss, Map<String, NDArray> log, NDArray reconstructions) {}
+
+    private final AutoencoderKL ae;
+    private final LPIPSWithDiscriminator loss;
+    private double learningRate;
+
+    /**
+     * Wraps an autoencoder (with quant convs) and its loss.
+     *
+     * @param ae the ldm AutoencoderKL
+     * @param loss its loss
+     * @param learningRate {@code base_learning_rate} (ldm's {@code learning_rate})
+     * @throws IllegalArgumentException if {@code ae} has no {@code quant_conv}
+     */
+    public LdmAutoencoderTrainer(AutoencoderKL ae, LPIPSWithDiscriminator loss, double learningRate) {
+        if (!ae.children().containsKey("quant_conv")) {
+            throw new IllegalArgumentException("LdmAutoencoderTrainer needs ldm's AutoencoderKL (with quant_conv)");
+        }
+        this.ae = ae;
+        register("encoder", ae.getEncoder());
+        register("decoder", ae.getDecoder());
+        this.loss = register("loss", loss);
+        register("quant_conv", ae.child("quant_conv"));
+        register("post_quant_conv", ae.child("post_quant_conv"));
+        this.learningRate = learningRate;
+    }
+
+    /**
+     * Builds from {@code ldm.models.autoencoder.AutoencoderKL} params with a {@code lossconfig}
+     * (the autoencoder through {@link AutoencoderKL#fromConfig}, the loss through the
+     * instantiator). The learning rate is set with {@link #setLearningRate}.
+     *
+     * @param p the params node
+     * @param inst the instantiator
+     * @return the trainer (learning rate 0 until set)
+     */
+    public static LdmAutoencoderTrainer fromConfig(ConfigNode p, Instantiator inst) {
+        LPIPSWithDiscriminator l = inst.instantiate(p.getNode("lossconfig"), LPIPSWithDiscriminator.class);
+        AutoencoderKL a = AutoencoderKL.fromConfig(p, inst);
+        return new LdmAutoencoderTrainer(a, l, 0.0);
+    }
+
+    /**
+     * Sets {@code learning_rate} (ldm: {@code base_learning_rate}, possibly scaled).
+     *
+     * @param lr the learning rate of both optimizers
+     */
+    public void setLearningRate(double lr) {
+        this.learningRate = lr;
+    }
+
+    /**
+     * The wrapped autoencoder.
+     *
+     * @return the autoencoder
+     */
+    public AutoencoderKL getAutoencoder() {
+        return ae;
+    }
+
+    /**
+     * The loss module.
+     *
+     * @return the loss
+     */
+    public LPIPSWithDiscriminator getLoss() {
+        return loss;
+    }
+
+    /**
+     * The parameters of optimizer 0 (encoder, decoder, quant_conv, post_quant_conv) by full key.
+     *
+     * @return parameters in the reference's group order
+     */
+    public Map<String, Parameter> autoencoderParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (String child : List.of("encoder", "decoder", "quant_conv", "post_quant_conv")) {
+            child(child).namedParameters().forEach((k, v) -> out.put(child + "." + k, v));
+        }
+        return out;
+    }
+
+    /**
+     * The parameters of optimizer 1 (the discriminator) by full key.
+     *
+     * @return parameters in the reference's group order
+     */
+    public Map<String, Parameter> discriminatorParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        loss.getDiscriminator().namedParameters().forEach((k, v) -> out.put("loss.discriminator." + k, v));
+        return out;
+    }
+
+    /**
+     * ldm's {@code configure_optimizers}: two Adams (betas (0.5, 0.9), eps 1e-8, no weight decay).
+     *
+     * @param manager owns the optimizer state
+     * @return [opt_ae, opt_disc]
+     */
+    public List<AdamW> configureOptimizers(NDManager manager) {
+        AdamW.Params hp = new AdamW.Params(learningRate, 0.5, 0.9, 1e-8, 0.0, false);
+        return List.of(new AdamW(autoencoderParameters(), hp, manager), new AdamW(discriminatorParameters(), hp, manager));
+    }
+
+    /**
+     * {@code get_input}: (B, H, W, C) or (B, H, W) images to float32 (B, C, H, W).
+     *
+     * @param image the batch's image entry
+     * @return the network input
+     * @throws IllegalArgumentException if the rank is not 3 or 4
+     */
+    public static NDArray getInput(NDArray image) {
+        Shape s = image.getShape();
+        if (s.dimension() != 3 && s.dimension() != 4) {
+            throw new IllegalArgumentException("get_input expects images (B, H, W, C) or (B, H, W), got " + s);
+        }
+        try (NDArray x4 = s.dimension() == 3 ? image.expandDims(3) : F.alias(image);
+                NDArray p = x4.transpose(0, 3, 1, 2)) {
+            return p.toType(ai.djl.ndarray.types.DataType.FLOAT32, true);
+        }
+    }
+
+    /**
+     * Makes exactly the parameters of optimizer {@code optimizerIdx} require grad (Lightning's
+     * {@code toggle_optimizer}).
+     *
+     * @param optimizerIdx 0 or 1
+     */
+    public void toggleOptimizer(int optimizerIdx) {
+        checkIdx(optimizerIdx);
+        setRequiresGrad(autoencoderParameters(), optimizerIdx == 0);
+        setRequiresGrad(discriminatorParameters(), optimizerIdx == 1);
+    }
+
+    private static void setRequiresGrad(Map<String, Parameter> params, boolean requires) {
+        for (Parameter p : params.values()) {
+            NDArray a = p.getArray();
+            if (a.hasGradient() != requires) {
+                a.setRequiresGradient(requires);
+            }
+        }
+    }
+
+    private static void checkIdx(int optimizerIdx) {
+        if (optimizerIdx != 0 && optimizerIdx != 1) {
+            throw new IllegalArgumentException("optimizer_idx must be 0 or 1, got " + optimizerIdx);
+        }
+    }
+
+    /**
+     * ldm's {@code training_step(batch, batch_idx, optimizer_idx)} with {@code global_step}: input,
+     * forward with a posterior sample, loss. Runs with autograd recording; call {@link
+     * #toggleOptimizer} first so the right parameters require grad.
+     *
+     * @param image the batch's image (B, H, W, C) in [-1, 1]
+     * @param globalStep the global step
+     * @param optimizerIdx 0 (autoencoder) or 1 (discriminator)
+     * @param noise the source of the posterior sample and of LPIPS's dropout masks
+     * @return the loss, its log and the reconstructions
+     */
+    public StepOutput trainingStep(NDArray image, long globalStep, int optimizerIdx, NoiseSource noise) {
+        checkIdx(optimizerIdx);
+        setNoiseSource(noise);
+        boolean prev = F.setGradEnabled(true);
+        try (NDArray inputs = getInput(image)) {
+            NDArray dec;
+            LPIPSWithDiscriminator.Output out;
+            try (DiagonalGaussianDistribution posterior = ae.posterior(inputs)) {
+                try (NDArray z = posterior.sample(noise)) {
+                    dec = ae.decode(z);
+                }
+                NDArray lastLayer = ae.getDecoder().tensor("conv_out.weight").getArray();
+                out = loss.forward(inputs, dec, posterior, optimizerIdx, globalStep,
+                        lastLayer.hasGradient() ? lastLayer : null, null, "train", null);
+            }
+            return new StepOutput(out.loss(), out.log(), dec);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /**
+     * The gradients after {@link #backward}: the active optimizer's parameters by full key.
+     *
+     * @param optimizerIdx 0 or 1
+     * @return detached copies of the gradients
+     */
+    public Map<String, NDArray> gradients(int optimizerIdx) {
+        checkIdx(optimizerIdx);
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        (optimizerIdx == 0 ? autoencoderParameters() : discriminatorParameters()).forEach((k, p) -> {
+            try (NDArray g = p.getArray().getGradient()) {
+                out.put(k, g.duplicate());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * {@code opt.zero_grad()} for optimizer {@code optimizerIdx}.
+     *
+     * @param optimizerIdx 0 or 1
+     */
+    public void zeroGrad(int optimizerIdx) {
+        checkIdx(optimizerIdx);
+        for (Parameter p : (optimizerIdx == 0 ? autoencoderParameters() : discriminatorParameters()).values()) {
+            F.zeroGrad(p.getArray());
+        }
+    }
+
+    /**
+     * {@code loss.backward()} for a step of optimizer {@code optimizerIdx}: first clears what the
+     * adaptive weight's backward passes left in the parameters' gradients (torch computes those
+     * with {@code autograd.grad}, which does not accumulate), then backpropagates.
+     *
+     * @param loss the step's loss
+     * @param optimizerIdx 0 or 1
+     */
+    public void backward(NDArray loss, int optimizerIdx) {
+        zeroGrad(optimizerIdx);
+        boolean prev = F.setGradEnabled(true);
+        try {
+            F.backward(loss, false);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /**
+     * One step of PyTorch Lightning 1.4's loop for one optimizer: toggle, zero grad, {@link
+     * #trainingStep}, backward, {@code opt.step()} (the toggled parameters keep requiring grad until the next toggle).
+     *
+     * @param image the batch's image (B, H, W, C)
+     * @param globalStep the global step
+     * @param optimizerIdx 0 or 1
+     * @param optimizer that optimizer (from {@link #configureOptimizers})
+     * @param noise the source of the random draws
+     * @return the step's loss and log (the reconstructions are closed)
+     */
+    public StepOutput optimizerStep(NDArray image, long globalStep, int optimizerIdx, AdamW optimizer,
+            NoiseSource noise) {
+        train();
+        toggleOptimizer(optimizerIdx);
+        zeroGrad(optimizerIdx);
+        StepOutput out = trainingStep(image, globalStep, optimizerIdx, noise);
+        backward(out.loss(), optimizerIdx);
+        boolean prev = F.setGradEnabled(false);
+        try {
+            optimizer.step();
+        } finally {
+            F.setGradEnabled(prev);
+        }
+        out.reconstructions().close();
+        return new StepOutput(out.loss(), out.log(), null);
+    }
+}
