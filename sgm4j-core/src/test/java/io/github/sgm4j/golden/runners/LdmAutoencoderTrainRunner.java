@@ -32,11 +32,6 @@ public class LdmAutoencoderTrainRunner implements GoldenRunner {
 
     @Override
     public void run(GoldenCase g, Checker check) {
-        // Work in progress (issue 12): the adaptive weight's gradients are not at parity and the
-        // step-1 discriminator gradients vary between runs (freed memory read by autograd is
-        // suspected). Reported as skipped unless -Dsgm4j.golden.wip=true.
-        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("sgm4j.golden.wip"),
-                "ldm_autoencoder_kl_train: adaptive-weight gradients not yet at parity (run with -Dsgm4j.golden.wip=true)");
         Instantiator inst = new Instantiator();
         AutoencoderKL ae = inst.instantiate(g.config(), AutoencoderKL.class);
         LPIPSWithDiscriminator loss = inst.instantiate(
