@@ -13,15 +13,16 @@ import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
-import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
-import io.github.sgm4j.train.LrScheduler;
+import io.github.sgm4j.optim.AdamW;
+import io.github.sgm4j.optim.LrScheduler;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -798,7 +799,7 @@ public class DDPM extends Module implements SamplingModel {
      *     lr_abs} when the scheduler applies: LatentDiffusion with {@code scheduler_config} sets the
      *     optimizer's lr to {@code base_lr * multiplier(global_step)} before the update)
      */
-    public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.train.AdamW optimizer,
+    public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.optim.AdamW optimizer,
             NoiseSource noise) {
         Map<String, Double> out = new LinkedHashMap<>();
         Map<Module, Boolean> modes = trainingModes();

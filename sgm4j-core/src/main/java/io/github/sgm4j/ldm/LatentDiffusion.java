@@ -18,7 +18,7 @@ import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.nn.UnaryModule;
 import io.github.sgm4j.noise.NoiseSource;
-import io.github.sgm4j.train.LrScheduler;
+import io.github.sgm4j.optim.LrScheduler;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;

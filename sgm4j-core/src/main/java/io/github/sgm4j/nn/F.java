@@ -513,14 +513,6 @@ public final class F {
         io.github.sgm4j.noise.TorchNoiseSource.manualSeed(seed);
     }
 
-    /**
-     * Seeds libtorch's default generator without telling the noise sources; only {@link
-     * io.github.sgm4j.noise.TorchNoiseSource} calls it (under its lock). Use {@link #manualSeed}.
-     */
-    public static void seedGlobalGenerator(long seed) {
-        JniUtils.setSeed(seed);
-    }
-
     // ---- scalar arithmetic with libtorch-owned 0-d operands ----
 
     /** The libtorch-owned 0-d operand for a scalar op on {@code x} (see the class comment for its dtype). */

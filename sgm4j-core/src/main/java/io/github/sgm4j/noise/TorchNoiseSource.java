@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.sgm4j.nn.F;
+import io.github.sgm4j.engine.Generators;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -67,7 +67,7 @@ public final class TorchNoiseSource implements NoiseSource {
         try {
             seed = newSeed;
             history.clear();
-            F.seedGlobalGenerator(newSeed);
+            Generators.seedDefault(newSeed);
             owner = this;
         } finally {
             LOCK.unlock();
@@ -81,7 +81,7 @@ public final class TorchNoiseSource implements NoiseSource {
     public static void manualSeed(long seed) {
         LOCK.lock();
         try {
-            F.seedGlobalGenerator(seed);
+            Generators.seedDefault(seed);
             owner = null;
         } finally {
             LOCK.unlock();
@@ -105,7 +105,7 @@ public final class TorchNoiseSource implements NoiseSource {
     /** Reseeds with this source's seed and replays its draws: the generator is where this source left it. */
     private void restoreGenerator() {
         owner = null;
-        F.seedGlobalGenerator(seed);
+        Generators.seedDefault(seed);
         if (!history.isEmpty()) {
             Map<Device, NDManager> managers = new HashMap<>();
             try {

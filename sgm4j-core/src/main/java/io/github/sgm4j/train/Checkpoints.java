@@ -10,6 +10,7 @@ import io.github.sgm4j.io.SafeTensorsFile;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.LoadResult;
+import io.github.sgm4j.optim.AdamW;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

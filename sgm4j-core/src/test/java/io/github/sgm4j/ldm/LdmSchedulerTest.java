@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.noise.NoiseSource;
-import io.github.sgm4j.train.AdamW;
+import io.github.sgm4j.optim.AdamW;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

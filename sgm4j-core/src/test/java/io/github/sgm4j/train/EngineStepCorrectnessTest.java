@@ -16,6 +16,7 @@ import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.noise.TorchNoiseSource;
+import io.github.sgm4j.optim.AdamW;
 import io.github.sgm4j.train.data.MnistDataset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -162,7 +163,7 @@ class EngineStepCorrectnessTest {
             Map<String, NDArray> c = new LinkedHashMap<>();
             c.put("vector", m.zeros(new Shape(2, 16)));
             IllegalStateException err = assertThrows(IllegalStateException.class,
-                    () -> ((io.github.sgm4j.modules.diffusionmodules.DiffusionNetwork) e.getModel()).forward(x, t, c));
+                    () -> ((io.github.sgm4j.modules.diffusionmodules.wrappers.DiffusionNetwork) e.getModel()).forward(x, t, c));
             assertTrue(err.getMessage().contains("Dropout(p=0.3)") && err.getMessage().contains("noise source"),
                     err.getMessage());
         }

@@ -1,18 +1,20 @@
 /**
- * Ports of {@code sgm.modules.diffusionmodules}: the mathematics between the network and the user.
+ * Ports of {@code sgm.modules.diffusionmodules}: the mathematics between the network and the user,
+ * split by role like sgm's files.
  *
  * <ul>
- *   <li>{@link io.github.sgm4j.modules.diffusionmodules.Denoiser} / {@link
- *       io.github.sgm4j.modules.diffusionmodules.DiscreteDenoiser} with the scalings ({@code
- *       EDMScaling}, {@code EpsScaling}, {@code VScaling}, {@code VScalingWithEDMcNoise});
- *   <li>discretizations ({@code EDMDiscretization}, {@code LegacyDDPMDiscretization});
- *   <li>guiders ({@code VanillaCFG}, {@code IdentityGuider});
- *   <li>samplers ({@code EulerEDMSampler}, {@code HeunEDMSampler}, {@code EulerAncestralSampler},
- *       {@code DPMPP2SAncestralSampler}, {@code DPMPP2MSampler}, {@code LinearMultistepSampler})
- *       built from the pure functions of {@link io.github.sgm4j.modules.diffusionmodules.SamplingUtils};
- *   <li>training: sigma samplers ({@code EDMSampling}, {@code DiscreteSampling}, {@code
- *       ZeroSampler}), loss weightings and {@link
- *       io.github.sgm4j.modules.diffusionmodules.StandardDiffusionLoss}.
+ *   <li>{@code denoiser} ({@code denoiser.py}) and {@code denoiserscaling} ({@code
+ *       denoiser_scaling.py}): the network wrapped into a denoiser D(x, sigma);
+ *   <li>{@code discretizer} ({@code discretizer.py}): sigma schedules for sampling;
+ *   <li>{@code guiders} ({@code guiders.py}): classifier-free guidance;
+ *   <li>{@code sampling} ({@code sampling.py}, {@code sampling_utils.py}): the samplers, built
+ *       from small pure functions;
+ *   <li>{@code sigmasampling} ({@code sigma_sampling.py}), {@code lossweighting} ({@code
+ *       loss_weighting.py}) and {@code loss} ({@code loss.py}): training;
+ *   <li>{@code wrappers} ({@code wrappers.py}) and {@code util} ({@code util.py}): the network
+ *       wrapper and timestep embeddings;
+ *   <li>{@code model} ({@code model.py}: the autoencoder's encoder/decoder) and {@code openaimodel}
+ *       ({@code openaimodel.py}: the UNet).
  * </ul>
  *
  * <p>Every random draw goes through an injected {@link io.github.sgm4j.noise.NoiseSource} in the

@@ -5,12 +5,12 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.golden.Checker;
 import io.github.sgm4j.golden.GoldenCase;
-import io.github.sgm4j.modules.diffusionmodules.Denoiser;
-import io.github.sgm4j.modules.diffusionmodules.DenoiserScaling;
-import io.github.sgm4j.modules.diffusionmodules.DiscreteDenoiser;
-import io.github.sgm4j.modules.diffusionmodules.OpenAIWrapper;
-import io.github.sgm4j.modules.diffusionmodules.SamplingUtils;
 import io.github.sgm4j.golden.GoldenRunner;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.Denoiser;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.DiscreteDenoiser;
+import io.github.sgm4j.modules.diffusionmodules.denoiserscaling.DenoiserScaling;
+import io.github.sgm4j.modules.diffusionmodules.wrappers.OpenAIWrapper;
+import io.github.sgm4j.util.Dims;
 import java.util.Map;
 
 /**
@@ -53,7 +53,7 @@ public class DenoiserRunner implements GoldenRunner {
         check.check("possibly_quantize_c_noise", den.possiblyQuantizeCNoise(q));
         NDArray quantized = den.possiblyQuantizeSigma(sigma);
         check.check("quantized_sigma", quantized);
-        try (DenoiserScaling.Scalings s = den.getScaling().apply(SamplingUtils.appendDims(quantized, x.getShape().dimension()))) {
+        try (DenoiserScaling.Scalings s = den.getScaling().apply(Dims.appendDims(quantized, x.getShape().dimension()))) {
             check.check("c_skip", s.cSkip());
             check.check("c_out", s.cOut());
             check.check("c_in", s.cIn());
@@ -63,7 +63,7 @@ public class DenoiserRunner implements GoldenRunner {
     }
 
     static void checkScalings(Checker check, String prefix, DenoiserScaling scaling, NDArray sigma, int nd) {
-        try (DenoiserScaling.Scalings s = scaling.apply(SamplingUtils.appendDims(sigma, nd))) {
+        try (DenoiserScaling.Scalings s = scaling.apply(Dims.appendDims(sigma, nd))) {
             check.check(prefix + "c_skip", s.cSkip());
             check.check(prefix + "c_out", s.cOut());
             check.check(prefix + "c_in", s.cIn());

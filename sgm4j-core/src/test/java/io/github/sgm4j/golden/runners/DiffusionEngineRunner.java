@@ -15,7 +15,7 @@ import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.noise.ReplayNoiseSource;
-import io.github.sgm4j.train.AdamW;
+import io.github.sgm4j.optim.AdamW;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

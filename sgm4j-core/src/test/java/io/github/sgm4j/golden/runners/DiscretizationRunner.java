@@ -5,8 +5,8 @@ import com.google.gson.JsonObject;
 import io.github.sgm4j.golden.Checker;
 import io.github.sgm4j.golden.GoldenCase;
 import io.github.sgm4j.golden.GoldenRunner;
-import io.github.sgm4j.modules.diffusionmodules.Discretization;
-import io.github.sgm4j.modules.diffusionmodules.LegacyDDPMDiscretization;
+import io.github.sgm4j.modules.diffusionmodules.discretizer.Discretization;
+import io.github.sgm4j.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

@@ -11,7 +11,7 @@ import io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.noise.ReplayNoiseSource;
-import io.github.sgm4j.train.AdamW;
+import io.github.sgm4j.optim.AdamW;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

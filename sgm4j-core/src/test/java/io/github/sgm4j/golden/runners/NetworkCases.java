@@ -3,9 +3,9 @@ package io.github.sgm4j.golden.runners;
 import ai.djl.ndarray.NDArray;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.golden.GoldenCase;
-import io.github.sgm4j.modules.diffusionmodules.Denoiser;
-import io.github.sgm4j.modules.diffusionmodules.OpenAIWrapper;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.Denoiser;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
+import io.github.sgm4j.modules.diffusionmodules.wrappers.OpenAIWrapper;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -1,18 +1,17 @@
 package io.github.sgm4j.golden.runners;
 
-import io.github.sgm4j.config.Instantiator;
-import io.github.sgm4j.modules.diffusionmodules.Denoiser;
-import io.github.sgm4j.modules.diffusionmodules.OpenAIWrapper;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.golden.Checker;
 import io.github.sgm4j.golden.GoldenCase;
 import io.github.sgm4j.golden.GoldenRunner;
 import io.github.sgm4j.golden.Tolerance;
-import io.github.sgm4j.modules.diffusionmodules.BaseDiffusionSampler;
-import io.github.sgm4j.modules.diffusionmodules.DenoiseFunction;
-import io.github.sgm4j.modules.diffusionmodules.LinearMultistepSampler;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.DenoiseFunction;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.Denoiser;
+import io.github.sgm4j.modules.diffusionmodules.sampling.BaseDiffusionSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.LinearMultistepSampler;
+import io.github.sgm4j.modules.diffusionmodules.wrappers.OpenAIWrapper;
 import io.github.sgm4j.noise.ReplayNoiseSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import io.github.sgm4j.golden.Checker;
 import io.github.sgm4j.golden.GoldenCase;
 import io.github.sgm4j.golden.GoldenRunner;
-import io.github.sgm4j.modules.diffusionmodules.DiffusionUtil;
 import io.github.sgm4j.modules.diffusionmodules.model.ModelUtil;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.Timestep;
+import io.github.sgm4j.modules.diffusionmodules.util.DiffusionUtil;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

@@ -8,10 +8,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.sgm4j.modules.diffusionmodules.denoiser.DenoiseFunction;
+import io.github.sgm4j.modules.diffusionmodules.discretizer.EDMDiscretization;
+import io.github.sgm4j.modules.diffusionmodules.guiders.VanillaCFG;
+import io.github.sgm4j.modules.diffusionmodules.loss.StandardDiffusionLoss;
+import io.github.sgm4j.modules.diffusionmodules.lossweighting.UnitWeighting;
+import io.github.sgm4j.modules.diffusionmodules.sampling.AncestralSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.DPMPP2MSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.EDMSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.EulerAncestralSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.EulerEDMSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.GaussKronrod;
+import io.github.sgm4j.modules.diffusionmodules.sampling.LinearMultistepSampler;
+import io.github.sgm4j.modules.diffusionmodules.sampling.SamplerCallback;
+import io.github.sgm4j.modules.diffusionmodules.sampling.SamplingCancelledException;
+import io.github.sgm4j.modules.diffusionmodules.sigmasampling.EDMSampling;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.ClassEmbedder;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import io.github.sgm4j.noise.NoiseSource;
+import io.github.sgm4j.util.Dims;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +43,7 @@ class DiffusionMathTest {
     private static DenoiseFunction shrink() {
         // D(x, sigma) = x / (1 + sigma^2): the ideal denoiser for unit-variance data
         return (x, sigma, c) -> {
-            try (NDArray s = SamplingUtils.appendDims(sigma, x.getShape().dimension());
+            try (NDArray s = Dims.appendDims(sigma, x.getShape().dimension());
                     NDArray s2 = s.square();
                     NDArray d = s2.add(1f)) {
                 return x.div(d);

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.modules.diffusionmodules.TorchMath;
+import io.github.sgm4j.modules.diffusionmodules.util.TorchMath;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GroupNorm;
 

@@ -1,7 +1,7 @@
 package io.github.sgm4j.modules.diffusionmodules.openaimodel;
 
 import ai.djl.ndarray.NDArray;
-import io.github.sgm4j.modules.diffusionmodules.DiffusionUtil;
+import io.github.sgm4j.modules.diffusionmodules.util.DiffusionUtil;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.UnaryModule;
 

@@ -8,7 +8,7 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.modules.attention.SpatialTransformer;
-import io.github.sgm4j.modules.diffusionmodules.DiffusionUtil;
+import io.github.sgm4j.modules.diffusionmodules.util.DiffusionUtil;
 import io.github.sgm4j.nn.Conv2d;
 import io.github.sgm4j.nn.Embedding;
 import io.github.sgm4j.nn.GroupNorm32;

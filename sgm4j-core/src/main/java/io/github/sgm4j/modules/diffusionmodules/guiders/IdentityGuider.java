@@ -1,0 +1,32 @@
+package io.github.sgm4j.modules.diffusionmodules.guiders;
+
+import ai.djl.ndarray.NDArray;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Port of {@code sgm.modules.diffusionmodules.guiders.IdentityGuider}: no guidance; the
+ * conditional inputs pass through unchanged.
+ */
+public class IdentityGuider implements Guider {
+
+    /** Builds the guider (no parameters). */
+    public IdentityGuider() {}
+
+    @Override
+    public Inputs prepareInputs(NDArray x, NDArray sigma, Map<String, NDArray> c, Map<String, NDArray> uc) {
+        return new Inputs(io.github.sgm4j.nn.F.alias(x), io.github.sgm4j.nn.F.alias(sigma), new LinkedHashMap<>(c));
+    }
+
+    @Override
+    public NDArray apply(NDArray x, NDArray sigma) {
+        return io.github.sgm4j.nn.F.alias(x);
+    }
+
+    /** Builds from the sgm target (no parameters). */
+    public static IdentityGuider fromConfig(ConfigNode p, Instantiator inst) {
+        return new IdentityGuider();
+    }
+}

@@ -1,0 +1,248 @@
+package io.github.sgm4j.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.nn.F;
+import io.github.sgm4j.nn.Parameter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Port of {@code torch.optim.AdamW} (the single-tensor implementation, one parameter group), with
+ * the same operation order as torch so updates match it to float32 rounding:
+ *
+ * <pre>
+ * step += 1
+ * p *= 1 - lr * weight_decay
+ * m = m * beta1 + (1 - beta1) * g
+ * v = v * beta2 + (1 - beta2) * g * g
+ * p += -(lr / (1 - beta1^step)) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+ * </pre>
+ *
+ * <p>State ({@code exp_avg}, {@code exp_avg_sq}, {@code step}) is kept per parameter name so that it
+ * can be saved with a checkpoint and restored exactly ({@link #stateDict}, {@link #loadStateDict}).
+ */
+public final class AdamW {
+
+    /**
+     * Hyper-parameters with torch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay
+     * 0.01, amsgrad off).
+     *
+     * @param lr learning rate (before any scheduler multiplier)
+     * @param beta1 first-moment decay
+     * @param beta2 second-moment decay
+     * @param eps denominator term
+     * @param weightDecay decoupled weight decay
+     * @param amsgrad keep the running maximum of the second moment
+     */
+    public record Params(double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad) {
+        /** Validates like torch. */
+        public Params {
+            if (lr < 0) {
+                throw new IllegalArgumentException("Invalid learning rate: " + lr);
+            }
+            if (eps < 0) {
+                throw new IllegalArgumentException("Invalid epsilon value: " + eps);
+            }
+            if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
+                throw new IllegalArgumentException("Invalid beta parameters: (" + beta1 + ", " + beta2 + ")");
+            }
+            if (weightDecay < 0) {
+                throw new IllegalArgumentException("Invalid weight_decay value: " + weightDecay);
+            }
+        }
+
+        /**
+         * Reads {@code torch.optim.AdamW} params ({@code betas}, {@code eps}, {@code weight_decay},
+         * {@code amsgrad}); the learning rate comes from the model's {@code base_learning_rate}.
+         */
+        public static Params fromConfig(ConfigNode params, double lr) {
+            java.util.List<Double> betas = params.getDoubleList("betas", java.util.List.of(0.9, 0.999));
+            if (betas.size() != 2) {
+                throw new io.github.sgm4j.config.ConfigException(params.pathOf("betas"),
+                        "expected two betas, got " + betas);
+            }
+            if (params.has("lr")) {
+                throw new io.github.sgm4j.config.ConfigException(params.pathOf("lr"),
+                        "the learning rate comes from model.base_learning_rate (as in sgm), not from optimizer params");
+            }
+            params.ignore("foreach", "fused", "capturable", "differentiable");
+            return new Params(lr, betas.get(0), betas.get(1), params.getDouble("eps", 1e-8),
+                    params.getDouble("weight_decay", 0.01), params.getBoolean("amsgrad", false));
+        }
+
+        /** torch's defaults with the given learning rate. */
+        public static Params withLr(double lr) {
+            return new Params(lr, 0.9, 0.999, 1e-8, 0.01, false);
+        }
+    }
+
+    private final Map<String, Parameter> params;
+    private final Params hp;
+    private final NDManager manager;
+    private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
+    private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
+    private final Map<String, NDArray> maxExpAvgSq = new LinkedHashMap<>();
+    private final Map<String, Long> steps = new LinkedHashMap<>();
+    private double lr;
+
+    /**
+     * @param params the parameters to optimise, by name, in the order of the param group
+     * @param hp hyper-parameters
+     * @param manager owns the optimizer state
+     */
+    public AdamW(Map<String, Parameter> params, Params hp, NDManager manager) {
+        this.params = new LinkedHashMap<>(params);
+        this.hp = hp;
+        this.manager = manager;
+        this.lr = hp.lr();
+    }
+
+    /** The hyper-parameters. */
+    public Params getParams() {
+        return hp;
+    }
+
+    /** The learning rate used by the next step (a scheduler sets it). */
+    public double getLr() {
+        return lr;
+    }
+
+    /** Sets the learning rate of the next step ({@code param_group["lr"]}). */
+    public void setLr(double lr) {
+        this.lr = lr;
+    }
+
+    /** The parameter names in group order. */
+    public List<String> names() {
+        return new ArrayList<>(params.keySet());
+    }
+
+    /**
+     * One update from the gradients currently attached to the parameter arrays ({@code
+     * NDArray.getGradient()}); parameters without a gradient are skipped like torch's {@code
+     * p.grad is None}.
+     */
+    public void step() {
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray p = e.getValue().getArray();
+            if (!p.hasGradient()) {
+                continue;
+            }
+            try (NDArray g = p.getGradient()) {
+                step(e.getKey(), p, g);
+            }
+        }
+    }
+
+    /** One update of a single parameter with an explicit gradient (used by tests with recorded gradients). */
+    public void step(String name, NDArray p, NDArray grad) {
+        NDArray m = expAvg.computeIfAbsent(name, k -> attach(p.zerosLike()));
+        NDArray v = expAvgSq.computeIfAbsent(name, k -> attach(p.zerosLike()));
+        long step = steps.getOrDefault(name, 0L) + 1;
+        steps.put(name, step);
+        double beta1 = hp.beta1();
+        double beta2 = hp.beta2();
+        // param.mul_(1 - lr * weight_decay)
+        F.muli(p, 1 - lr * hp.weightDecay());
+        // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        F.muli(m, beta1);
+        try (NDArray ga = F.mul(grad, 1 - beta1)) {
+            m.addi(ga);
+        }
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        F.muli(v, beta2);
+        try (NDArray gv = F.mul(grad, 1 - beta2);
+                NDArray gg = gv.mul(grad)) {
+            v.addi(gg);
+        }
+        double bc1 = 1 - Math.pow(beta1, step);
+        double bc2 = 1 - Math.pow(beta2, step);
+        double stepSize = lr / bc1;
+        double bc2Sqrt = Math.sqrt(bc2);
+        NDArray second = v;
+        if (hp.amsgrad()) {
+            NDArray max = maxExpAvgSq.computeIfAbsent(name, k -> attach(p.zerosLike()));
+            NDArray updated = attach(max.maximum(v));
+            max.close();
+            maxExpAvgSq.put(name, updated);
+            second = updated;
+        }
+        // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        // sqrt correctly rounded like torch 1.13's (libtorch 2.7's is off by an ulp at times)
+        try (NDArray s = io.github.sgm4j.nn.F.sqrtExact(second);
+                NDArray d = F.div(s, bc2Sqrt);
+                NDArray denom = F.add(d, hp.eps());
+                // param.addcdiv_(exp_avg, denom, value=-step_size)
+                NDArray num = F.mul(m, -stepSize);
+                NDArray upd = num.div(denom)) {
+            p.addi(upd);
+        }
+    }
+
+    private NDArray attach(NDArray a) {
+        a.attach(manager);
+        NDScope.unregister(a);
+        return a;
+    }
+
+    /**
+     * The optimizer state by key: {@code <param>.exp_avg}, {@code <param>.exp_avg_sq} (and {@code
+     * .max_exp_avg_sq}) arrays; steps are returned by {@link #stepCounts()}.
+     */
+    public Map<String, NDArray> stateDict() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (String name : params.keySet()) {
+            if (expAvg.containsKey(name)) {
+                out.put(name + ".exp_avg", expAvg.get(name));
+                out.put(name + ".exp_avg_sq", expAvgSq.get(name));
+                if (maxExpAvgSq.containsKey(name)) {
+                    out.put(name + ".max_exp_avg_sq", maxExpAvgSq.get(name));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The step count of every parameter that has state. */
+    public Map<String, Long> stepCounts() {
+        return new LinkedHashMap<>(steps);
+    }
+
+    /** Restores state saved by {@link #stateDict} and {@link #stepCounts}; arrays are copied. */
+    public void loadStateDict(Map<String, NDArray> state, Map<String, Long> stepCounts) {
+        for (String name : params.keySet()) {
+            NDArray m = state.get(name + ".exp_avg");
+            NDArray v = state.get(name + ".exp_avg_sq");
+            Long s = stepCounts.get(name);
+            if (m == null && v == null && s == null) {
+                continue;
+            }
+            if (m == null || v == null || s == null) {
+                throw new IllegalArgumentException("incomplete AdamW state for parameter '" + name + "'");
+            }
+            replace(expAvg, name, m);
+            replace(expAvgSq, name, v);
+            NDArray mx = state.get(name + ".max_exp_avg_sq");
+            if (mx != null) {
+                replace(maxExpAvgSq, name, mx);
+            }
+            steps.put(name, s);
+        }
+    }
+
+    private void replace(Map<String, NDArray> map, String name, NDArray value) {
+        NDArray copy = value.duplicate();
+        copy.attach(manager);
+        NDScope.unregister(copy);
+        NDArray old = map.put(name, copy);
+        if (old != null) {
+            old.close();
+        }
+    }
+}
