@@ -40,7 +40,7 @@ public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     /**
-     * Options of a run (immutable; validated by the {@link Trainer} constructor).
+     * Options of a run. The {@link Trainer} constructor checks the batch size.
      *
      * @param steps total optimizer steps (the run stops when the engine's global step reaches it)
      * @param batchSize batch size
