@@ -31,7 +31,13 @@ public final class BenchMain {
 
     private BenchMain() {}
 
-    /** The available workloads (classes present in this build). */
+    /**
+     * The available workloads: a new instance of every class of {@link #WORKLOADS} present in this
+     * build, in that order (not yet set up).
+     *
+     * @return a new mutable list
+     * @throws IllegalStateException when a listed class is present but cannot be instantiated
+     */
     public static List<Workload> available() {
         List<Workload> out = new ArrayList<>();
         for (String cn : WORKLOADS) {
@@ -46,7 +52,14 @@ public final class BenchMain {
         return out;
     }
 
-    /** Finds a workload by name. */
+    /**
+     * Finds a workload by name.
+     *
+     * @param name the workload name ({@link Workload#name()})
+     * @return a new instance of the workload (not yet set up)
+     * @throws IllegalArgumentException when no available workload has that name (the message lists
+     *     the available names)
+     */
     public static Workload find(String name) {
         List<String> names = new ArrayList<>();
         for (Workload w : available()) {
@@ -59,11 +72,15 @@ public final class BenchMain {
     }
 
     /**
-     * Runs {@code w} and returns its JSON line.
+     * Runs {@code w} and returns its JSON line. Sets the workload up in a new base manager (closed
+     * before returning), runs it {@code warmup} times untimed, then {@code runs} times timed, each run
+     * in its own {@code NDScope}. The line holds the median and minimum wall time, the process's peak
+     * RSS and, when {@link Workload#flops()} is known, the GFLOP/s at the median.
      *
-     * @param w the workload
-     * @param warmup warm-up runs (not timed)
-     * @param runs timed runs
+     * @param w the workload, not yet set up
+     * @param warmup warm-up runs (not timed), at least 0
+     * @param runs timed runs, at least 1
+     * @return one JSON object, without a line terminator
      */
     public static String run(Workload w, int warmup, int runs) {
         try (NDManager m = NDManager.newBaseManager()) {
@@ -95,7 +112,11 @@ public final class BenchMain {
         }
     }
 
-    /** Peak resident set size of this process in MiB ({@code VmHWM}), or -1 off Linux. */
+    /**
+     * Peak resident set size of this process ({@code VmHWM} of {@code /proc/self/status}).
+     *
+     * @return the peak in MiB, or -1 off Linux or when it cannot be read
+     */
     public static long peakRssMb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -110,7 +131,16 @@ public final class BenchMain {
         return -1;
     }
 
-    /** Entry point: {@code BenchMain NAME [--runs N] [--warmup N]}; {@code all} runs every workload. */
+    /**
+     * Entry point: {@code BenchMain NAME [--runs N] [--warmup N]}; {@code all} runs every workload.
+     * Prints the engine start-up time to standard error and one JSON line per workload to standard
+     * output; exits with status 2 without arguments.
+     *
+     * @param args the workload name (or {@code all}), then optional {@code --runs N} and {@code
+     *     --warmup N} (defaults: the workload's)
+     * @throws IllegalArgumentException on an unknown option or workload name
+     * @throws NumberFormatException when an option value is not an integer
+     */
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", "true");
         if (args.length == 0) {

@@ -23,7 +23,14 @@ public final class TiledDecodeProbe {
 
     private TiledDecodeProbe() {}
 
-    /** Entry point. */
+    /**
+     * Entry point: builds the VAE, decodes one random latent and prints the JSON line to standard
+     * output.
+     *
+     * @param args optional {@code SIZE} (image side in pixels, default 1024), then either {@code
+     *     untiled} or {@code TILE OVERLAP} in latent pixels (default 32 8)
+     * @throws NumberFormatException when a size is not an integer
+     */
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", "true");
         int size = args.length > 0 ? Integer.parseInt(args[0]) : 1024;

@@ -22,7 +22,11 @@ public final class TrainMemoryProbe {
 
     private TrainMemoryProbe() {}
 
-    /** Current resident set size in MiB ({@code VmRSS}). */
+    /**
+     * Current resident set size ({@code VmRSS} of {@code /proc/self/status}).
+     *
+     * @return the size in MiB, or -1 off Linux or when it cannot be read
+     */
     static long rssMb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -36,7 +40,16 @@ public final class TrainMemoryProbe {
         return -1;
     }
 
-    /** Entry point. */
+    /**
+     * Entry point: trains the config's model (random init, seed 0) on {@code data/mnist} in a temporary
+     * output directory, logs the loss and RSS every 500 steps to standard error and prints the JSON
+     * line to standard output. Meant for runs of more than 1000 steps.
+     *
+     * @param args {@code CONFIG} (an sgm YAML config), then optional {@code STEPS} (default 5000) and
+     *     {@code BATCH} (default 16)
+     * @throws io.github.sgm4j.train.data.DataException when {@code data/mnist} cannot be read
+     * @throws java.io.UncheckedIOException when the temporary directory cannot be created
+     */
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", "true");
         Path config = Path.of(args[0]);

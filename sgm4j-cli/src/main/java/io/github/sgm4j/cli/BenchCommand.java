@@ -28,6 +28,12 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * Runs the workload (or all of them) and prints one JSON line each to standard output.
+     *
+     * @return 0
+     * @throws picocli.CommandLine.ParameterException on an unknown workload or an invalid count
+     */
     @Override
     public Integer call() {
         Validate.positive(spec, "--runs", runs);

@@ -30,6 +30,13 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * Prints one tab-separated line per tensor ({@code key, shape, dtype}), the totals and the
+     * metadata; with {@code --config}, also the comparison with the config's state dict.
+     *
+     * @return 0, or 3 when {@code --config} is given and the keys or shapes differ
+     * @throws picocli.CommandLine.ParameterException when a file does not exist or is not readable
+     */
     @Override
     public Integer call() {
         Validate.file(spec, "CKPT", checkpoint);

@@ -50,6 +50,14 @@ final class ReconstructCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * Loads the model and checkpoint, encodes and decodes the input image and writes the output PNG.
+     *
+     * @return 0
+     * @throws picocli.CommandLine.ParameterException when an input is missing or the output cannot
+     *     be written
+     * @throws IllegalArgumentException when the config's model has no first stage
+     */
     @Override
     public Integer call() {
         Validate.file(spec, "CONFIG", config);

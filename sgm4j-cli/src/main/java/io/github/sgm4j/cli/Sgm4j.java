@@ -36,6 +36,7 @@ public final class Sgm4j implements Runnable {
             description = "log DJL's and sgm4j's INFO messages and DJL's CUDA probe warnings (quiet by default)")
     boolean verbose;
 
+    /** Without a subcommand: prints the usage to standard output. */
     @Override
     public void run() {
         spec.commandLine().usage(System.out);
@@ -69,7 +70,14 @@ public final class Sgm4j implements Runnable {
                 });
     }
 
-    /** Runs the tool; exits with the command's exit code (2 for invalid options, 1 for errors). */
+    /**
+     * Runs the tool and exits the JVM with the command's exit code: 0 on success, 2 for invalid
+     * options (usage shown), 1 when a command fails (message on standard error; with the environment
+     * variable {@code SGM4J_DEBUG} set, also the stack trace). Sets {@code ai.djl.offline} so that DJL
+     * never downloads.
+     *
+     * @param args the command line, e.g. {@code train CONFIG --steps 100}
+     */
     public static void main(String[] args) {
         // before anything creates a logger (picocli does not log through slf4j)
         configureLogging(Arrays.asList(args).contains("--verbose"));

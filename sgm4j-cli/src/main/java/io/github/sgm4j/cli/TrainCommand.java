@@ -72,6 +72,15 @@ final class TrainCommand implements Callable<Integer> {
                 .setUnit(" steps", 1).showSpeed().continuousUpdate().startsFrom(initial, Duration.ZERO);
     }
 
+    /**
+     * Validates the options, loads the data and the engine (resuming when asked) and runs the {@link
+     * Trainer} with a progress bar; a shutdown hook (Ctrl-C) stops it after the current step and waits
+     * up to 120 s for its checkpoint.
+     *
+     * @return 0 when training finished or was stopped, 2 when it diverged
+     * @throws picocli.CommandLine.ParameterException when an option is invalid
+     * @throws Exception when loading or training fails
+     */
     @Override
     public Integer call() throws Exception {
         Validate.file(spec, "CONFIG", config);

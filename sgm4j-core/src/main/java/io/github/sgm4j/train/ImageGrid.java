@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
 
-/** Writes a batch of images in [-1, 1] as a PNG grid (like torchvision's {@code make_grid}). */
+/**
+ * Writes a batch of images in [-1, 1] as a PNG grid (like torchvision's {@code make_grid}) and reads a
+ * PNG back as [-1, 1] floats. Stateless and thread-safe.
+ */
 public final class ImageGrid {
 
     private ImageGrid() {}
@@ -17,13 +20,31 @@ public final class ImageGrid {
      * Writes {@code images} [B, C, H, W] (C 1 or 3, values in [-1, 1], clamped) as a grid with
      * {@code nrow} images per row and a 2-pixel border; images smaller than 64 pixels are enlarged
      * by an integer factor (nearest) so that small digits stay legible.
+     *
+     * @param images the batch [B, C, H, W]; read, not closed
+     * @param nrow images per row (fewer when the batch is smaller)
+     * @param file the PNG to write; see {@link #writePng(NDArray, int, Path, int)}
+     * @throws IllegalArgumentException when {@code images} is not [B, 1 or 3, H, W]
+     * @throws UncheckedIOException when the file cannot be written
      */
     public static void writePng(NDArray images, int nrow, Path file) {
         long side = images.getShape().get(2);
         writePng(images, nrow, file, (int) Math.max(1, 64 / Math.max(1, side)));
     }
 
-    /** As {@link #writePng(NDArray, int, Path)} with an explicit integer enlargement {@code scale}. */
+    /**
+     * As {@link #writePng(NDArray, int, Path)} with an explicit integer enlargement {@code scale}. The
+     * PNG is written to a temporary sibling file, then moved into place atomically; missing parent
+     * directories are created. Grayscale images are written as RGB with equal channels.
+     *
+     * @param images the batch [B, C, H, W] (C 1 or 3), any floating-point or integer type; read, not
+     *     closed
+     * @param nrow images per row (fewer when the batch is smaller)
+     * @param file the PNG to write (replaced if it exists)
+     * @param scale nearest-neighbour enlargement factor, at least 1
+     * @throws IllegalArgumentException when {@code images} is not [B, 1 or 3, H, W]
+     * @throws UncheckedIOException when the file cannot be written
+     */
     public static void writePng(NDArray images, int nrow, Path file, int scale) {
         long[] s = images.getShape().getShape();
         if (s.length != 4 || (s[1] != 1 && s[1] != 3)) {
@@ -67,7 +88,17 @@ public final class ImageGrid {
         }
     }
 
-    /** Reads a PNG as [1, C, H, W] in [-1, 1] (C = 1 for grayscale, else 3). */
+    /**
+     * Reads a PNG as [1, C, H, W] in [-1, 1] (C = 1 for grayscale, else 3; alpha is dropped). No
+     * NDArray is created: the caller wraps the values in its own manager.
+     *
+     * @param file the image to read (any format {@link ImageIO} reads)
+     * @param outShape receives {@code {C, H, W}}; at least 3 elements
+     * @return a one-element array holding the C x H x W values, channel-major ({@code (c * H + y) * W +
+     *     x})
+     * @throws IllegalArgumentException when the file is not a readable image
+     * @throws UncheckedIOException when the file cannot be read
+     */
     public static float[][] readPng(Path file, int[] outShape) {
         try {
             BufferedImage img = ImageIO.read(file.toFile());

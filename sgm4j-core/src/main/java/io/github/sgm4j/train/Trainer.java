@@ -40,7 +40,7 @@ public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     /**
-     * Options of a run.
+     * Options of a run. The {@link Trainer} constructor checks the batch size.
      *
      * @param steps total optimizer steps (the run stops when the engine's global step reaches it)
      * @param batchSize batch size
@@ -48,17 +48,31 @@ public final class Trainer {
      * @param checkpointEvery checkpoint interval in steps (0: only at the end)
      * @param imageEvery sample-grid interval in steps (0: only at the end)
      * @param seed run seed (data order and noise)
-     * @param sampleClasses classes of the sample grid (for class-conditional models), or null
+     * @param sampleClasses classes of the sample grid (for class-conditional models), or null for
+     *     16 unconditional samples
      */
     public record Options(long steps, int batchSize, Path outDir, long checkpointEvery, long imageEvery, long seed,
             List<Integer> sampleClasses) {}
 
-    /** Progress reporting of a run: called after every step. */
+    /**
+     * Progress reporting of a run. Called on the thread that runs {@link Trainer#run}; an exception
+     * thrown by a callback ends the run (the metrics rows of the steps run so far are flushed).
+     */
     public interface Listener {
-        /** After step {@code step} (1-based global step) with its result. */
+        /**
+         * Called after every completed step, before any checkpoint or sample grid of that step.
+         *
+         * @param step the 1-based global step just completed
+         * @param result the step's loss, learning rate and global step
+         */
         void onStep(long step, DiffusionEngine.StepResult result);
 
-        /** A message (checkpoint written, grid written). */
+        /**
+         * Receives a human-readable event: a checkpoint or sample grid written, an orphaned temporary
+         * file removed, an early stop. The default ignores it.
+         *
+         * @param text the message, without a trailing newline
+         */
         default void message(String text) {}
     }
 
@@ -67,8 +81,9 @@ public final class Trainer {
      *
      * @param finalStep global step at the end
      * @param lastLoss loss of the last step (NaN if no step ran)
-     * @param lastCheckpoint the last checkpoint written
-     * @param stoppedEarly true when stopped by request
+     * @param lastCheckpoint the last checkpoint written, or the one found in the output directory at
+     *     start when none was written; null when there is none
+     * @param stoppedEarly true when stopped by {@link Trainer#requestStop()} before {@code steps}
      */
     public record Result(long finalStep, double lastLoss, Path lastCheckpoint, boolean stoppedEarly) {}
 
@@ -77,7 +92,15 @@ public final class Trainer {
     private final Options opts;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
 
-    /** A trainer of {@code engine} on {@code data}. */
+    /**
+     * A trainer of {@code engine} on {@code data}. The engine is trained in place (its weights,
+     * optimizer state and global step change); a resumed engine continues from its global step.
+     *
+     * @param engine the engine to train, with a loss function and its parameters initialised
+     * @param data the training set
+     * @param opts the run options
+     * @throws IllegalArgumentException when {@code opts.batchSize()} is below 1
+     */
     public Trainer(DiffusionEngine engine, MnistDataset data, Options opts) {
         if (opts.batchSize() < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + opts.batchSize());
@@ -87,12 +110,21 @@ public final class Trainer {
         this.opts = opts;
     }
 
-    /** Asks the loop to stop after the current step (it then writes a checkpoint). */
+    /**
+     * Asks the loop to stop after the current step (it then writes a checkpoint). Thread-safe: meant to
+     * be called from another thread, such as a shutdown hook.
+     */
     public void requestStop() {
         stopRequested.set(true);
     }
 
-    /** The noise seed of step {@code step} under run seed {@code seed}. */
+    /**
+     * The noise seed of step {@code step} under run seed {@code seed}.
+     *
+     * @param seed the run seed
+     * @param step the 0-based global step about to run
+     * @return {@code seed * 1000003 + step}
+     */
     public static long stepSeed(long seed, long step) {
         return seed * 1_000_003L + step;
     }
@@ -105,8 +137,10 @@ public final class Trainer {
     public static final class DivergedException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
+        /** The global step whose update (or loss) was not finite. */
         private final long step;
         private final transient Path checkpoint;
+        /** The global step of the kept checkpoint, or null. */
         private final Long checkpointStep;
 
         DivergedException(String what, long step, Path checkpoint, Long checkpointStep, Throwable cause) {
@@ -118,17 +152,29 @@ public final class Trainer {
             this.checkpointStep = checkpointStep;
         }
 
-        /** The global step whose update (or loss) was not finite. */
+        /**
+         * The global step whose update (or loss) was not finite.
+         *
+         * @return the 1-based global step that diverged
+         */
         public long step() {
             return step;
         }
 
-        /** The checkpoint kept on disk, or null when none was written. */
+        /**
+         * The checkpoint kept on disk.
+         *
+         * @return its path, or null when none was written (not serialized: null after deserialization)
+         */
         public Path checkpoint() {
             return checkpoint;
         }
 
-        /** The global step of {@link #checkpoint()}, or null. */
+        /**
+         * The global step of {@link #checkpoint()}.
+         *
+         * @return the step recorded in the checkpoint, or null when unknown or there is no checkpoint
+         */
         public Long checkpointStep() {
             return checkpointStep;
         }
@@ -141,6 +187,15 @@ public final class Trainer {
      * checkpoint). After every optimizer step the trainable parameters are checked for NaN and
      * infinity (one fused reduction), so a checkpoint never holds the update that diverged.
      *
+     * <p>Writes into {@code opts.outDir()}: {@code last.safetensors} (and its trainer-state sidecar)
+     * every {@code checkpointEvery} steps, at the end and on an early stop; {@code samples-NNNNNN.png}
+     * every {@code imageEvery} steps and at the end; {@code metrics.csv} ({@code step,loss,lr}),
+     * appended when a checkpoint is written and when the loop ends. Each step's arrays are closed by an
+     * {@link NDScope}. Not reentrant: call once at a time per trainer.
+     *
+     * @param listener receives every step and the events of the run
+     * @return the outcome
+     * @throws UncheckedIOException when the output directory or the metrics file cannot be written
      * @throws DivergedException when the loss or the updated weights are not finite (metrics flushed,
      *     nothing saved)
      */
@@ -269,7 +324,14 @@ public final class Trainer {
 
     /**
      * Samples one image per class (or 16 unconditional images) with the engine's sampler, in the EMA
-     * scope, unconditional guidance on every conditioner key, and writes a PNG grid.
+     * scope, unconditional guidance on every conditioner key, and writes a PNG grid (10 per row for
+     * classes, else 4; see {@link ImageGrid#writePng(NDArray, int, Path)}). The arrays are closed
+     * before returning.
+     *
+     * @param file the PNG to write (its directory is created)
+     * @param classes one image per class label, or null for 16 unconditional images
+     * @param seed the sampling noise seed
+     * @throws IllegalStateException when sampling or writing fails (wrapping the cause)
      */
     public void writeSampleGrid(Path file, List<Integer> classes, long seed) {
         try (NDScope ignored = new NDScope()) {
@@ -284,8 +346,21 @@ public final class Trainer {
      * Samples images of the given classes from a class-conditional MNIST-style engine (or {@code n}
      * unconditional ones when {@code classes} is null), decoded to [-1, 1].
      *
+     * <p>The returned array and the intermediate latent are attached to the engine's manager (and to
+     * the innermost open {@link NDScope}, if any): call this inside an {@code NDScope} or close the
+     * result.
+     *
+     * @param engine the engine; sampled with its configured sampler and guider
+     * @param classes class labels (one image each, key {@code cls}), or null for unconditional samples
+     * @param n number of unconditional samples (ignored when {@code classes} is given)
+     * @param seed the seed of the sampling noise
      * @param useEma sample with the EMA weights (when the engine keeps an EMA)
-     * @param progress receives {step, total} after each sampler step, or null
+     * @param progress receives {@code {step, total}} after each sampler step, or null
+     * @return the decoded images [B, C, H, W] (the first stage's decoding of 1 x 28 x 28 latents),
+     *     nominally in [-1, 1] (not clamped)
+     * @throws IllegalArgumentException when classes are given but the conditioner has no {@code cls}
+     *     input
+     * @throws Exception when sampling fails or the EMA scope cannot be restored
      */
     public static NDArray sampleImages(DiffusionEngine engine, List<Integer> classes, int n, long seed, boolean useEma,
             Consumer<int[]> progress) throws Exception {

@@ -16,7 +16,15 @@ public final class LowPeakInit {
 
     private LowPeakInit() {}
 
-    /** Allocates every tensor of {@code root} in {@code manager} from {@code noise}, layer by layer. */
+    /**
+     * Allocates every tensor of {@code root} in {@code manager} from {@code noise}, layer by layer
+     * (children before their parent, in registration order), so the draws differ from a single
+     * {@code root.initialize} call.
+     *
+     * @param root the module tree to initialise
+     * @param manager owns the parameters and buffers (the caller closes it)
+     * @param noise source of the random draws
+     */
     public static void initialize(Module root, NDManager manager, NoiseSource noise) {
         for (Module child : root.children().values()) {
             initialize(child, manager, noise);

@@ -46,7 +46,14 @@ public class UnetSd15Fwd implements Workload {
         return "unet-sd15-fwd";
     }
 
-    /** Builds the SD 1.x UNet of this workload, randomly initialised from {@code noise}, in eval mode. */
+    /**
+     * Builds the SD 1.x UNet of this workload, randomly initialised from {@code noise} with {@link
+     * LowPeakInit}, in eval mode without gradients.
+     *
+     * @param manager owns the weights (the caller closes it)
+     * @param noise source of the initial weights
+     * @return the network (about 860M parameters, 3.4 GB of float32)
+     */
     public static UNetModel build(NDManager manager, NoiseSource noise) {
         UNetModel net = new Instantiator().instantiate(ConfigNode.parse(CONFIG, "unet-sd15-fwd"), UNetModel.class);
         LowPeakInit.initialize(net, manager, noise);

@@ -9,10 +9,16 @@ import io.github.sgm4j.nn.F;
 import io.github.sgm4j.noise.NoiseSource;
 import java.util.List;
 
-/** SD's kl-f8 VAE (ch 128, ch_mult [1,2,4,4], 2 res blocks, z 4, no attention resolutions), random init. */
+/**
+ * SD's kl-f8 VAE (ch 128, ch_mult [1,2,4,4], 2 res blocks, z 4, no attention resolutions), random init
+ * (seed 0); {@link #setUp} turns autograd off for the thread. 1 warm-up and 3 timed runs.
+ */
 abstract class VaeWorkload implements Workload {
 
+    /** The VAE, built by {@link #setUp}; its arrays belong to the manager given there. */
     protected AutoencoderKL vae;
+
+    /** The noise source (seed 0) that initialised the VAE; subclasses draw their inputs from it. */
     protected NoiseSource noise;
 
     @Override
