@@ -314,7 +314,7 @@ public final class ConfigNode {
      * The raw value of {@code key} (maps, lists, strings, numbers, booleans, null), marked read.
      *
      * @param key the key
-     * @return the value, or null when absent; maps and lists are the live (unmodifiable) values
+     * @return the value, or null when absent; maps and lists are the document's own objects (do not modify them)
      */
     public Object raw(String key) {
         markRead(key);
