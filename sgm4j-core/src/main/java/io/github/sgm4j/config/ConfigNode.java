@@ -49,7 +49,15 @@ public final class ConfigNode {
 
     // ------------------------------------------------------------------ loading
 
-    /** Loads a YAML file (top level must be a mapping), resolving interpolations. */
+    /**
+     * Loads a YAML file (top level must be a mapping), resolving interpolations.
+     *
+     * @param file the YAML file, read as UTF-8
+     * @return the root node, its source named by {@code file}
+     * @throws UncheckedIOException if the file cannot be read
+     * @throws ConfigException if the YAML is invalid, the top level is not a mapping or an interpolation
+     *     cannot be resolved
+     */
     public static ConfigNode load(Path file) {
         String text;
         try {
@@ -102,7 +110,15 @@ public final class ConfigNode {
         }
     }
 
-    /** Parses YAML text (top level must be a mapping), resolving interpolations. */
+    /**
+     * Parses YAML text (top level must be a mapping), resolving interpolations.
+     *
+     * @param yaml the document
+     * @param sourceName the name used in messages (a file name, {@code classpath:...})
+     * @return the root node
+     * @throws ConfigException if the YAML is invalid (duplicate keys included), the top level is not a
+     *     mapping or an interpolation cannot be resolved
+     */
     public static ConfigNode parse(String yaml, String sourceName) {
         Object doc;
         try {
@@ -115,12 +131,25 @@ public final class ConfigNode {
         return fromObject(doc, sourceName);
     }
 
-    /** Wraps plain Java maps/lists/scalars (a mapping at the top), resolving interpolations. */
+    /**
+     * Wraps plain Java maps/lists/scalars (a mapping at the top), resolving interpolations.
+     *
+     * @param map the mapping; nested values may be maps, lists, strings, numbers, booleans or null
+     * @return the root node, source {@code <map>}
+     * @throws ConfigException if an interpolation cannot be resolved
+     */
     public static ConfigNode of(Map<String, ?> map) {
         return fromObject(map, "<map>");
     }
 
-    /** Builds a node from JSON (e.g. a golden case's {@code config}); "inf" strings read as infinity. */
+    /**
+     * Builds a node from JSON (e.g. a golden case's {@code config}); "inf" strings read as infinity.
+     *
+     * @param json a JSON object
+     * @param sourceName the name used in messages
+     * @return the root node
+     * @throws ConfigException if the top level is not an object or an interpolation cannot be resolved
+     */
     public static ConfigNode fromJson(JsonElement json, String sourceName) {
         return fromObject(fromJsonValue(json), sourceName);
     }
@@ -214,49 +243,89 @@ public final class ConfigNode {
 
     // ------------------------------------------------------------------ structure
 
-    /** The dotted path of this node ({@code ""} for the root). */
+    /**
+     * The dotted path of this node ({@code ""} for the root).
+     *
+     * @return the path, e.g. {@code model.params}
+     */
     public String path() {
         return path;
     }
 
-    /** The name of the file or source this config came from. */
+    /**
+     * The name of the file or source this config came from.
+     *
+     * @return the source name
+     */
     public String source() {
         return source;
     }
 
-    /** The full path of {@code key} under this node. */
+    /**
+     * The full path of {@code key} under this node.
+     *
+     * @param key a key of this mapping
+     * @return {@code path.key}, or {@code key} at the root
+     */
     public String pathOf(String key) {
         return join(path, key);
     }
 
-    /** The keys of this mapping, in document order. */
+    /**
+     * The keys of this mapping, in document order.
+     *
+     * @return an unmodifiable view
+     */
     public Set<String> keys() {
         return Collections.unmodifiableSet(map.keySet());
     }
 
-    /** Whether {@code key} is present (possibly null). Does not count as reading it. */
+    /**
+     * Whether {@code key} is present (possibly null). Does not count as reading it.
+     *
+     * @param key the key
+     * @return whether the mapping contains it
+     */
     public boolean has(String key) {
         return map.containsKey(key);
     }
 
-    /** Whether {@code key} is absent or null. */
+    /**
+     * Whether {@code key} is absent or null.
+     *
+     * @param key the key; marked read
+     * @return true when the key is missing or its value is null
+     */
     public boolean isNull(String key) {
         markRead(key);
         return map.get(key) == null;
     }
 
-    /** Whether this mapping has no keys. */
+    /**
+     * Whether this mapping has no keys.
+     *
+     * @return whether the mapping is empty
+     */
     public boolean isEmpty() {
         return map.isEmpty();
     }
 
-    /** The raw value of {@code key} (maps, lists, strings, numbers, booleans, null), marked read. */
+    /**
+     * The raw value of {@code key} (maps, lists, strings, numbers, booleans, null), marked read.
+     *
+     * @param key the key
+     * @return the value, or null when absent; maps and lists are the document's own objects (do not modify them)
+     */
     public Object raw(String key) {
         markRead(key);
         return map.get(key);
     }
 
-    /** An unmodifiable plain-Java view of the whole mapping (nothing is marked read). */
+    /**
+     * An unmodifiable plain-Java view of the whole mapping (nothing is marked read).
+     *
+     * @return the view
+     */
     public Map<String, Object> asMap() {
         return Collections.unmodifiableMap(map);
     }
@@ -265,7 +334,12 @@ public final class ConfigNode {
         readKeys.computeIfAbsent(map, k -> new LinkedHashSet<>()).add(key);
     }
 
-    /** Marks keys as read without reading them (training-only keys a factory accepts and ignores). */
+    /**
+     * Marks keys as read without reading them (training-only keys a factory accepts and ignores).
+     *
+     * @param keys the keys to accept; absent ones are fine
+     * @return this node
+     */
     public ConfigNode ignore(String... keys) {
         for (String k : keys) {
             markRead(k);
@@ -287,12 +361,25 @@ public final class ConfigNode {
 
     // ------------------------------------------------------------------ scalars
 
-    /** A required integer. */
+    /**
+     * A required integer.
+     *
+     * @param key the key
+     * @return the value
+     * @throws ConfigException if the key is missing or not an integer within int range
+     */
     public int getInt(String key) {
         return toInt(key, require(key));
     }
 
-    /** An optional integer ({@code def} when absent or null). */
+    /**
+     * An optional integer ({@code def} when absent or null).
+     *
+     * @param key the key
+     * @param def the default
+     * @return the value, or {@code def}
+     * @throws ConfigException if the value is not an integer within int range
+     */
     public int getInt(String key, int def) {
         Object v = raw(key);
         return v == null ? def : toInt(key, v);
@@ -311,12 +398,25 @@ public final class ConfigNode {
         throw typeError(key, "an integer", v);
     }
 
-    /** A required long. */
+    /**
+     * A required long.
+     *
+     * @param key the key
+     * @return the value
+     * @throws ConfigException if the key is missing or not an integer
+     */
     public long getLong(String key) {
         return toLong(key, require(key));
     }
 
-    /** An optional long. */
+    /**
+     * An optional long.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return the value, or {@code def}
+     * @throws ConfigException if the value is not an integer
+     */
     public long getLong(String key, long def) {
         Object v = raw(key);
         return v == null ? def : toLong(key, v);
@@ -332,18 +432,37 @@ public final class ConfigNode {
         throw typeError(key, "an integer", v);
     }
 
-    /** A required number (ints, floats, numeric strings such as {@code 1e-4}, "inf"). */
+    /**
+     * A required number (ints, floats, numeric strings such as {@code 1e-4}, "inf").
+     *
+     * @param key the key
+     * @return the value
+     * @throws ConfigException if the key is missing or not a number
+     */
     public double getDouble(String key) {
         return toDouble(key, require(key));
     }
 
-    /** An optional number. */
+    /**
+     * An optional number.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return the value, or {@code def}
+     * @throws ConfigException if the value is not a number
+     */
     public double getDouble(String key, double def) {
         Object v = raw(key);
         return v == null ? def : toDouble(key, v);
     }
 
-    /** An optional number, or null when absent or null. */
+    /**
+     * An optional number, or null when absent or null.
+     *
+     * @param key the key
+     * @return the value, or null
+     * @throws ConfigException if the value is not a number
+     */
     public Double getDoubleOrNull(String key) {
         Object v = raw(key);
         return v == null ? null : toDouble(key, v);
@@ -377,12 +496,25 @@ public final class ConfigNode {
         throw typeError(key, "a number", v);
     }
 
-    /** A required boolean. */
+    /**
+     * A required boolean.
+     *
+     * @param key the key
+     * @return the value
+     * @throws ConfigException if the key is missing or not a YAML boolean
+     */
     public boolean getBoolean(String key) {
         return toBoolean(key, require(key));
     }
 
-    /** An optional boolean. */
+    /**
+     * An optional boolean.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return the value, or {@code def}
+     * @throws ConfigException if the value is not a YAML boolean
+     */
     public boolean getBoolean(String key, boolean def) {
         Object v = raw(key);
         return v == null ? def : toBoolean(key, v);
@@ -395,7 +527,13 @@ public final class ConfigNode {
         throw typeError(key, "true or false", v);
     }
 
-    /** A required string. */
+    /**
+     * A required string.
+     *
+     * @param key the key
+     * @return the value
+     * @throws ConfigException if the key is missing or not a string
+     */
     public String getString(String key) {
         Object v = require(key);
         if (v instanceof String s) {
@@ -404,7 +542,14 @@ public final class ConfigNode {
         throw typeError(key, "a string", v);
     }
 
-    /** An optional string ({@code def} when absent or null). */
+    /**
+     * An optional string ({@code def} when absent or null).
+     *
+     * @param key the key
+     * @param def the default
+     * @return the value, or {@code def}
+     * @throws ConfigException if the value is not a string
+     */
     public String getString(String key, String def) {
         Object v = raw(key);
         if (v == null) {
@@ -418,18 +563,39 @@ public final class ConfigNode {
 
     // ------------------------------------------------------------------ lists
 
-    /** A required list of integers. */
+    /**
+     * A required list of integers.
+     *
+     * @param key the key
+     * @return an unmodifiable list
+     * @throws ConfigException if the key is missing or not a list of integers
+     */
     public List<Integer> getIntList(String key) {
         return toIntList(key, require(key));
     }
 
-    /** An optional list of integers ({@code def} when absent or null). */
+    /**
+     * An optional list of integers ({@code def} when absent or null).
+     *
+     * @param key the key
+     * @param def the default
+     * @return an unmodifiable list, or {@code def}
+     * @throws ConfigException if the value is not a list of integers
+     */
     public List<Integer> getIntList(String key, List<Integer> def) {
         Object v = raw(key);
         return v == null ? def : toIntList(key, v);
     }
 
-    /** An integer or a list of integers (e.g. {@code num_res_blocks}); a single int becomes a one-element list. */
+    /**
+     * An integer or a list of integers (e.g. {@code num_res_blocks}); a single int becomes a one-element
+     * list.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return the list, or {@code def}
+     * @throws ConfigException if the value is neither an integer nor a list of integers
+     */
     public List<Integer> getIntOrIntList(String key, List<Integer> def) {
         Object v = raw(key);
         if (v == null) {
@@ -458,12 +624,25 @@ public final class ConfigNode {
         return Collections.unmodifiableList(out);
     }
 
-    /** A required list of numbers. */
+    /**
+     * A required list of numbers.
+     *
+     * @param key the key
+     * @return an unmodifiable list (numeric strings such as {@code 1e-4} are parsed)
+     * @throws ConfigException if the key is missing or not a list of numbers
+     */
     public List<Double> getDoubleList(String key) {
         return toDoubleList(key, require(key));
     }
 
-    /** An optional list of numbers. */
+    /**
+     * An optional list of numbers.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return an unmodifiable list, or {@code def}
+     * @throws ConfigException if the value is not a list of numbers
+     */
     public List<Double> getDoubleList(String key, List<Double> def) {
         Object v = raw(key);
         return v == null ? def : toDoubleList(key, v);
@@ -487,12 +666,25 @@ public final class ConfigNode {
         return Collections.unmodifiableList(out);
     }
 
-    /** A required list of strings. */
+    /**
+     * A required list of strings.
+     *
+     * @param key the key
+     * @return an unmodifiable list
+     * @throws ConfigException if the key is missing or not a list of strings
+     */
     public List<String> getStringList(String key) {
         return toStringList(key, require(key));
     }
 
-    /** An optional list of strings; a single string becomes a one-element list. */
+    /**
+     * An optional list of strings; a single string becomes a one-element list.
+     *
+     * @param key the key
+     * @param def the default when the key is absent or null
+     * @return the list, or {@code def}
+     * @throws ConfigException if the value is neither a string nor a list of strings
+     */
     public List<String> getStringList(String key, List<String> def) {
         Object v = raw(key);
         if (v == null) {
@@ -520,7 +712,13 @@ public final class ConfigNode {
 
     // ------------------------------------------------------------------ nesting
 
-    /** A required child mapping. */
+    /**
+     * A required child mapping.
+     *
+     * @param key the key
+     * @return the child, sharing this document's read-key tracking
+     * @throws ConfigException if the key is missing or not a mapping
+     */
     @SuppressWarnings("unchecked")
     public ConfigNode getNode(String key) {
         Object v = require(key);
@@ -530,13 +728,25 @@ public final class ConfigNode {
         return new ConfigNode((Map<String, Object>) v, pathOf(key), source, readKeys);
     }
 
-    /** An optional child mapping (null when absent or null). */
+    /**
+     * An optional child mapping (null when absent or null).
+     *
+     * @param key the key
+     * @return the child, or null
+     * @throws ConfigException if the value is not a mapping
+     */
     public ConfigNode getNodeOrNull(String key) {
         Object v = raw(key);
         return v == null ? null : getNode(key);
     }
 
-    /** An optional child mapping; an empty mapping (at the key's path) when absent or null. */
+    /**
+     * An optional child mapping; an empty mapping (at the key's path) when absent or null.
+     *
+     * @param key the key
+     * @return the child, or a new empty node
+     * @throws ConfigException if the value is not a mapping
+     */
     public ConfigNode getNodeOrEmpty(String key) {
         Object v = raw(key);
         if (v == null) {
@@ -545,7 +755,13 @@ public final class ConfigNode {
         return getNode(key);
     }
 
-    /** A required list of mappings. */
+    /**
+     * A required list of mappings.
+     *
+     * @param key the key
+     * @return the children, at paths {@code key.0}, {@code key.1}, ...
+     * @throws ConfigException if the key is missing or not a list of mappings
+     */
     @SuppressWarnings("unchecked")
     public List<ConfigNode> getList(String key) {
         Object v = require(key);
@@ -563,24 +779,44 @@ public final class ConfigNode {
         return out;
     }
 
-    /** An optional list of mappings (empty when absent or null). */
+    /**
+     * An optional list of mappings (empty when absent or null).
+     *
+     * @param key the key
+     * @return the children, or an empty list
+     * @throws ConfigException if the value is not a list of mappings
+     */
     public List<ConfigNode> getListOrEmpty(String key) {
         return raw(key) == null ? List.of() : getList(key);
     }
 
-    /** Whether the value at {@code key} is a mapping. */
+    /**
+     * Whether the value at {@code key} is a mapping.
+     *
+     * @param key the key (not marked read)
+     * @return whether the value is a mapping
+     */
     public boolean isNode(String key) {
         return map.get(key) instanceof Map;
     }
 
-    /** Whether the value at {@code key} is a list. */
+    /**
+     * Whether the value at {@code key} is a list.
+     *
+     * @param key the key (not marked read)
+     * @return whether the value is a list
+     */
     public boolean isList(String key) {
         return map.get(key) instanceof List;
     }
 
     // ------------------------------------------------------------------ unread keys
 
-    /** Keys of this mapping that were never read. */
+    /**
+     * Keys of this mapping that were never read.
+     *
+     * @return the keys in document order
+     */
     public List<String> unreadKeys() {
         Set<String> read = readKeys.getOrDefault(map, Set.of());
         List<String> out = new ArrayList<>();
@@ -595,6 +831,9 @@ public final class ConfigNode {
     /**
      * Throws a ConfigException listing every key of this mapping that was neither read nor declared
      * ignored, each with the closest key that was read (a misspelling hint).
+     *
+     * @param known further keys offered as suggestions (e.g. every parameter the factory understands)
+     * @throws ConfigException if any key is unread
      */
     public void checkAllKeysRead(Set<String> known) {
         List<String> unread = unreadKeys();

@@ -33,14 +33,28 @@ public final class Instantiator {
         this.context = context;
     }
 
-    /** A copy of this instantiator whose context also maps {@code key} to {@code value}. */
+    /**
+     * A copy of this instantiator whose context also maps {@code key} to {@code value}.
+     *
+     * @param key the context key
+     * @param value the value
+     * @return a new instantiator; this one is unchanged
+     */
     public Instantiator with(String key, Object value) {
         Map<String, Object> c = new LinkedHashMap<>(context);
         c.put(key, value);
         return new Instantiator(c);
     }
 
-    /** A context value, or null. */
+    /**
+     * A context value, or null.
+     *
+     * @param <T> the expected type
+     * @param key the context key
+     * @param type the expected class
+     * @return the value, or null when absent
+     * @throws IllegalStateException if the value is not a {@code type}
+     */
     public <T> T context(String key, Class<T> type) {
         Object v = context.get(key);
         if (v == null) {
@@ -53,7 +67,17 @@ public final class Instantiator {
         return type.cast(v);
     }
 
-    /** A required context value. */
+    /**
+     * A required context value.
+     *
+     * @param <T> the expected type
+     * @param key the context key
+     * @param type the expected class
+     * @param path the config path named in the error
+     * @return the value
+     * @throws ConfigException naming {@code path} if the value is absent
+     * @throws IllegalStateException if the value is not a {@code type}
+     */
     public <T> T requireContext(String key, Class<T> type, String path) {
         T v = context(key, type);
         if (v == null) {
@@ -63,17 +87,34 @@ public final class Instantiator {
         return v;
     }
 
-    /** The target name of the innermost {@code fromConfig} call in progress (as written in the config). */
+    /**
+     * The target name of the innermost {@code fromConfig} call in progress (as written in the config).
+     *
+     * @return the target string, or null outside any {@code fromConfig}
+     */
     public String currentTarget() {
         return targets.peek();
     }
 
-    /** Whether {@code node.key} holds a sentinel string ({@code __is_first_stage__}, {@code __is_unconditional__}). */
+    /**
+     * Whether {@code node.key} holds a sentinel string ({@code __is_first_stage__}, {@code
+     * __is_unconditional__}).
+     *
+     * @param node the node
+     * @param key the key (not marked read)
+     * @return the sentinel, or null when the value is not one
+     */
     public static Targets.Sentinel sentinel(ConfigNode node, String key) {
         return Targets.Sentinel.of(node.has(key) ? node.asMap().get(key) : null);
     }
 
-    /** Builds the object described by {@code node} ({@code target} plus optional {@code params}). */
+    /**
+     * Builds the object described by {@code node} ({@code target} plus optional {@code params}).
+     *
+     * @param node a node with {@code target} and optional {@code params}
+     * @return the built object
+     * @throws ConfigException naming the path for a missing or unknown target, bad or unread params
+     */
     public Object instantiate(ConfigNode node) {
         return instantiate(node, Object.class);
     }
@@ -81,8 +122,12 @@ public final class Instantiator {
     /**
      * Builds the object described by {@code node} and checks it is an {@code expected}.
      *
-     * @throws ConfigException naming the path for a missing or unknown target, a wrong type, bad or
-     *     unread params
+     * @param <T> the expected type
+     * @param node a node with {@code target} and optional {@code params}
+     * @param expected the class the result must be an instance of
+     * @return the built object
+     * @throws ConfigException naming the path for a missing or unknown target, a wrong type, bad or unread
+     *     params
      */
     public <T> T instantiate(ConfigNode node, Class<T> expected) {
         if (!node.has("target")) {

@@ -72,42 +72,94 @@ public final class Tensors {
                 (PtNDManager) like.getManager(), new Shape(), value, dataType, like.getDevice(), SparseFormat.DENSE);
     }
 
-    /** A float32 1-d array holding a copy of {@code data}. */
+    /**
+     * A float32 1-d array holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements; copied, not referenced after the call
+     * @return a new array [data.length]
+     */
     public static NDArray create(NDManager manager, float[] data) {
         return own(manager.create(data));
     }
 
-    /** A float32 array of {@code shape} holding a copy of {@code data}. */
+    /**
+     * A float32 array of {@code shape} holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements in row-major order; copied, not referenced after the call
+     * @param shape the shape; its size must equal {@code data.length}
+     * @return a new array of {@code shape}
+     */
     public static NDArray create(NDManager manager, float[] data, Shape shape) {
         return own(manager.create(data, shape));
     }
 
-    /** A float64 1-d array holding a copy of {@code data}. */
+    /**
+     * A float64 1-d array holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements; copied, not referenced after the call
+     * @return a new array [data.length]
+     */
     public static NDArray create(NDManager manager, double[] data) {
         return own(manager.create(data));
     }
 
-    /** A float64 array of {@code shape} holding a copy of {@code data}. */
+    /**
+     * A float64 array of {@code shape} holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements in row-major order; copied, not referenced after the call
+     * @param shape the shape; its size must equal {@code data.length}
+     * @return a new array of {@code shape}
+     */
     public static NDArray create(NDManager manager, double[] data, Shape shape) {
         return own(manager.create(data, shape));
     }
 
-    /** An int64 1-d array holding a copy of {@code data}. */
+    /**
+     * An int64 1-d array holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements; copied, not referenced after the call
+     * @return a new array [data.length]
+     */
     public static NDArray create(NDManager manager, long[] data) {
         return own(manager.create(data));
     }
 
-    /** An int64 array of {@code shape} holding a copy of {@code data}. */
+    /**
+     * An int64 array of {@code shape} holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements in row-major order; copied, not referenced after the call
+     * @param shape the shape; its size must equal {@code data.length}
+     * @return a new array of {@code shape}
+     */
     public static NDArray create(NDManager manager, long[] data, Shape shape) {
         return own(manager.create(data, shape));
     }
 
-    /** An int32 1-d array holding a copy of {@code data}. */
+    /**
+     * An int32 1-d array holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements; copied, not referenced after the call
+     * @return a new array [data.length]
+     */
     public static NDArray create(NDManager manager, int[] data) {
         return own(manager.create(data));
     }
 
-    /** An int32 array of {@code shape} holding a copy of {@code data}. */
+    /**
+     * An int32 array of {@code shape} holding a copy of {@code data}.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements in row-major order; copied, not referenced after the call
+     * @param shape the shape; its size must equal {@code data.length}
+     * @return a new array of {@code shape}
+     */
     public static NDArray create(NDManager manager, int[] data, Shape shape) {
         return own(manager.create(data, shape));
     }
@@ -116,6 +168,12 @@ public final class Tensors {
      * An array of {@code shape} and {@code dataType} holding a copy of the remaining elements of
      * {@code data} (a direct or heap buffer of the dtype's element type, or a {@code ByteBuffer} in
      * native byte order). The buffer is not referenced after the call.
+     *
+     * @param manager the manager that owns the result
+     * @param data the elements in row-major order, from the buffer's position to its limit
+     * @param shape the shape; its size must equal the number of remaining elements
+     * @param dataType the dtype of the elements in {@code data}
+     * @return a new array of {@code shape} and {@code dataType}
      */
     public static NDArray create(NDManager manager, Buffer data, Shape shape, DataType dataType) {
         return own(manager.create(data, shape, dataType));

@@ -40,15 +40,26 @@ public final class SafeTensors {
     /**
      * Opens and validates {@code path}; tensors are read lazily from a memory map.
      *
-     * @throws SafeTensorsFormatException if the header is malformed (the message names the file and
-     *     the tensor)
+     * @param path the {@code .safetensors} file
+     * @return the open file; the caller closes it
+     * @throws SafeTensorsFormatException if the header is malformed (the message names the file and the
+     *     tensor)
      * @throws UncheckedIOException if the file cannot be read
      */
     public static SafeTensorsFile open(Path path) {
         return SafeTensorsFile.open(path);
     }
 
-    /** Reads every tensor of {@code path} into {@code manager}. */
+    /**
+     * Reads every tensor of {@code path} into {@code manager}.
+     *
+     * @param path the {@code .safetensors} file
+     * @param manager the manager that owns the arrays
+     * @return the arrays by name in data order, in their stored dtypes (see {@link SafeTensorsFile#load});
+     *     the caller owns them
+     * @throws SafeTensorsFormatException if the file is malformed or holds an unsupported dtype
+     * @throws UncheckedIOException if the file cannot be read
+     */
     public static Map<String, NDArray> readAll(Path path, NDManager manager) {
         try (SafeTensorsFile f = open(path)) {
             return f.loadAll(manager);
@@ -61,6 +72,13 @@ public final class SafeTensors {
      * disk and then renamed over {@code path} ({@link #moveIntoPlace}). On failure the temporary file
      * is removed and an existing {@code path} is left untouched. The file gets the permissions of any
      * other new file (the process umask applies).
+     *
+     * @param path the destination; missing parent directories are created
+     * @param tensors the arrays by name, written in iteration order (read, not closed)
+     * @param metadata the {@code __metadata__} string map
+     * @throws IllegalArgumentException if a tensor is named {@code __metadata__} or has a dtype safetensors
+     *     cannot store
+     * @throws UncheckedIOException naming {@code path} when the file cannot be written
      */
     public static void write(Path path, Map<String, NDArray> tensors, Map<String, String> metadata) {
         Path tmp = writeTemp(path, tensors, metadata);
@@ -80,8 +98,13 @@ public final class SafeTensors {
      * .<name>.<random>.tmp}, created like any other file so the umask applies), flushed to disk; the
      * caller renames it with {@link #moveIntoPlace} or deletes it. On failure nothing is left behind.
      *
+     * @param path the final destination; missing parent directories are created
+     * @param tensors the arrays by name, written in iteration order (read, not closed)
+     * @param metadata the {@code __metadata__} string map
      * @return the temporary file
      * @throws UncheckedIOException naming {@code path} when the file cannot be written (disk full...)
+     * @throws IllegalArgumentException if a tensor is named {@code __metadata__} or has a dtype safetensors
+     *     cannot store
      */
     public static Path writeTemp(Path path, Map<String, NDArray> tensors, Map<String, String> metadata) {
         Path abs = path.toAbsolutePath();
@@ -104,13 +127,22 @@ public final class SafeTensors {
     /**
      * Whether {@code file} is named like a temporary file of {@link #writeTemp} (or of earlier
      * versions) for a {@code .safetensors} file: left behind only by an interrupted write.
+     *
+     * @param file any path
+     * @return true for a name {@code .*.safetensors*.tmp}
      */
     public static boolean isTempFile(Path file) {
         String n = file.getFileName().toString();
         return n.startsWith(".") && n.endsWith(TEMP_SUFFIX) && n.contains(".safetensors");
     }
 
-    /** Renames a temporary file of {@link #writeTemp} over {@code path} (atomically where supported). */
+    /**
+     * Renames a temporary file of {@link #writeTemp} over {@code path} (atomically where supported).
+     *
+     * @param tmp the temporary file returned by {@link #writeTemp}
+     * @param path the destination, replaced if it exists
+     * @throws UncheckedIOException naming {@code path} when the rename fails
+     */
     public static void moveIntoPlace(Path tmp, Path path) {
         Path abs = path.toAbsolutePath();
         try {
@@ -124,7 +156,11 @@ public final class SafeTensors {
         }
     }
 
-    /** Deletes {@code file} if not null, ignoring errors (cleanup after another failure). */
+    /**
+     * Deletes {@code file} if not null, ignoring errors (cleanup after another failure).
+     *
+     * @param file the file, or null
+     */
     public static void deleteQuietly(Path file) {
         if (file != null) {
             try {

@@ -67,22 +67,41 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
-    /** The file. */
+    /**
+     * The file.
+     *
+     * @return the path given to {@link SafeTensors#open}
+     */
     public Path path() {
         return path;
     }
 
-    /** Tensor names in data order. */
+    /**
+     * Tensor names in data order.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> keys() {
         return new ArrayList<>(tensors.keySet());
     }
 
-    /** Whether the file has a tensor {@code name}. */
+    /**
+     * Whether the file has a tensor {@code name}.
+     *
+     * @param name the tensor name
+     * @return whether the header lists it
+     */
     public boolean contains(String name) {
         return tensors.containsKey(name);
     }
 
-    /** The header entry of {@code name}. */
+    /**
+     * The header entry of {@code name}.
+     *
+     * @param name the tensor name
+     * @return the entry
+     * @throws IllegalArgumentException if there is no such tensor
+     */
     public TensorInfo info(String name) {
         TensorInfo t = tensors.get(name);
         if (t == null) {
@@ -91,12 +110,24 @@ public final class SafeTensorsFile implements AutoCloseable {
         return t;
     }
 
-    /** The {@code __metadata__} map (empty when absent). */
+    /**
+     * The {@code __metadata__} map (empty when absent).
+     *
+     * @return an unmodifiable map
+     */
     public Map<String, String> metadata() {
         return Collections.unmodifiableMap(metadata);
     }
 
-    /** Loads {@code name} in its stored dtype (BF16 becomes FLOAT32, I16 becomes INT32). */
+    /**
+     * Loads {@code name} in its stored dtype (BF16 becomes FLOAT32, I16 becomes INT32).
+     *
+     * @param name the tensor name
+     * @param manager the manager that owns the result
+     * @return a new array (the caller owns it); it stays valid after this file is closed
+     * @throws IllegalArgumentException if there is no such tensor
+     * @throws SafeTensorsFormatException if its dtype is unsupported or it exceeds 2 GiB
+     */
     public NDArray load(String name, NDManager manager) {
         return load(name, manager, null);
     }
@@ -104,6 +135,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     /**
      * Loads {@code name} and converts it to {@code target} (null keeps the stored dtype; BF16 is
      * always widened to FLOAT32 in Java first, since DJL cannot hold bfloat16 arrays safely).
+     *
+     * @param name the tensor name
+     * @param manager the manager that owns the result
+     * @param target the dtype of the result, or null for the stored dtype
+     * @return a new array (the caller owns it); it stays valid after this file is closed
+     * @throws IllegalArgumentException if there is no such tensor
+     * @throws SafeTensorsFormatException if its dtype is unsupported or it exceeds 2 GiB
      */
     public NDArray load(String name, NDManager manager, DataType target) {
         TensorInfo t = info(name);
@@ -141,17 +179,38 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
-    /** Loads every tensor, in data order. */
+    /**
+     * Loads every tensor, in data order.
+     *
+     * @param manager the manager that owns the arrays
+     * @return the arrays by name, in data order; the caller owns them
+     * @throws SafeTensorsFormatException if a dtype is unsupported or a tensor exceeds 2 GiB
+     */
     public Map<String, NDArray> loadAll(NDManager manager) {
         return loadAll(manager, null, k -> true);
     }
 
-    /** Loads every tensor converted to {@code target} (null keeps dtypes). */
+    /**
+     * Loads every tensor converted to {@code target} (null keeps dtypes).
+     *
+     * @param manager the manager that owns the arrays
+     * @param target the dtype of every result, or null for the stored dtypes
+     * @return the arrays by name, in data order; the caller owns them
+     * @throws SafeTensorsFormatException if a dtype is unsupported or a tensor exceeds 2 GiB
+     */
     public Map<String, NDArray> loadAll(NDManager manager, DataType target) {
         return loadAll(manager, target, k -> true);
     }
 
-    /** Loads the tensors whose names pass {@code filter}. */
+    /**
+     * Loads the tensors whose names pass {@code filter}.
+     *
+     * @param manager the manager that owns the arrays
+     * @param target the dtype of every result, or null for the stored dtypes
+     * @param filter the test on tensor names; only names passing it are loaded
+     * @return the loaded arrays by name, in data order; the caller owns them
+     * @throws SafeTensorsFormatException if a dtype is unsupported or a tensor exceeds 2 GiB
+     */
     public Map<String, NDArray> loadAll(NDManager manager, DataType target, Predicate<String> filter) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String k : tensors.keySet()) {

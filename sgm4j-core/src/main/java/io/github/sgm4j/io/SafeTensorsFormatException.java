@@ -5,12 +5,21 @@ public class SafeTensorsFormatException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
-    /** Creates the exception. */
+    /**
+     * Creates the exception.
+     *
+     * @param message the description, naming the file and, where relevant, the tensor
+     */
     public SafeTensorsFormatException(String message) {
         super(message);
     }
 
-    /** Creates the exception with a cause. */
+    /**
+     * Creates the exception with a cause.
+     *
+     * @param message the description, naming the file and, where relevant, the tensor
+     * @param cause the underlying failure
+     */
     public SafeTensorsFormatException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -11,12 +11,21 @@ package io.github.sgm4j.io;
  */
 public record TensorInfo(String name, String dtype, long[] shape, long begin, long end) {
 
-    /** Number of elements (overflow-checked: the header parser rejects shapes whose count overflows). */
+    /**
+     * Number of elements (overflow-checked: the header parser rejects shapes whose count overflows).
+     *
+     * @return the product of the shape (1 for a scalar)
+     * @throws SafeTensorsFormatException if the product overflows a long
+     */
     public long numel() {
         return SafeTensorsHeader.numel(shape, "tensor '" + name + "'");
     }
 
-    /** Byte length. */
+    /**
+     * Byte length.
+     *
+     * @return {@code end - begin}
+     */
     public long byteLength() {
         return end - begin;
     }

@@ -27,7 +27,14 @@ public class BatchNorm2d extends Module implements UnaryModule {
      * @param momentum running-average factor (0.1), or null for the cumulative average
      */
     public record Params(int numFeatures, double eps, Double momentum) {
-        /** Validates the arguments. */
+        /**
+         * Validates the arguments.
+         *
+         * @param numFeatures channels C, positive
+         * @param eps variance epsilon, positive
+         * @param momentum running-average factor in [0, 1], or null for the cumulative average
+         * @throws IllegalArgumentException if an argument is out of range
+         */
         public Params {
             if (numFeatures <= 0) {
                 throw new IllegalArgumentException("BatchNorm2d: num_features must be positive, got " + numFeatures);

@@ -15,12 +15,33 @@ public class Conv2d extends Module implements UnaryModule {
     private final Parameter weight;
     private final Parameter bias;
 
-    /** {@code nn.Conv2d(in, out, kernel, stride=1, padding=0)} with bias. */
+    /**
+     * {@code nn.Conv2d(in, out, kernel, stride=1, padding=0)} with bias.
+     *
+     * @param inChannels input channels C_in
+     * @param outChannels output channels C_out
+     * @param kernelSize square kernel size k
+     * @param stride stride in both directions
+     * @param padding zero padding on each side
+     * @throws IllegalArgumentException if a size is not positive or the padding is negative
+     */
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride, int padding) {
         this(inChannels, outChannels, kernelSize, stride, padding, 1, true);
     }
 
-    /** {@code nn.Conv2d(in, out, kernel, stride, padding, groups=groups, bias=bias)}. */
+    /**
+     * {@code nn.Conv2d(in, out, kernel, stride, padding, groups=groups, bias=bias)}.
+     *
+     * @param inChannels input channels C_in, divisible by {@code groups}
+     * @param outChannels output channels C_out, divisible by {@code groups}
+     * @param kernelSize square kernel size k
+     * @param stride stride in both directions
+     * @param padding zero padding on each side
+     * @param groups number of channel groups
+     * @param bias whether the layer has a {@code bias} parameter
+     * @throws IllegalArgumentException if a size is not positive, the padding is negative or the channels are
+     *     not divisible by {@code groups}
+     */
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride, int padding, int groups, boolean bias) {
         if (inChannels <= 0 || outChannels <= 0 || kernelSize <= 0 || stride <= 0 || padding < 0 || groups <= 0) {
             throw new IllegalArgumentException(String.format(
@@ -53,22 +74,38 @@ public class Conv2d extends Module implements UnaryModule {
         return F.conv2d(x, weight.getArray(), bias == null ? null : bias.getArray(), stride, padding, groups);
     }
 
-    /** The {@code weight} parameter [out, in/groups, k, k]. */
+    /**
+     * The {@code weight} parameter [out, in/groups, k, k].
+     *
+     * @return the slot [C_out, C_in / groups, k, k], initialised {@code U(-1/sqrt(fan_in), 1/sqrt(fan_in))}
+     */
     public Parameter getWeight() {
         return weight;
     }
 
-    /** The {@code bias} parameter, or null. */
+    /**
+     * The {@code bias} parameter, or null.
+     *
+     * @return the slot [C_out], or null when built with {@code bias=false}
+     */
     public Parameter getBias() {
         return bias;
     }
 
-    /** Input channels. */
+    /**
+     * Input channels.
+     *
+     * @return C_in
+     */
     public int getInChannels() {
         return inChannels;
     }
 
-    /** Output channels. */
+    /**
+     * Output channels.
+     *
+     * @return C_out
+     */
     public int getOutChannels() {
         return outChannels;
     }

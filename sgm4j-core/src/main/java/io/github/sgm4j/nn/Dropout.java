@@ -14,7 +14,12 @@ public class Dropout extends Module implements UnaryModule {
 
     private final double p;
 
-    /** {@code nn.Dropout(p)}. */
+    /**
+     * {@code nn.Dropout(p)}.
+     *
+     * @param p the probability of zeroing an element, in [0, 1]
+     * @throws IllegalArgumentException if {@code p} is outside [0, 1]
+     */
     public Dropout(double p) {
         if (p < 0 || p > 1) {
             throw new IllegalArgumentException("dropout probability must be in [0, 1], got " + p);
@@ -36,7 +41,11 @@ public class Dropout extends Module implements UnaryModule {
         return F.dropout(x, p, true, noise);
     }
 
-    /** The drop probability. */
+    /**
+     * The drop probability.
+     *
+     * @return the probability given at construction
+     */
     public double getP() {
         return p;
     }

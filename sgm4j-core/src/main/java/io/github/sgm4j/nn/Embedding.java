@@ -10,7 +10,13 @@ public class Embedding extends Module implements UnaryModule {
     private final int embeddingDim;
     private final Parameter weight;
 
-    /** {@code nn.Embedding(num_embeddings, embedding_dim)}; weights init N(0, 1). */
+    /**
+     * {@code nn.Embedding(num_embeddings, embedding_dim)}; weights init N(0, 1).
+     *
+     * @param numEmbeddings rows of the table
+     * @param embeddingDim width of each row
+     * @throws IllegalArgumentException if a size is not positive
+     */
     public Embedding(int numEmbeddings, int embeddingDim) {
         if (numEmbeddings <= 0 || embeddingDim <= 0) {
             throw new IllegalArgumentException(
@@ -45,17 +51,29 @@ public class Embedding extends Module implements UnaryModule {
         return F.embedding(indices, weight.getArray());
     }
 
-    /** The {@code weight} parameter [num_embeddings, dim]. */
+    /**
+     * The {@code weight} parameter [num_embeddings, dim].
+     *
+     * @return the slot
+     */
     public Parameter getWeight() {
         return weight;
     }
 
-    /** Number of rows. */
+    /**
+     * Number of rows.
+     *
+     * @return num_embeddings
+     */
     public int getNumEmbeddings() {
         return numEmbeddings;
     }
 
-    /** Row width. */
+    /**
+     * Row width.
+     *
+     * @return embedding_dim
+     */
     public int getEmbeddingDim() {
         return embeddingDim;
     }

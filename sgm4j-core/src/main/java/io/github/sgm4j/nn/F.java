@@ -107,7 +107,14 @@ public final class F {
         }
     }
 
-    /** {@code F.linear(x, weight, bias)}; {@code bias} may be null. */
+    /**
+     * {@code F.linear(x, weight, bias)}; {@code bias} may be null.
+     *
+     * @param x input [..., in_features]
+     * @param weight [out_features, in_features]
+     * @param bias [out_features] or null
+     * @return {@code x @ weight^T + bias}, [..., out_features], owned by the manager of {@code x}
+     */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         NDList out = bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias);
         return out.singletonOrThrow();
@@ -117,6 +124,10 @@ public final class F {
      * A new handle on the same data that stays in the autograd graph (a view of {@code x}). Use it
      * wherever a layer returns its input unchanged: DJL's {@code duplicate()} is a detached copy in
      * the PyTorch engine, which would silently cut gradients.
+     *
+     * @param x any array
+     * @return a reshape of {@code x} to its own shape: shares its data and records the autograd edge; the
+     *     caller closes it (closing it does not free {@code x})
      */
     public static NDArray alias(NDArray x) {
         return x.reshape(x.getShape());
@@ -126,6 +137,9 @@ public final class F {
      * Correctly rounded elementwise square root of a float32/float16 array (computed in float64,
      * then rounded): libtorch 2.7's CPU {@code sqrt} is off by one ulp for some inputs, where torch
      * 1.13 (the reference) is exact. Float64 input uses the engine's sqrt directly.
+     *
+     * @param x a floating-point array
+     * @return {@code sqrt(x)} elementwise, same shape and dtype, owned by the manager of {@code x}
      */
     public static NDArray sqrtExact(NDArray x) {
         if (x.getDataType() == DataType.FLOAT64) {
@@ -140,6 +154,9 @@ public final class F {
     /**
      * {@code F.silu(x)} = x * sigmoid(x). Without autograd recording the product is written in
      * place into the fresh sigmoid array (one allocation instead of two).
+     *
+     * @param x any floating-point array
+     * @return {@code x * sigmoid(x)}, same shape and dtype, owned by the manager of {@code x}
      */
     public static NDArray silu(NDArray x) {
         if (!JniUtils.isGradMode()) {
@@ -152,12 +169,22 @@ public final class F {
         }
     }
 
-    /** {@code F.gelu(x)} with the exact erf form ({@code approximate='none'}). */
+    /**
+     * {@code F.gelu(x)} with the exact erf form ({@code approximate='none'}).
+     *
+     * @param x any floating-point array
+     * @return {@code x * Phi(x)} (Phi the standard normal CDF), same shape and dtype
+     */
     public static NDArray gelu(NDArray x) {
         return x.getNDArrayInternal().gelu();
     }
 
-    /** {@code torch.sigmoid(x)}. */
+    /**
+     * {@code torch.sigmoid(x)}.
+     *
+     * @param x any floating-point array
+     * @return {@code 1 / (1 + exp(-x))}, same shape and dtype
+     */
     public static NDArray sigmoid(NDArray x) {
         return x.getNDArrayInternal().sigmoid();
     }
@@ -176,6 +203,14 @@ public final class F {
      * eps 0, i.e. {@code y * weight + bias} in one pass. Groups of a single element and
      * non-float32 inputs use the composed formulation
      * {@link #groupNormComposed}. Both agree with torch's {@code group_norm} to float rounding.
+     *
+     * @param x input [B, C, *] with C divisible by {@code groups}
+     * @param groups number of groups G
+     * @param weight per-channel scale [C], or null for none
+     * @param bias per-channel shift [C], or null for none
+     * @param eps added to the variance
+     * @return the normalised array, shape of {@code x}, owned by the manager of {@code x}
+     * @throws IllegalArgumentException if C is not divisible by {@code groups}
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
@@ -221,6 +256,14 @@ public final class F {
      * layer_norm} over the [B, G, C/G * prod(*)] view, then the per-channel affine (in place when no
      * autograd graph is recorded). The fallback for single-element groups and non-float32 inputs, and
      * the definition the fused path is tested against.
+     *
+     * @param x input [B, C, *] with C divisible by {@code groups}
+     * @param groups number of groups G
+     * @param weight per-channel scale [C], or null for none
+     * @param bias per-channel shift [C], or null for none
+     * @param eps added to the variance
+     * @return the normalised array, shape of {@code x}, owned by the manager of {@code x}
+     * @throws IllegalArgumentException if C is not divisible by {@code groups}
      */
     public static NDArray groupNormComposed(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
@@ -273,7 +316,16 @@ public final class F {
         return out;
     }
 
-    /** {@code F.layer_norm(x, normalized_shape, weight, bias, eps)}; weight/bias may be null. */
+    /**
+     * {@code F.layer_norm(x, normalized_shape, weight, bias, eps)}; weight/bias may be null.
+     *
+     * @param x input [..., *normalizedShape]
+     * @param normalizedShape the trailing dimensions normalised together
+     * @param weight scale of {@code normalizedShape}, or null for ones
+     * @param bias shift of {@code normalizedShape}, or null for zeros
+     * @param eps added to the variance
+     * @return the normalised array, shape of {@code x}, owned by the manager of {@code x}
+     */
     public static NDArray layerNorm(NDArray x, Shape normalizedShape, NDArray weight, NDArray bias, double eps) {
         NDManager m = x.getManager();
         NDArray w = weight != null ? weight : m.ones(normalizedShape, x.getDataType(), x.getDevice());
@@ -288,7 +340,13 @@ public final class F {
         return out;
     }
 
-    /** {@code F.embedding(indices, weight)}: rows of {@code weight} for int64 indices. */
+    /**
+     * {@code F.embedding(indices, weight)}: rows of {@code weight} for int64 indices.
+     *
+     * @param indices integer indices of any shape, each in [0, num_embeddings); converted to int64 if needed
+     * @param weight the table [num_embeddings, dim]
+     * @return [*indices.shape, dim], owned by the manager of {@code indices}
+     */
     public static NDArray embedding(NDArray indices, NDArray weight) {
         NDArray idx = indices.getDataType() == DataType.INT64 ? indices : indices.toType(DataType.INT64, false);
         NDArray out = Embedding.embedding(idx, weight, SparseFormat.DENSE).singletonOrThrow();
@@ -298,7 +356,13 @@ public final class F {
         return out;
     }
 
-    /** {@code torch.softmax(x, dim)}. */
+    /**
+     * {@code torch.softmax(x, dim)}.
+     *
+     * @param x the input
+     * @param dim the dimension normalised to sum 1 (negative counts from the end)
+     * @return {@code exp(x) / sum(exp(x), dim)}, same shape as {@code x}
+     */
     public static NDArray softmax(NDArray x, int dim) {
         return x.softmax(dim);
     }
@@ -365,6 +429,10 @@ public final class F {
      * {@code F.interpolate(x, scale_factor=2, mode='nearest')} over [B, C, H, W]: libtorch's nearest
      * interpolation kernel (one pass; bit-identical to repeating rows and columns, {@link
      * #upsampleNearest2xRepeat}).
+     *
+     * @param x input [B, C, H, W]
+     * @return [B, C, 2H, 2W], owned by the manager of {@code x}
+     * @throws IllegalArgumentException if {@code x} is not 4-d
      */
     public static NDArray upsampleNearest2x(NDArray x) {
         Shape s = x.getShape();
@@ -375,7 +443,13 @@ public final class F {
         return JniUtils.interpolate((PtNDArray) x, new long[] {2 * s.get(2), 2 * s.get(3)}, 0, false);
     }
 
-    /** Nearest x2 upsampling by repeating rows then columns (the definition {@link #upsampleNearest2x} is tested against). */
+    /**
+     * Nearest x2 upsampling by repeating rows then columns (the definition {@link #upsampleNearest2x} is
+     * tested against).
+     *
+     * @param x input [B, C, H, W]
+     * @return [B, C, 2H, 2W], owned by the manager of {@code x}
+     */
     public static NDArray upsampleNearest2xRepeat(NDArray x) {
         try (NDArray h = x.repeat(2, 2)) {
             return h.repeat(3, 2);
@@ -385,6 +459,14 @@ public final class F {
     /**
      * {@code F.pad(x, pad, value=value)} with torch's argument order: pairs from the last dimension
      * backwards, e.g. {@code (0, 1, 0, 1)} pads W right and H bottom by one.
+     *
+     * @param x the input
+     * @param pad (left, right) amounts per dimension, last dimension first; an even number of entries, at
+     *     most two per dimension of {@code x}
+     * @param value the fill value of the padding
+     * @return the padded array, owned by the manager of {@code x}
+     * @throws IllegalArgumentException if {@code pad} has an odd length or more pairs than {@code x} has
+     *     dimensions
      */
     public static NDArray pad(NDArray x, long[] pad, double value) {
         if (pad.length % 2 != 0 || pad.length / 2 > x.getShape().dimension()) {
@@ -393,7 +475,14 @@ public final class F {
         return JniUtils.pad((PtNDArray) x, pad, value);
     }
 
-    /** {@code F.avg_pool2d(x, kernel, stride)} (no padding, count_include_pad=True). */
+    /**
+     * {@code F.avg_pool2d(x, kernel, stride)} (no padding, count_include_pad=True).
+     *
+     * @param x input [B, C, H, W]
+     * @param kernel the square window size
+     * @param stride the stride in both directions
+     * @return [B, C, floor((H - kernel) / stride) + 1, floor((W - kernel) / stride) + 1]
+     */
     public static NDArray avgPool2d(NDArray x, int kernel, int stride) {
         return Pool.avgPool2d(x, new Shape(kernel, kernel), new Shape(stride, stride), new Shape(0, 0), false, true);
     }
@@ -437,17 +526,33 @@ public final class F {
                 (PtNDArray) bias, training, momentum, eps);
     }
 
-    /** {@code F.relu(x)}. @param x the input @return {@code max(x, 0)} */
+    /**
+     * {@code F.relu(x)}.
+     *
+     * @param x the input
+     * @return {@code max(x, 0)}, same shape and dtype
+     */
     public static NDArray relu(NDArray x) {
         return JniUtils.relu((PtNDArray) x);
     }
 
-    /** {@code F.leaky_relu(x, slope)}. @param x the input @param slope the negative slope @return the activation */
+    /**
+     * {@code F.leaky_relu(x, slope)}.
+     *
+     * @param x the input
+     * @param slope the factor applied to negative inputs
+     * @return {@code x} where {@code x >= 0}, {@code slope * x} elsewhere; same shape and dtype
+     */
     public static NDArray leakyRelu(NDArray x, double slope) {
         return JniUtils.leakyRelu((PtNDArray) x, slope);
     }
 
-    /** {@code F.softplus(x)} (beta 1, threshold 20). @param x the input @return {@code log(1 + exp(x))} */
+    /**
+     * {@code F.softplus(x)} (beta 1, threshold 20).
+     *
+     * @param x the input
+     * @return {@code log(1 + exp(x))} (linear above 20), same shape and dtype
+     */
     public static NDArray softplus(NDArray x) {
         return JniUtils.softPlus((PtNDArray) x);
     }
@@ -468,6 +573,14 @@ public final class F {
     /**
      * {@code F.dropout(x, p, training)}: in training mode each element is kept with probability
      * {@code 1-p} (a {@code bernoulli} draw from {@code noise}) and scaled by {@code 1/(1-p)}.
+     *
+     * @param x the input
+     * @param p the drop probability in [0, 1]
+     * @param training when false the op is the identity
+     * @param noise the source of the keep-mask draw (used only in training mode with {@code 0 < p < 1})
+     * @return the masked and rescaled input, or an {@link #alias} of {@code x} when not training or {@code p
+     *     == 0}; owned by the manager of {@code x}
+     * @throws IllegalArgumentException if {@code p} is outside [0, 1]
      */
     public static NDArray dropout(NDArray x, double p, boolean training, NoiseSource noise) {
         if (p < 0 || p > 1) {
@@ -487,7 +600,11 @@ public final class F {
         }
     }
 
-    /** Zeroes the gradient accumulated on {@code param} ({@code p.grad.zero_()}); no-op without one. */
+    /**
+     * Zeroes the gradient accumulated on {@code param} ({@code p.grad.zero_()}); no-op without one.
+     *
+     * @param param a leaf array (typically a parameter's array)
+     */
     public static void zeroGrad(NDArray param) {
         if (param.hasGradient()) {
             JniUtils.zeroGrad((PtNDArray) param);
@@ -497,6 +614,9 @@ public final class F {
     /**
      * Enables or disables autograd recording on the calling thread ({@code torch.set_grad_enabled});
      * returns the previous mode. Gradient mode is per thread in libtorch.
+     *
+     * @param enabled whether autograd records operations from now on
+     * @return the previous mode, to restore later
      */
     public static boolean setGradEnabled(boolean enabled) {
         boolean previous = JniUtils.isGradMode();
@@ -508,6 +628,8 @@ public final class F {
      * Seeds libtorch's default generator ({@code torch.manual_seed}) with a 64-bit seed. Seeded
      * noise sources ({@link io.github.sgm4j.noise.TorchNoiseSource}) are not disturbed: each restores
      * its own stream before its next draw.
+     *
+     * @param seed the seed
      */
     public static void manualSeed(long seed) {
         io.github.sgm4j.noise.TorchNoiseSource.manualSeed(seed);
@@ -527,133 +649,247 @@ public final class F {
         return Tensors.scalar(x, v, st);
     }
 
-    /** {@code x + v}. */
+    /**
+     * {@code x + v}.
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray add(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.add(s);
         }
     }
 
-    /** {@code x - v}. */
+    /**
+     * {@code x - v}.
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray sub(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.sub(s);
         }
     }
 
-    /** {@code v - x}. */
+    /**
+     * {@code v - x}.
+     *
+     * @param v the scalar
+     * @param x the array
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray rsub(double v, NDArray x) {
         try (NDArray s = scalarFor(x, v)) {
             return s.sub(x);
         }
     }
 
-    /** {@code x * v}. */
+    /**
+     * {@code x * v}.
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray mul(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.mul(s);
         }
     }
 
-    /** {@code x / v}. */
+    /**
+     * {@code x / v}.
+     *
+     * @param x the array
+     * @param v the scalar divisor
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray div(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.div(s);
         }
     }
 
-    /** {@code v / x}. */
+    /**
+     * {@code v / x}.
+     *
+     * @param v the scalar dividend
+     * @param x the array
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray rdiv(double v, NDArray x) {
         try (NDArray s = scalarFor(x, v)) {
             return s.div(x);
         }
     }
 
-    /** {@code x ** v}. */
+    /**
+     * {@code x ** v}.
+     *
+     * @param x the base array
+     * @param v the scalar exponent
+     * @return a new array owned by the manager of {@code x}
+     */
     public static NDArray pow(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.pow(s);
         }
     }
 
-    /** {@code torch.maximum(x, v)}. */
+    /**
+     * {@code torch.maximum(x, v)}.
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return the elementwise maximum, a new array owned by the manager of {@code x}
+     */
     public static NDArray maximum(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.maximum(s);
         }
     }
 
-    /** {@code torch.minimum(x, v)}. */
+    /**
+     * {@code torch.minimum(x, v)}.
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return the elementwise minimum, a new array owned by the manager of {@code x}
+     */
     public static NDArray minimum(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.minimum(s);
         }
     }
 
-    /** {@code x > v} (boolean). */
+    /**
+     * {@code x > v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray gt(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.gt(s);
         }
     }
 
-    /** {@code x >= v} (boolean). */
+    /**
+     * {@code x >= v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray gte(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.gte(s);
         }
     }
 
-    /** {@code x < v} (boolean). */
+    /**
+     * {@code x < v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray lt(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.lt(s);
         }
     }
 
-    /** {@code x <= v} (boolean). */
+    /**
+     * {@code x <= v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray lte(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.lte(s);
         }
     }
 
-    /** {@code x == v} (boolean). */
+    /**
+     * {@code x == v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray eq(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.eq(s);
         }
     }
 
-    /** {@code x != v} (boolean). */
+    /**
+     * {@code x != v} (boolean).
+     *
+     * @param x the array
+     * @param v the scalar
+     * @return a boolean array of the shape of {@code x}
+     */
     public static NDArray neq(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.neq(s);
         }
     }
 
-    /** In place {@code x += v}; returns {@code x}. */
+    /**
+     * In place {@code x += v}; returns {@code x}.
+     *
+     * @param x the array, modified in place (must not be a leaf that requires grad)
+     * @param v the scalar
+     * @return {@code x}
+     */
     public static NDArray addi(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.addi(s);
         }
     }
 
-    /** In place {@code x -= v}; returns {@code x}. */
+    /**
+     * In place {@code x -= v}; returns {@code x}.
+     *
+     * @param x the array, modified in place (must not be a leaf that requires grad)
+     * @param v the scalar
+     * @return {@code x}
+     */
     public static NDArray subi(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.subi(s);
         }
     }
 
-    /** In place {@code x *= v}; returns {@code x}. */
+    /**
+     * In place {@code x *= v}; returns {@code x}.
+     *
+     * @param x the array, modified in place (must not be a leaf that requires grad)
+     * @param v the scalar
+     * @return {@code x}
+     */
     public static NDArray muli(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.muli(s);
         }
     }
 
-    /** In place {@code x /= v}; returns {@code x}. */
+    /**
+     * In place {@code x /= v}; returns {@code x}.
+     *
+     * @param x the array, modified in place (must not be a leaf that requires grad)
+     * @param v the scalar divisor
+     * @return {@code x}
+     */
     public static NDArray divi(NDArray x, double v) {
         try (NDArray s = scalarFor(x, v)) {
             return x.divi(s);

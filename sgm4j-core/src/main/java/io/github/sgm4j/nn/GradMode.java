@@ -21,12 +21,20 @@ public final class GradMode implements AutoCloseable {
         this.previous = F.setGradEnabled(enabled);
     }
 
-    /** Disables autograd on this thread until {@link #close()} ({@code torch.no_grad()}). */
+    /**
+     * Disables autograd on this thread until {@link #close()} ({@code torch.no_grad()}).
+     *
+     * @return the scope; close it to restore the previous mode
+     */
     public static GradMode disabled() {
         return new GradMode(false);
     }
 
-    /** Enables autograd on this thread until {@link #close()} ({@code torch.enable_grad()}). */
+    /**
+     * Enables autograd on this thread until {@link #close()} ({@code torch.enable_grad()}).
+     *
+     * @return the scope; close it to restore the previous mode
+     */
     public static GradMode enabled() {
         return new GradMode(true);
     }

@@ -12,12 +12,28 @@ public class GroupNorm extends Module implements UnaryModule {
     private final Parameter weight;
     private final Parameter bias;
 
-    /** {@code nn.GroupNorm(num_groups, num_channels, eps=eps, affine=True)}. */
+    /**
+     * {@code nn.GroupNorm(num_groups, num_channels, eps=eps, affine=True)}.
+     *
+     * @param numGroups number of groups G
+     * @param numChannels channels C, divisible by G
+     * @param eps added to the variance
+     * @throws IllegalArgumentException if C is not divisible by G
+     */
     public GroupNorm(int numGroups, int numChannels, double eps) {
         this(numGroups, numChannels, eps, true);
     }
 
-    /** {@code nn.GroupNorm(num_groups, num_channels, eps=eps, affine=affine)}. */
+    /**
+     * {@code nn.GroupNorm(num_groups, num_channels, eps=eps, affine=affine)}.
+     *
+     * @param numGroups number of groups G
+     * @param numChannels channels C, divisible by G
+     * @param eps added to the variance
+     * @param affine whether the layer has per-channel {@code weight} (ones) and {@code bias} (zeros)
+     *     parameters [C]
+     * @throws IllegalArgumentException if C is not divisible by G
+     */
     public GroupNorm(int numGroups, int numChannels, double eps, boolean affine) {
         if (numGroups <= 0 || numChannels <= 0 || numChannels % numGroups != 0) {
             throw new IllegalArgumentException(
@@ -40,12 +56,20 @@ public class GroupNorm extends Module implements UnaryModule {
                 x, numGroups, weight == null ? null : weight.getArray(), bias == null ? null : bias.getArray(), eps);
     }
 
-    /** Number of groups. */
+    /**
+     * Number of groups.
+     *
+     * @return G
+     */
     public int getNumGroups() {
         return numGroups;
     }
 
-    /** Epsilon. */
+    /**
+     * Epsilon.
+     *
+     * @return the epsilon added to the variance
+     */
     public double getEps() {
         return eps;
     }

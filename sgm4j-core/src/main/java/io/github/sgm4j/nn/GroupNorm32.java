@@ -10,17 +10,36 @@ import ai.djl.ndarray.types.DataType;
  */
 public class GroupNorm32 extends GroupNorm {
 
-    /** {@code GroupNorm32(num_groups, num_channels)} with eps 1e-5. */
+    /**
+     * {@code GroupNorm32(num_groups, num_channels)} with eps 1e-5.
+     *
+     * @param numGroups number of groups G
+     * @param numChannels channels C, divisible by G
+     * @throws IllegalArgumentException if C is not divisible by G
+     */
     public GroupNorm32(int numGroups, int numChannels) {
         super(numGroups, numChannels, 1e-5);
     }
 
-    /** {@code GroupNorm32(num_groups, num_channels, eps)}. */
+    /**
+     * {@code GroupNorm32(num_groups, num_channels, eps)}.
+     *
+     * @param numGroups number of groups G
+     * @param numChannels channels C, divisible by G
+     * @param eps added to the variance
+     * @throws IllegalArgumentException if C is not divisible by G
+     */
     public GroupNorm32(int numGroups, int numChannels, double eps) {
         super(numGroups, numChannels, eps);
     }
 
-    /** {@code normalization(channels)}: 32 groups, eps 1e-5. */
+    /**
+     * {@code normalization(channels)}: 32 groups, eps 1e-5.
+     *
+     * @param channels channels C, divisible by 32
+     * @return a new GroupNorm32(32, C)
+     * @throws IllegalArgumentException if C is not divisible by 32
+     */
     public static GroupNorm32 normalization(int channels) {
         return new GroupNorm32(32, channels);
     }

@@ -27,17 +27,30 @@ public interface Init {
      */
     NDArray create(NDManager manager, Shape shape, DataType dataType, NoiseSource noise);
 
-    /** All zeros ({@code zero_module}, biases of norms). */
+    /**
+     * All zeros ({@code zero_module}, biases of norms).
+     *
+     * @return an initialiser ignoring the noise source
+     */
     static Init zeros() {
         return (m, s, d, n) -> m.zeros(s, d);
     }
 
-    /** All ones (norm weights). */
+    /**
+     * All ones (norm weights).
+     *
+     * @return an initialiser ignoring the noise source
+     */
     static Init ones() {
         return (m, s, d, n) -> m.ones(s, d);
     }
 
-    /** {@code U(-bound, bound)}: torch's {@code kaiming_uniform_(a=sqrt(5))} and bias init. */
+    /**
+     * {@code U(-bound, bound)}: torch's {@code kaiming_uniform_(a=sqrt(5))} and bias init.
+     *
+     * @param bound the half-width of the interval (torch uses {@code 1 / sqrt(fan_in)})
+     * @return an initialiser drawing one {@code rand} of the shape from the noise source
+     */
     static Init uniform(double bound) {
         return (m, s, d, n) -> {
             try (NDArray r = n.rand(m, s);
@@ -53,7 +66,12 @@ public interface Init {
         };
     }
 
-    /** {@code N(0, std)} (embeddings: std 1). */
+    /**
+     * {@code N(0, std)} (embeddings: std 1).
+     *
+     * @param std the standard deviation
+     * @return an initialiser drawing one {@code randn} of the shape from the noise source
+     */
     static Init normal(double std) {
         return (m, s, d, n) -> {
             try (NDArray r = n.randn(m, s)) {
@@ -68,17 +86,32 @@ public interface Init {
         };
     }
 
-    /** Fixed values computed at construction (schedules, sigmas); row-major. */
+    /**
+     * Fixed values computed at construction (schedules, sigmas); row-major.
+     *
+     * @param values the elements in row-major order; their count must equal the shape's size
+     * @return an initialiser converting the values to the slot's dtype
+     */
     static Init values(double[] values) {
         return (m, s, d, n) -> Tensors.create(m, values).reshape(s).toType(d, false);
     }
 
-    /** Fixed values computed at construction (schedules, sigmas); row-major. */
+    /**
+     * Fixed values computed at construction (schedules, sigmas); row-major.
+     *
+     * @param values the elements in row-major order; their count must equal the shape's size
+     * @return an initialiser converting the values to the slot's dtype
+     */
     static Init values(float[] values) {
         return (m, s, d, n) -> Tensors.create(m, values).reshape(s).toType(d, false);
     }
 
-    /** A scalar constant of the tensor's dtype. */
+    /**
+     * A scalar constant of the tensor's dtype.
+     *
+     * @param value the fill value (rounded to float32 first)
+     * @return an initialiser filling the shape with {@code value}
+     */
     static Init constant(double value) {
         return (m, s, d, n) -> m.full(s, (float) value, DataType.FLOAT32).toType(d, false);
     }

@@ -11,12 +11,23 @@ public class LayerNorm extends Module implements UnaryModule {
     private final Parameter weight;
     private final Parameter bias;
 
-    /** {@code nn.LayerNorm(dim)}: eps 1e-5, affine. */
+    /**
+     * {@code nn.LayerNorm(dim)}: eps 1e-5, affine.
+     *
+     * @param dim the size of the last dimension, normalised
+     */
     public LayerNorm(int dim) {
         this(new Shape(dim), 1e-5, true);
     }
 
-    /** {@code nn.LayerNorm(normalized_shape, eps, elementwise_affine)}. */
+    /**
+     * {@code nn.LayerNorm(normalized_shape, eps, elementwise_affine)}.
+     *
+     * @param normalizedShape the trailing dimensions normalised together
+     * @param eps added to the variance
+     * @param elementwiseAffine whether the layer has {@code weight} (ones) and {@code bias} (zeros)
+     *     parameters of {@code normalizedShape}
+     */
     public LayerNorm(Shape normalizedShape, double eps, boolean elementwiseAffine) {
         this.normalizedShape = normalizedShape;
         this.eps = eps;

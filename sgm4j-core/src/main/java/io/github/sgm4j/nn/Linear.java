@@ -11,12 +11,25 @@ public class Linear extends Module implements UnaryModule {
     private final Parameter weight;
     private final Parameter bias;
 
-    /** {@code nn.Linear(in, out)} with bias. */
+    /**
+     * {@code nn.Linear(in, out)} with bias.
+     *
+     * @param inFeatures size of the input's last dimension
+     * @param outFeatures size of the output's last dimension
+     * @throws IllegalArgumentException if a size is not positive
+     */
     public Linear(int inFeatures, int outFeatures) {
         this(inFeatures, outFeatures, true);
     }
 
-    /** {@code nn.Linear(in, out, bias=bias)}. */
+    /**
+     * {@code nn.Linear(in, out, bias=bias)}.
+     *
+     * @param inFeatures size of the input's last dimension
+     * @param outFeatures size of the output's last dimension
+     * @param bias whether the layer has a {@code bias} parameter
+     * @throws IllegalArgumentException if a size is not positive
+     */
     public Linear(int inFeatures, int outFeatures, boolean bias) {
         if (inFeatures <= 0 || outFeatures <= 0) {
             throw new IllegalArgumentException(
@@ -39,22 +52,38 @@ public class Linear extends Module implements UnaryModule {
         return F.linear(x, weight.getArray(), bias == null ? null : bias.getArray());
     }
 
-    /** The {@code weight} parameter [out, in]. */
+    /**
+     * The {@code weight} parameter [out, in].
+     *
+     * @return the slot [out, in], initialised {@code U(-1/sqrt(in), 1/sqrt(in))}
+     */
     public Parameter getWeight() {
         return weight;
     }
 
-    /** The {@code bias} parameter, or null. */
+    /**
+     * The {@code bias} parameter, or null.
+     *
+     * @return the slot [out], or null when built with {@code bias=false}
+     */
     public Parameter getBias() {
         return bias;
     }
 
-    /** Input features. */
+    /**
+     * Input features.
+     *
+     * @return in_features
+     */
     public int getInFeatures() {
         return inFeatures;
     }
 
-    /** Output features. */
+    /**
+     * Output features.
+     *
+     * @return out_features
+     */
     public int getOutFeatures() {
         return outFeatures;
     }

@@ -11,19 +11,33 @@ import java.util.List;
  */
 public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys, List<String> shapeMismatches) {
 
-    /** Compact constructor: defensive copies. */
+    /**
+     * Compact constructor: defensive copies.
+     *
+     * @param missingKeys keys the module has and the state dict lacks
+     * @param unexpectedKeys keys the state dict has and the module lacks
+     * @param shapeMismatches one line per key whose shape differs
+     */
     public LoadResult {
         missingKeys = List.copyOf(missingKeys);
         unexpectedKeys = List.copyOf(unexpectedKeys);
         shapeMismatches = List.copyOf(shapeMismatches);
     }
 
-    /** True when every key matched in name and shape. */
+    /**
+     * True when every key matched in name and shape.
+     *
+     * @return whether all three lists are empty
+     */
     public boolean isClean() {
         return missingKeys.isEmpty() && unexpectedKeys.isEmpty() && shapeMismatches.isEmpty();
     }
 
-    /** A multi-line report naming every offending key (at most 20 of each kind). */
+    /**
+     * A multi-line report naming every offending key (at most 20 of each kind).
+     *
+     * @return the report, or {@code all keys matched}
+     */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         append(sb, "missing keys", missingKeys);

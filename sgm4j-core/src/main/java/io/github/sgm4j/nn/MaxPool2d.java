@@ -20,7 +20,15 @@ public class MaxPool2d extends Module implements UnaryModule {
      * @param ceilMode round the output size up (false)
      */
     public record Params(int kernelSize, int stride, int padding, boolean ceilMode) {
-        /** Validates like torch. */
+        /**
+         * Validates like torch.
+         *
+         * @param kernelSize the square window, positive
+         * @param stride the stride, positive
+         * @param padding implicit padding on each side, at most half the kernel size
+         * @param ceilMode round the output size up
+         * @throws IllegalArgumentException if an argument is out of range
+         */
         public Params {
             if (kernelSize <= 0 || stride <= 0 || padding < 0) {
                 throw new IllegalArgumentException(String.format(

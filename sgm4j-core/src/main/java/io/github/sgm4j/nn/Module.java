@@ -33,7 +33,15 @@ public abstract class Module {
     private NDManager manager;
     private NoiseSource noise;
 
-    /** Registers a child module under its PyTorch attribute name and returns it. */
+    /**
+     * Registers a child module under its PyTorch attribute name and returns it.
+     *
+     * @param <M> the child's type
+     * @param name the attribute name (non-empty, no dots), unique among this module's children and tensors
+     * @param child the child; attached to this module's manager if there is one
+     * @return {@code child}
+     * @throws IllegalArgumentException if the name is invalid or taken, or the child is null
+     */
     protected <M extends Module> M register(String name, M child) {
         checkName(name);
         if (child == null) {
@@ -49,17 +57,39 @@ public abstract class Module {
         return child;
     }
 
-    /** Registers a trainable parameter (fp32) with the given default initialiser. */
+    /**
+     * Registers a trainable parameter (fp32) with the given default initialiser.
+     *
+     * @param name the attribute name (non-empty, no dots), unique in this module
+     * @param shape the shape, fixed from now on
+     * @param init the initialiser used by {@link #initialize}
+     * @return the new, unallocated slot (requires grad)
+     * @throws IllegalArgumentException if the name is invalid or taken
+     */
     protected Parameter parameter(String name, Shape shape, Init init) {
         return addTensor(new Parameter(name, Parameter.Kind.PARAMETER, shape, DataType.FLOAT32, init, true));
     }
 
-    /** Registers a buffer ({@code register_buffer(name, tensor, persistent)}). */
+    /**
+     * Registers a buffer ({@code register_buffer(name, tensor, persistent)}).
+     *
+     * @param name the attribute name (non-empty, no dots), unique in this module
+     * @param shape the shape, fixed from now on
+     * @param dataType the dtype
+     * @param init the initialiser used by {@link #initialize}
+     * @param persistent whether the buffer is part of the state dict
+     * @return the new, unallocated slot
+     * @throws IllegalArgumentException if the name is invalid or taken
+     */
     protected Parameter buffer(String name, Shape shape, DataType dataType, Init init, boolean persistent) {
         return addTensor(new Parameter(name, Parameter.Kind.BUFFER, shape, dataType, init, persistent));
     }
 
-    /** Removes a registered tensor (used when a Python module re-registers a buffer). */
+    /**
+     * Removes a registered tensor (used when a Python module re-registers a buffer).
+     *
+     * @param name the attribute name; nothing happens if it is not registered
+     */
     protected void removeTensor(String name) {
         Parameter p = tensors.remove(name);
         if (p != null) {
@@ -86,6 +116,10 @@ public abstract class Module {
     /**
      * {@code zero_module(m)}: every parameter of {@code m} is initialised to zeros (the reference
      * zero-initialises output projections; loading a checkpoint overwrites them as usual).
+     *
+     * @param <M> the module type
+     * @param m the module whose parameters (the whole subtree) get the zeros initialiser
+     * @return {@code m}
      */
     public static <M extends Module> M zeroModule(M m) {
         for (Parameter p : m.namedParameters().values()) {
@@ -94,17 +128,31 @@ public abstract class Module {
         return m;
     }
 
-    /** The direct children by attribute name, in registration order. */
+    /**
+     * The direct children by attribute name, in registration order.
+     *
+     * @return an unmodifiable view
+     */
     public Map<String, Module> children() {
         return Collections.unmodifiableMap(children);
     }
 
-    /** This module's own parameters and buffers by attribute name. */
+    /**
+     * This module's own parameters and buffers by attribute name.
+     *
+     * @return an unmodifiable view, parameters and buffers in registration order
+     */
     public Map<String, Parameter> ownTensors() {
         return Collections.unmodifiableMap(tensors);
     }
 
-    /** A child by name. */
+    /**
+     * A child by name.
+     *
+     * @param name the attribute name
+     * @return the child
+     * @throws IllegalArgumentException if there is no such child
+     */
     public Module child(String name) {
         Module m = children.get(name);
         if (m == null) {
@@ -113,28 +161,44 @@ public abstract class Module {
         return m;
     }
 
-    /** Every tensor (parameters and buffers, persistent or not) by full dotted name, torch order. */
+    /**
+     * Every tensor (parameters and buffers, persistent or not) by full dotted name, torch order.
+     *
+     * @return a new map; the slots are the live ones
+     */
     public Map<String, Parameter> namedTensors() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, null, false);
         return out;
     }
 
-    /** Every parameter by full dotted name ({@code named_parameters()}), frozen ones included. */
+    /**
+     * Every parameter by full dotted name ({@code named_parameters()}), frozen ones included.
+     *
+     * @return a new map; the slots are the live ones
+     */
     public Map<String, Parameter> namedParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, Parameter.Kind.PARAMETER, false);
         return out;
     }
 
-    /** Every buffer by full dotted name ({@code named_buffers()}). */
+    /**
+     * Every buffer by full dotted name ({@code named_buffers()}).
+     *
+     * @return a new map; the slots are the live ones
+     */
     public Map<String, Parameter> namedBuffers() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, Parameter.Kind.BUFFER, false);
         return out;
     }
 
-    /** The persistent tensors by state-dict key, without touching arrays. */
+    /**
+     * The persistent tensors by state-dict key, without touching arrays.
+     *
+     * @return a new map; the slots are the live ones
+     */
     public Map<String, Parameter> stateDictEntries() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         collect("", out, null, true);
@@ -161,6 +225,8 @@ public abstract class Module {
     /**
      * The state-dict listing (key, shape, dtype) of this module, built from construction-time
      * shapes: no array is allocated.
+     *
+     * @return a new list, in state-dict order
      */
     public List<TensorSpec> stateDictSpec() {
         List<TensorSpec> out = new ArrayList<>();
@@ -171,7 +237,12 @@ public abstract class Module {
         return out;
     }
 
-    /** The persistent tensors by state-dict key ({@code state_dict()}); arrays are not copied. */
+    /**
+     * The persistent tensors by state-dict key ({@code state_dict()}); arrays are not copied.
+     *
+     * @return a new map of the live arrays (owned by this tree's manager: do not close them)
+     * @throws IllegalStateException if a tensor is not allocated
+     */
     public Map<String, NDArray> stateDict() {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : stateDictEntries().entrySet()) {
@@ -180,7 +251,11 @@ public abstract class Module {
         return out;
     }
 
-    /** Binds this tree to {@code manager} (no allocation); arrays created later live there. */
+    /**
+     * Binds this tree to {@code manager} (no allocation); arrays created later live there.
+     *
+     * @param manager the manager that will own the tree's arrays
+     */
     public void attach(NDManager manager) {
         this.manager = manager;
         for (Module c : children.values()) {
@@ -188,7 +263,12 @@ public abstract class Module {
         }
     }
 
-    /** The manager the tree's arrays live in. */
+    /**
+     * The manager the tree's arrays live in.
+     *
+     * @return the manager
+     * @throws IllegalStateException if the tree is not attached
+     */
     public NDManager getManager() {
         if (manager == null) {
             throw new IllegalStateException(
@@ -197,7 +277,11 @@ public abstract class Module {
         return manager;
     }
 
-    /** Whether {@link #attach} or {@link #initialize} was called. */
+    /**
+     * Whether {@link #attach} or {@link #initialize} was called.
+     *
+     * @return whether a manager is set
+     */
     public boolean isAttached() {
         return manager != null;
     }
@@ -205,6 +289,9 @@ public abstract class Module {
     /**
      * Attaches the tree to {@code manager} and allocates every tensor not yet allocated with its
      * default initialiser (PyTorch's {@code reset_parameters} rules), drawing from {@code noise}.
+     *
+     * @param manager the manager that will own the tree's arrays
+     * @param noise the source of the random draws of the initialisers
      */
     public void initialize(NDManager manager, NoiseSource noise) {
         attach(manager);
@@ -266,7 +353,11 @@ public abstract class Module {
         }
     }
 
-    /** Converts every floating-point tensor to {@code dataType} (e.g. fp16 inference). */
+    /**
+     * Converts every floating-point tensor to {@code dataType} (e.g. fp16 inference).
+     *
+     * @param dataType the target floating-point dtype; integer and boolean tensors are left unchanged
+     */
     public void toDataType(DataType dataType) {
         for (Parameter p : namedTensors().values()) {
             p.convert(dataType, manager);
@@ -276,6 +367,9 @@ public abstract class Module {
     /**
      * Sets the noise source the tree draws from in training mode (dropout); the Java counterpart
      * of torch's global generator for this model.
+     *
+     * @param noiseSource the source, or null to clear it (dropout then uses the current {@link
+     *     io.github.sgm4j.noise.NoiseScope})
      */
     public void setNoiseSource(NoiseSource noiseSource) {
         this.noise = noiseSource;
@@ -284,17 +378,30 @@ public abstract class Module {
         }
     }
 
-    /** The noise source set by {@link #setNoiseSource}, or null. */
+    /**
+     * The noise source set by {@link #setNoiseSource}, or null.
+     *
+     * @return the source, or null
+     */
     public NoiseSource getNoiseSource() {
         return noise;
     }
 
-    /** Training mode ({@code train()}): dropout active. */
+    /**
+     * Training mode ({@code train()}): dropout active.
+     *
+     * @return this module
+     */
     public Module train() {
         return train(true);
     }
 
-    /** Sets training mode on the whole tree ({@code train(mode)}). */
+    /**
+     * Sets training mode on the whole tree ({@code train(mode)}).
+     *
+     * @param mode true for training, false for inference
+     * @return this module
+     */
     public Module train(boolean mode) {
         training = mode;
         for (Module c : children.values()) {
@@ -303,12 +410,20 @@ public abstract class Module {
         return this;
     }
 
-    /** Inference mode ({@code eval()}). */
+    /**
+     * Inference mode ({@code eval()}).
+     *
+     * @return this module
+     */
     public Module eval() {
         return train(false);
     }
 
-    /** Whether this module is in training mode. */
+    /**
+     * Whether this module is in training mode.
+     *
+     * @return the flag
+     */
     public boolean isTraining() {
         return training;
     }
@@ -317,6 +432,8 @@ public abstract class Module {
      * The training flag of every module of the tree (this one included), for {@link
      * #restoreTrainingModes}: a step that switches the tree to training mode puts the flags back
      * afterwards, also when it fails.
+     *
+     * @return a new identity map from module to its flag
      */
     public Map<Module, Boolean> trainingModes() {
         Map<Module, Boolean> out = new java.util.IdentityHashMap<>();
@@ -331,12 +448,22 @@ public abstract class Module {
         }
     }
 
-    /** Sets back the flags saved by {@link #trainingModes()} (exactly, without {@link #train(boolean)} overrides). */
+    /**
+     * Sets back the flags saved by {@link #trainingModes()} (exactly, without {@link #train(boolean)}
+     * overrides).
+     *
+     * @param modes the map returned by {@link #trainingModes()}
+     */
     public static void restoreTrainingModes(Map<Module, Boolean> modes) {
         modes.forEach((m, t) -> m.training = t);
     }
 
-    /** Sets {@code requires_grad} on every parameter of the tree ({@code requires_grad_}). */
+    /**
+     * Sets {@code requires_grad} on every parameter of the tree ({@code requires_grad_}).
+     *
+     * @param requiresGrad the flag for every parameter
+     * @return this module
+     */
     public Module requiresGrad(boolean requiresGrad) {
         for (Parameter p : namedParameters().values()) {
             p.setRequiresGrad(requiresGrad);
@@ -344,7 +471,11 @@ public abstract class Module {
         return this;
     }
 
-    /** The number of elements over all parameters. */
+    /**
+     * The number of elements over all parameters.
+     *
+     * @return the total element count, frozen parameters included
+     */
     public long parameterCount() {
         long n = 0;
         for (Parameter p : namedParameters().values()) {
@@ -353,12 +484,22 @@ public abstract class Module {
         return n;
     }
 
-    /** Key set of the state dict, in torch order. */
+    /**
+     * Key set of the state dict, in torch order.
+     *
+     * @return a new ordered set
+     */
     public Set<String> stateDictKeys() {
         return new LinkedHashSet<>(stateDictEntries().keySet());
     }
 
-    /** The parameter or buffer at a dotted path, e.g. {@code conv_in.weight}. */
+    /**
+     * The parameter or buffer at a dotted path, e.g. {@code conv_in.weight}.
+     *
+     * @param dottedPath the full dotted name, relative to this module
+     * @return the slot
+     * @throws IllegalArgumentException if there is no such tensor
+     */
     public Parameter tensor(String dottedPath) {
         Parameter p = namedTensors().get(dottedPath);
         if (p == null) {

@@ -17,24 +17,43 @@ public class ModuleList<M extends Module> extends Module {
     /** An empty list. */
     public ModuleList() {}
 
-    /** Appends a module under the next index and returns it. */
+    /**
+     * Appends a module under the next index and returns it.
+     *
+     * @param module the module, registered as child {@code size()}
+     * @return {@code module}
+     */
     public M add(M module) {
         register(Integer.toString(items.size()), module);
         items.add(module);
         return module;
     }
 
-    /** The module at Python index {@code i}. */
+    /**
+     * The module at Python index {@code i}.
+     *
+     * @param i the index, from 0
+     * @return the module
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
     public M get(int i) {
         return items.get(i);
     }
 
-    /** Number of entries. */
+    /**
+     * Number of entries.
+     *
+     * @return the number of modules added
+     */
     public int size() {
         return items.size();
     }
 
-    /** The entries in index order. */
+    /**
+     * The entries in index order.
+     *
+     * @return an unmodifiable view
+     */
     public List<M> items() {
         return Collections.unmodifiableList(items);
     }

@@ -19,7 +19,9 @@ public final class Parameter {
 
     /** Whether the slot is a parameter ({@code nn.Parameter}) or a buffer ({@code register_buffer}). */
     public enum Kind {
+        /** A trainable parameter; returned by {@link Module#namedParameters()}. */
         PARAMETER,
+        /** A buffer: state that is not trained (running statistics, schedules). */
         BUFFER
     }
 
@@ -42,42 +44,74 @@ public final class Parameter {
         this.requiresGrad = kind == Kind.PARAMETER;
     }
 
-    /** The local (attribute) name, e.g. {@code weight}. */
+    /**
+     * The local (attribute) name, e.g. {@code weight}.
+     *
+     * @return the name, without the parent's prefix
+     */
     public String getName() {
         return name;
     }
 
-    /** Parameter or buffer. */
+    /**
+     * Parameter or buffer.
+     *
+     * @return the kind
+     */
     public Kind getKind() {
         return kind;
     }
 
-    /** The shape fixed at construction. */
+    /**
+     * The shape fixed at construction.
+     *
+     * @return the shape
+     */
     public Shape getShape() {
         return shape;
     }
 
-    /** The dtype fixed at construction (or changed by {@link Module#toDataType}). */
+    /**
+     * The dtype fixed at construction (or changed by {@link Module#toDataType}).
+     *
+     * @return the dtype
+     */
     public DataType getDataType() {
         return dataType;
     }
 
-    /** Whether the slot appears in the state dict (non-persistent buffers do not). */
+    /**
+     * Whether the slot appears in the state dict (non-persistent buffers do not).
+     *
+     * @return whether the slot is persistent
+     */
     public boolean isPersistent() {
         return persistent;
     }
 
-    /** Whether the optimizer trains this parameter ({@code requires_grad}). */
+    /**
+     * Whether the optimizer trains this parameter ({@code requires_grad}).
+     *
+     * @return whether the slot requires gradients
+     */
     public boolean requiresGrad() {
         return requiresGrad;
     }
 
-    /** Sets {@code requires_grad}; buffers never require gradients. */
+    /**
+     * Sets {@code requires_grad}; buffers never require gradients.
+     *
+     * @param requiresGrad the flag; ignored (false) for buffers
+     */
     public void setRequiresGrad(boolean requiresGrad) {
         this.requiresGrad = requiresGrad && kind == Kind.PARAMETER;
     }
 
-    /** Whether the array exists. */
+    /**
+     * Whether the array exists.
+     *
+     * @return true after allocation or load, false after {@link Module#release()}
+     */
     public boolean isInitialized() {
         return array != null;
     }
@@ -85,6 +119,7 @@ public final class Parameter {
     /**
      * The array.
      *
+     * @return the live array, owned by the module's manager: do not close it
      * @throws IllegalStateException if the module was neither initialised nor loaded
      */
     public NDArray getArray() {
@@ -99,6 +134,10 @@ public final class Parameter {
     /**
      * Replaces the array (closing the old one). The new array must have the slot's shape; it is
      * converted to the slot's dtype and attached to {@code manager}.
+     *
+     * @param value an array of the slot's shape; copied (the caller keeps ownership of {@code value})
+     * @param manager the manager that owns the copy
+     * @throws IllegalArgumentException if the shape differs
      */
     public void setArray(NDArray value, NDManager manager) {
         if (!value.getShape().equals(shape)) {
@@ -128,6 +167,10 @@ public final class Parameter {
     /**
      * Replaces the array in place without copying: {@code value} becomes owned by the slot. Used by
      * optimizers and EMA, which compute the new value themselves.
+     *
+     * @param value an array of the slot's shape and dtype; the slot takes ownership
+     * @param manager the manager {@code value} is attached to
+     * @throws IllegalArgumentException if the shape or the dtype differs
      */
     public void assign(NDArray value, NDManager manager) {
         if (!value.getShape().equals(shape)) {
@@ -147,7 +190,11 @@ public final class Parameter {
         }
     }
 
-    /** Replaces the default initialiser (e.g. {@code zero_module}); only before allocation matters. */
+    /**
+     * Replaces the default initialiser (e.g. {@code zero_module}); only before allocation matters.
+     *
+     * @param init the initialiser
+     */
     public void setInit(Init init) {
         this.init = java.util.Objects.requireNonNull(init, "init");
     }

@@ -8,7 +8,12 @@ import ai.djl.ndarray.NDArray;
  */
 public class Sequential extends ModuleList<Module> implements UnaryModule {
 
-    /** A sequential of the given layers, each of which must implement {@link UnaryModule}. */
+    /**
+     * A sequential of the given layers, each of which must implement {@link UnaryModule}.
+     *
+     * @param layers the layers, registered as children {@code 0, 1, ...}
+     * @throws IllegalArgumentException if a layer does not implement {@link UnaryModule}
+     */
     public Sequential(Module... layers) {
         for (Module m : layers) {
             add(m);

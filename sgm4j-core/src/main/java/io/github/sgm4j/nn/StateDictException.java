@@ -7,13 +7,22 @@ public class StateDictException extends RuntimeException {
 
     private final transient LoadResult result;
 
-    /** Creates the exception for {@code moduleName} from a load report. */
+    /**
+     * Creates the exception for {@code moduleName} from a load report.
+     *
+     * @param moduleName the class name of the module being loaded
+     * @param result the report, included in the message
+     */
     public StateDictException(String moduleName, LoadResult result) {
         super("Error(s) in loading state_dict for " + moduleName + ":\n" + result.describe());
         this.result = result;
     }
 
-    /** The key report. */
+    /**
+     * The key report.
+     *
+     * @return the report
+     */
     public LoadResult getResult() {
         return result;
     }

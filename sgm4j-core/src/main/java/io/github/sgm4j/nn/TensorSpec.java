@@ -16,6 +16,8 @@ public record TensorSpec(String key, Shape shape, DataType dataType) {
      * The line format of the reference key listings ({@code golden/keys/*.tsv}): {@code
      * key<TAB>d0,d1,...<TAB>dtype}, shape empty for a scalar, dtype as torch names it ({@code
      * float32}, {@code int32}, ...).
+     *
+     * @return the line, without a trailing newline
      */
     public String toListingLine() {
         StringBuilder sb = new StringBuilder(key).append('\t');
@@ -29,7 +31,12 @@ public record TensorSpec(String key, Shape shape, DataType dataType) {
         return sb.append('\t').append(torchDtypeName(dataType)).toString();
     }
 
-    /** torch's name of a dtype ({@code float32}, {@code float16}, {@code int64}, {@code bool}, ...). */
+    /**
+     * torch's name of a dtype ({@code float32}, {@code float16}, {@code int64}, {@code bool}, ...).
+     *
+     * @param dataType the dtype
+     * @return the torch name, or the lower-case DJL name for dtypes torch names differently
+     */
     public static String torchDtypeName(DataType dataType) {
         return switch (dataType) {
             case FLOAT64 -> "float64";

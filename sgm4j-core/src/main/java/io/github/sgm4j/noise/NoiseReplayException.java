@@ -5,7 +5,11 @@ public class NoiseReplayException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
-    /** Creates the exception. */
+    /**
+     * Creates the exception.
+     *
+     * @param message the description, naming the draw and what was expected
+     */
     public NoiseReplayException(String message) {
         super(message);
     }

@@ -24,12 +24,21 @@ public final class NoiseScope implements AutoCloseable {
         CURRENT.set(source);
     }
 
-    /** Makes {@code source} the current noise source of this thread until {@link #close()}. */
+    /**
+     * Makes {@code source} the current noise source of this thread until {@link #close()}.
+     *
+     * @param source the source; null hides an enclosing scope's source
+     * @return the scope; close it (try-with-resources) to restore the previous source
+     */
     public static NoiseScope open(NoiseSource source) {
         return new NoiseScope(source);
     }
 
-    /** The current noise source of this thread, or null outside any scope. */
+    /**
+     * The current noise source of this thread, or null outside any scope.
+     *
+     * @return the source, or null
+     */
     public static NoiseSource current() {
         return CURRENT.get();
     }

@@ -16,7 +16,13 @@ import java.util.Locale;
  */
 public final class ReplayNoiseSource implements NoiseSource {
 
-    /** One recorded draw: the torch call that made it ({@code randn}, {@code randint}, ...) and its value. */
+    /**
+     * One recorded draw: the torch call that made it ({@code randn}, {@code randint}, ...) and its value.
+     *
+     * @param kind the name of the torch call; draws match by family (normal, uniform, integer,
+     *     bernoulli), so {@code randn} replays a {@code randn_like} request
+     * @param value the recorded values; each replay returns a copy on the requester's manager (and dtype)
+     */
     public record Draw(String kind, NDArray value) {}
 
     private final String source;
@@ -24,6 +30,8 @@ public final class ReplayNoiseSource implements NoiseSource {
     private int next;
 
     /**
+     * A source replaying {@code draws} from the first.
+     *
      * @param source a name for messages (e.g. the case directory)
      * @param draws the recorded draws in call order
      */
@@ -32,12 +40,20 @@ public final class ReplayNoiseSource implements NoiseSource {
         this.draws = new ArrayList<>(draws);
     }
 
-    /** Number of draws consumed so far. */
+    /**
+     * Number of draws consumed so far.
+     *
+     * @return the index of the next draw
+     */
     public int consumed() {
         return next;
     }
 
-    /** Number of recorded draws. */
+    /**
+     * Number of recorded draws.
+     *
+     * @return the length of the recording
+     */
     public int size() {
         return draws.size();
     }

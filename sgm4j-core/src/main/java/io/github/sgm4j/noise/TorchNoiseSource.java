@@ -23,7 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * remembers its seed and the draws it made since, and before drawing, a source that is not the
  * last one to have used the generator reseeds it with its seed and replays its draws (discarding
  * the values) to bring the generator back to its own state. So interleaving sources, drawing from
- * several threads, or a {@link F#manualSeed} in between never changes what a source returns. The
+ * several threads, or a {@link io.github.sgm4j.nn.F#manualSeed} in between never changes what a source returns. The
  * replay costs as much as the draws it repeats: it happens only when sources alternate, and {@link
  * #reseed} (a trainer reseeds per step) empties the history. Draws made by calling DJL's {@code
  * NDManager.random*} directly are not tracked and can shift the stream of the source that last
@@ -51,17 +51,29 @@ public final class TorchNoiseSource implements NoiseSource {
     private long seed;
     private final List<Draw> history = new ArrayList<>();
 
-    /** Seeds the engine generator with {@code seed} ({@code torch.manual_seed}); this source owns the stream. */
+    /**
+     * Seeds the engine generator with {@code seed} ({@code torch.manual_seed}); this source owns the stream.
+     *
+     * @param seed the 64-bit seed of this source's stream
+     */
     public TorchNoiseSource(long seed) {
         reseed(seed);
     }
 
-    /** The seed this source was created (or last reseeded) with. */
+    /**
+     * The seed this source was created (or last reseeded) with.
+     *
+     * @return the seed
+     */
     public long getSeed() {
         return seed;
     }
 
-    /** Restarts this source's stream at {@code newSeed} ({@code torch.manual_seed(newSeed)}). */
+    /**
+     * Restarts this source's stream at {@code newSeed} ({@code torch.manual_seed(newSeed)}).
+     *
+     * @param newSeed the new seed; the replay history is cleared
+     */
     public void reseed(long newSeed) {
         LOCK.lock();
         try {
@@ -77,6 +89,8 @@ public final class TorchNoiseSource implements NoiseSource {
     /**
      * {@code torch.manual_seed(seed)} for code outside the noise sources: seeds the generator; every
      * source restores its own stream before its next draw.
+     *
+     * @param seed the 64-bit seed
      */
     public static void manualSeed(long seed) {
         LOCK.lock();

@@ -41,7 +41,17 @@ public final class AdamW {
      * @param amsgrad keep the running maximum of the second moment
      */
     public record Params(double lr, double beta1, double beta2, double eps, double weightDecay, boolean amsgrad) {
-        /** Validates like torch. */
+        /**
+         * Validates like torch.
+         *
+         * @param lr learning rate, non-negative
+         * @param beta1 first-moment decay in [0, 1)
+         * @param beta2 second-moment decay in [0, 1)
+         * @param eps denominator term, non-negative
+         * @param weightDecay decoupled weight decay, non-negative
+         * @param amsgrad keep the running maximum of the second moment
+         * @throws IllegalArgumentException if a value is out of range (same checks and messages as torch)
+         */
         public Params {
             if (lr < 0) {
                 throw new IllegalArgumentException("Invalid learning rate: " + lr);
@@ -60,6 +70,12 @@ public final class AdamW {
         /**
          * Reads {@code torch.optim.AdamW} params ({@code betas}, {@code eps}, {@code weight_decay},
          * {@code amsgrad}); the learning rate comes from the model's {@code base_learning_rate}.
+         *
+         * @param params the optimizer's params node
+         * @param lr the learning rate
+         * @return the hyper-parameters
+         * @throws io.github.sgm4j.config.ConfigException if {@code betas} is not a pair or {@code lr} is
+         *     given in the node
          */
         public static Params fromConfig(ConfigNode params, double lr) {
             java.util.List<Double> betas = params.getDoubleList("betas", java.util.List.of(0.9, 0.999));
@@ -76,7 +92,12 @@ public final class AdamW {
                     params.getDouble("weight_decay", 0.01), params.getBoolean("amsgrad", false));
         }
 
-        /** torch's defaults with the given learning rate. */
+        /**
+         * torch's defaults with the given learning rate.
+         *
+         * @param lr the learning rate
+         * @return betas (0.9, 0.999), eps 1e-8, weight decay 0.01, amsgrad off
+         */
         public static Params withLr(double lr) {
             return new Params(lr, 0.9, 0.999, 1e-8, 0.01, false);
         }
@@ -92,6 +113,8 @@ public final class AdamW {
     private double lr;
 
     /**
+     * An optimizer over {@code params}; state is created lazily at each parameter's first step.
+     *
      * @param params the parameters to optimise, by name, in the order of the param group
      * @param hp hyper-parameters
      * @param manager owns the optimizer state
@@ -103,22 +126,38 @@ public final class AdamW {
         this.lr = hp.lr();
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     *
+     * @return the hyper-parameters given at construction (their {@code lr} is the initial one)
+     */
     public Params getParams() {
         return hp;
     }
 
-    /** The learning rate used by the next step (a scheduler sets it). */
+    /**
+     * The learning rate used by the next step (a scheduler sets it).
+     *
+     * @return the current learning rate
+     */
     public double getLr() {
         return lr;
     }
 
-    /** Sets the learning rate of the next step ({@code param_group["lr"]}). */
+    /**
+     * Sets the learning rate of the next step ({@code param_group["lr"]}).
+     *
+     * @param lr the learning rate
+     */
     public void setLr(double lr) {
         this.lr = lr;
     }
 
-    /** The parameter names in group order. */
+    /**
+     * The parameter names in group order.
+     *
+     * @return a new list
+     */
     public List<String> names() {
         return new ArrayList<>(params.keySet());
     }
@@ -140,7 +179,14 @@ public final class AdamW {
         }
     }
 
-    /** One update of a single parameter with an explicit gradient (used by tests with recorded gradients). */
+    /**
+     * One update of a single parameter with an explicit gradient (used by tests with recorded gradients).
+     *
+     * @param name the parameter's key in the optimizer state
+     * @param p the parameter array, updated in place (call with autograd disabled, see {@link
+     *     io.github.sgm4j.nn.GradMode})
+     * @param grad its gradient, same shape; read, not closed
+     */
     public void step(String name, NDArray p, NDArray grad) {
         NDArray m = expAvg.computeIfAbsent(name, k -> attach(p.zerosLike()));
         NDArray v = expAvgSq.computeIfAbsent(name, k -> attach(p.zerosLike()));
@@ -194,6 +240,9 @@ public final class AdamW {
     /**
      * The optimizer state by key: {@code <param>.exp_avg}, {@code <param>.exp_avg_sq} (and {@code
      * .max_exp_avg_sq}) arrays; steps are returned by {@link #stepCounts()}.
+     *
+     * @return a new map of the live state arrays (owned by the optimizer's manager: do not close them); only
+     *     parameters that have taken a step have entries
      */
     public Map<String, NDArray> stateDict() {
         Map<String, NDArray> out = new LinkedHashMap<>();
@@ -209,12 +258,23 @@ public final class AdamW {
         return out;
     }
 
-    /** The step count of every parameter that has state. */
+    /**
+     * The step count of every parameter that has state.
+     *
+     * @return a new map from parameter name to its number of steps
+     */
     public Map<String, Long> stepCounts() {
         return new LinkedHashMap<>(steps);
     }
 
-    /** Restores state saved by {@link #stateDict} and {@link #stepCounts}; arrays are copied. */
+    /**
+     * Restores state saved by {@link #stateDict} and {@link #stepCounts}; arrays are copied.
+     *
+     * @param state arrays by the keys of {@link #stateDict}; copied into the optimizer's manager
+     * @param stepCounts step counts by parameter name
+     * @throws IllegalArgumentException if a parameter has some of {@code exp_avg}, {@code exp_avg_sq} and a
+     *     step count but not all three
+     */
     public void loadStateDict(Map<String, NDArray> state, Map<String, Long> stepCounts) {
         for (String name : params.keySet()) {
             NDArray m = state.get(name + ".exp_avg");

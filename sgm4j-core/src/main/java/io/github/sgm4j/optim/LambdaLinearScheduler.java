@@ -10,12 +10,23 @@ import io.github.sgm4j.config.Instantiator;
  */
 public final class LambdaLinearScheduler extends LambdaWarmUpCosineScheduler2 {
 
-    /** Creates the scheduler. */
+    /**
+     * Creates the scheduler.
+     *
+     * @param p the per-cycle lists
+     */
     public LambdaLinearScheduler(Params p) {
         super(p);
     }
 
-    /** Builds from {@code sgm.lr_scheduler.LambdaLinearScheduler} params (lists per cycle). */
+    /**
+     * Builds from {@code sgm.lr_scheduler.LambdaLinearScheduler} params (lists per cycle).
+     *
+     * @param params the scheduler's params node ({@code verbosity_interval} ignored)
+     * @param inst the instantiator (unused)
+     * @return the scheduler
+     * @throws io.github.sgm4j.config.ConfigException if a list is missing or not numeric
+     */
     public static LambdaLinearScheduler fromConfig(ConfigNode params, Instantiator inst) {
         return new LambdaLinearScheduler(listParams(params));
     }

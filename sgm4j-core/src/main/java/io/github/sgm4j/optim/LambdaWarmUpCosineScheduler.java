@@ -11,6 +11,8 @@ import io.github.sgm4j.config.Instantiator;
 public final class LambdaWarmUpCosineScheduler implements LrScheduler {
 
     /**
+     * The schedule's values.
+     *
      * @param warmUpSteps warm-up length
      * @param lrMin final value
      * @param lrMax value after warm-up
@@ -21,7 +23,12 @@ public final class LambdaWarmUpCosineScheduler implements LrScheduler {
 
     private final Params p;
 
-    /** Creates the scheduler. */
+    /**
+     * Creates the scheduler.
+     *
+     * @param p the schedule
+     * @throws IllegalArgumentException if {@code maxDecaySteps <= warmUpSteps}
+     */
     public LambdaWarmUpCosineScheduler(Params p) {
         if (p.maxDecaySteps() <= p.warmUpSteps()) {
             throw new IllegalArgumentException(
@@ -30,7 +37,14 @@ public final class LambdaWarmUpCosineScheduler implements LrScheduler {
         this.p = p;
     }
 
-    /** Builds from {@code sgm.lr_scheduler.LambdaWarmUpCosineScheduler} params. */
+    /**
+     * Builds from {@code sgm.lr_scheduler.LambdaWarmUpCosineScheduler} params.
+     *
+     * @param params the scheduler's params node ({@code verbosity_interval} ignored)
+     * @param inst the instantiator (unused)
+     * @return the scheduler
+     * @throws io.github.sgm4j.config.ConfigException if a value is missing or not numeric
+     */
     public static LambdaWarmUpCosineScheduler fromConfig(ConfigNode params, Instantiator inst) {
         params.ignore("verbosity_interval");
         return new LambdaWarmUpCosineScheduler(new Params(params.getDouble("warm_up_steps"), params.getDouble("lr_min"),

@@ -19,7 +19,16 @@ public class LambdaWarmUpCosineScheduler2 implements LrScheduler {
      * @param cycleLengths length of each cycle
      */
     public record Params(double[] warmUpSteps, double[] fMin, double[] fMax, double[] fStart, double[] cycleLengths) {
-        /** Checks the lists have equal lengths. */
+        /**
+         * Checks the lists have equal lengths.
+         *
+         * @param warmUpSteps warm-up length per cycle
+         * @param fMin final value per cycle
+         * @param fMax value after warm-up per cycle
+         * @param fStart initial value per cycle
+         * @param cycleLengths length of each cycle
+         * @throws IllegalArgumentException if the lists are empty or of different lengths
+         */
         public Params {
             int n = warmUpSteps.length;
             if (n == 0 || fMin.length != n || fMax.length != n || fStart.length != n || cycleLengths.length != n) {
@@ -29,9 +38,17 @@ public class LambdaWarmUpCosineScheduler2 implements LrScheduler {
         }
     }
 
+    /** The per-cycle lists. */
     protected final Params p;
 
-    /** Reads the per-cycle lists of the scheduler params. */
+    /**
+     * Reads the per-cycle lists of the scheduler params.
+     *
+     * @param params the scheduler's params node ({@code warm_up_steps}, {@code f_min}, {@code f_max}, {@code
+     *     f_start}, {@code cycle_lengths}; {@code verbosity_interval} ignored)
+     * @return the lists
+     * @throws io.github.sgm4j.config.ConfigException if a list is missing or not numeric
+     */
     protected static Params listParams(ConfigNode params) {
         params.ignore("verbosity_interval");
         return new Params(array(params, "warm_up_steps"), array(params, "f_min"), array(params, "f_max"),
@@ -43,7 +60,11 @@ public class LambdaWarmUpCosineScheduler2 implements LrScheduler {
     }
     private final double[] cumCycles;
 
-    /** Creates the scheduler. */
+    /**
+     * Creates the scheduler.
+     *
+     * @param p the per-cycle lists
+     */
     public LambdaWarmUpCosineScheduler2(Params p) {
         this.p = p;
         cumCycles = new double[p.cycleLengths().length + 1];
@@ -55,6 +76,8 @@ public class LambdaWarmUpCosineScheduler2 implements LrScheduler {
     /**
      * {@code find_in_interval(n)}: the cycle containing step n.
      *
+     * @param n the step, from 0
+     * @return the 0-based cycle index
      * @throws IllegalStateException past the last cycle (where the reference fails with a TypeError)
      */
     protected int findInInterval(long n) {
@@ -67,12 +90,24 @@ public class LambdaWarmUpCosineScheduler2 implements LrScheduler {
                 + (long) cumCycles[cumCycles.length - 1] + ")");
     }
 
-    /** Start step of cycle {@code c}. */
+    /**
+     * Start step of cycle {@code c}.
+     *
+     * @param c the 0-based cycle index
+     * @return the sum of the lengths of the cycles before {@code c}
+     */
     protected double cycleStart(int c) {
         return cumCycles[c];
     }
 
-    /** Builds from {@code sgm.lr_scheduler.LambdaWarmUpCosineScheduler2} params (lists per cycle). */
+    /**
+     * Builds from {@code sgm.lr_scheduler.LambdaWarmUpCosineScheduler2} params (lists per cycle).
+     *
+     * @param params the scheduler's params node
+     * @param inst the instantiator (unused)
+     * @return the scheduler
+     * @throws io.github.sgm4j.config.ConfigException if a list is missing or not numeric
+     */
     public static LambdaWarmUpCosineScheduler2 fromConfig(ConfigNode params, Instantiator inst) {
         return new LambdaWarmUpCosineScheduler2(listParams(params));
     }

@@ -7,10 +7,19 @@ package io.github.sgm4j.optim;
 @FunctionalInterface
 public interface LrScheduler {
 
-    /** The multiplier at step {@code n}. */
+    /**
+     * The multiplier at step {@code n}.
+     *
+     * @param n the optimizer step, from 0
+     * @return the factor applied to the base learning rate
+     */
     double multiplier(long n);
 
-    /** The constant multiplier 1 (no scheduler). */
+    /**
+     * The constant multiplier 1 (no scheduler).
+     *
+     * @return a scheduler returning 1 at every step
+     */
     static LrScheduler constant() {
         return n -> 1.0;
     }
