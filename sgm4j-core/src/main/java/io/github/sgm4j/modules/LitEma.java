@@ -84,6 +84,10 @@ public class LitEma extends Module {
     /**
      * Builds from {@code sgm.modules.ema.LitEma} params ({@code decay}, {@code use_num_upates}); the
      * tracked model comes from the instantiator context key {@code "model"}.
+     *
+     * @param params the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code LitEma}
      */
     public static LitEma fromConfig(ConfigNode params, Instantiator inst) {
         Module model = inst.requireContext("model", Module.class, params.path());

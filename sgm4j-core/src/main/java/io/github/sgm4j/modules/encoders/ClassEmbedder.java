@@ -100,7 +100,13 @@ public class ClassEmbedder extends AbstractEmbModel {
         return getInputKey() == null ? "" : " (input_key '" + getInputKey() + "')";
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.ClassEmbedder} params ({@code embed_dim}, {@code n_classes}, {@code add_sequence_dim}). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.ClassEmbedder} params ({@code embed_dim}, {@code n_classes}, {@code add_sequence_dim}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code ClassEmbedder}
+     */
     public static ClassEmbedder fromConfig(ConfigNode p, Instantiator inst) {
         int dim = p.getInt("embed_dim");
         Params d = Params.defaults(dim);

@@ -52,7 +52,13 @@ public class ConcatTimestepEmbedderND extends AbstractEmbModel {
         }
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.ConcatTimestepEmbedderND} params ({@code outdim}). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.ConcatTimestepEmbedderND} params ({@code outdim}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code ConcatTimestepEmbedderND}
+     */
     public static ConcatTimestepEmbedderND fromConfig(ConfigNode p, Instantiator inst) {
         return new ConcatTimestepEmbedderND(new Params(p.getInt("outdim")));
     }

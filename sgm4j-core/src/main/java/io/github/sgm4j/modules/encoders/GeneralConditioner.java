@@ -214,6 +214,9 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * Any other key of an entry is an error naming it, with a did-you-mean among these keys.
      *
      * @throws ConfigException naming the entry key and value at fault
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code GeneralConditioner}
      */
     public static GeneralConditioner fromConfig(ConfigNode p, Instantiator inst) {
         List<AbstractEmbModel> embs = new ArrayList<>();

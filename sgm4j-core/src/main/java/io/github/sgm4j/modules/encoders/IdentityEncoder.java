@@ -22,7 +22,13 @@ public class IdentityEncoder extends AbstractEmbModel {
         return io.github.sgm4j.nn.F.alias(inputs[0]);
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.IdentityEncoder} (no parameters). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.IdentityEncoder} (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code IdentityEncoder}
+     */
     public static IdentityEncoder fromConfig(ConfigNode p, Instantiator inst) {
         return new IdentityEncoder();
     }

@@ -29,7 +29,13 @@ public final class DiagonalGaussianRegularizer {
         this.sample = sample;
     }
 
-    /** Builds from config ({@code sample}, default true). */
+    /**
+     * Builds from config ({@code sample}, default true).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiagonalGaussianRegularizer}
+     */
     public static DiagonalGaussianRegularizer fromConfig(ConfigNode p, Instantiator inst) {
         return new DiagonalGaussianRegularizer(p.getBoolean("sample", true));
     }

@@ -77,7 +77,13 @@ public class Denoiser extends Module {
         return (x, sigma, cond) -> forward(network, x, sigma, cond);
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.denoiser.Denoiser} params ({@code scaling_config}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.denoiser.Denoiser} params ({@code scaling_config}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Denoiser}
+     */
     public static Denoiser fromConfig(ConfigNode p, Instantiator inst) {
         return new Denoiser(inst.instantiate(p.getNode("scaling_config"), DenoiserScaling.class));
     }

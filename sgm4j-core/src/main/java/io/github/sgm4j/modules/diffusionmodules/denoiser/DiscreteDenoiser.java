@@ -110,6 +110,10 @@ public class DiscreteDenoiser extends Denoiser {
      * Builds from {@code sgm.modules.diffusionmodules.denoiser.DiscreteDenoiser} params ({@code
      * scaling_config}, {@code num_idx}, {@code discretization_config}, {@code do_append_zero}, {@code
      * quantize_c_noise}, {@code flip}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiscreteDenoiser}
      */
     public static DiscreteDenoiser fromConfig(ConfigNode p, Instantiator inst) {
         DenoiserScaling scaling = inst.instantiate(p.getNode("scaling_config"), DenoiserScaling.class);

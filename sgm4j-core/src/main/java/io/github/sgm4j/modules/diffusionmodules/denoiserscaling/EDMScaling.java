@@ -43,7 +43,13 @@ public class EDMScaling implements DenoiserScaling {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling} params ({@code sigma_data}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling} params ({@code sigma_data}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMScaling}
+     */
     public static EDMScaling fromConfig(ConfigNode p, Instantiator inst) {
         return new EDMScaling(new Params(p.getDouble("sigma_data", Params.defaults().sigmaData())));
     }

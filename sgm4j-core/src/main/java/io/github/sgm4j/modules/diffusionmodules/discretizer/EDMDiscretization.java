@@ -68,7 +68,13 @@ public class EDMDiscretization extends Discretization {
         return sigmas;
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.discretizer.EDMDiscretization} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.discretizer.EDMDiscretization} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMDiscretization}
+     */
     public static EDMDiscretization fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new EDMDiscretization(new Params(p.getDouble("sigma_min", d.sigmaMin()), p.getDouble("sigma_max", d.sigmaMax()),

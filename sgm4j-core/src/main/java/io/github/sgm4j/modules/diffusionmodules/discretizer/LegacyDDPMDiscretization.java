@@ -117,7 +117,13 @@ public class LegacyDDPMDiscretization extends Discretization {
         return sigmas;
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code LegacyDDPMDiscretization}
+     */
     public static LegacyDDPMDiscretization fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new LegacyDDPMDiscretization(new Params(p.getDouble("linear_start", d.linearStart()),

@@ -83,7 +83,13 @@ public class VanillaCFG implements Guider {
         return new Inputs(x2, s2, cOut);
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.guiders.VanillaCFG} params ({@code scale}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.guiders.VanillaCFG} params ({@code scale}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code VanillaCFG}
+     */
     public static VanillaCFG fromConfig(ConfigNode p, Instantiator inst) {
         return new VanillaCFG(new Params(p.getDouble("scale")));
     }

@@ -162,6 +162,10 @@ public class StandardDiffusionLoss {
      * Builds from {@code sgm.modules.diffusionmodules.loss.StandardDiffusionLoss} params ({@code
      * sigma_sampler_config}, {@code loss_weighting_config}, {@code loss_type}, {@code
      * offset_noise_level}, {@code batch2model_keys}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code StandardDiffusionLoss}
      */
     public static StandardDiffusionLoss fromConfig(ConfigNode p, Instantiator inst) {
         SigmaSampler sampler = inst.instantiate(p.getNode("sigma_sampler_config"), SigmaSampler.class);

@@ -36,7 +36,13 @@ public class EDMWeighting implements DiffusionLossWeighting {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.loss_weighting.EDMWeighting} params ({@code sigma_data}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.loss_weighting.EDMWeighting} params ({@code sigma_data}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMWeighting}
+     */
     public static EDMWeighting fromConfig(ConfigNode p, Instantiator inst) {
         return new EDMWeighting(new Params(p.getDouble("sigma_data", Params.defaults().sigmaData())));
     }

@@ -72,7 +72,13 @@ public class Decoder extends Module implements UnaryModule {
         this.convOut = register("conv_out", new Conv2d(blockIn, c.outCh(), 3, 1, 1));
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.model.Decoder} params (a ddconfig). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.model.Decoder} params (a ddconfig).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Decoder}
+     */
     public static Decoder fromConfig(ConfigNode p, Instantiator inst) {
         return new Decoder(DDConfig.fromConfig(p));
     }

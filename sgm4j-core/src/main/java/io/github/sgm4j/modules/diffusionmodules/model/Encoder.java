@@ -86,7 +86,13 @@ public class Encoder extends Module implements UnaryModule {
         this.convOut = register("conv_out", new Conv2d(blockIn, c.doubleZ() ? 2 * c.zChannels() : c.zChannels(), 3, 1, 1));
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.model.Encoder} params (a ddconfig). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.model.Encoder} params (a ddconfig).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Encoder}
+     */
     public static Encoder fromConfig(ConfigNode p, Instantiator inst) {
         return new Encoder(DDConfig.fromConfig(p));
     }

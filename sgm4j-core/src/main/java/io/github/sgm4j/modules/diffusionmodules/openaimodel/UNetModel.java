@@ -400,6 +400,10 @@ public class UNetModel extends Module {
     /**
      * Builds from the params of {@code sgm.modules.diffusionmodules.openaimodel.UNetModel} or {@code
      * ldm.modules.diffusionmodules.openaimodel.UNetModel} (the target name decides the structure).
+     *
+     * @param c the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code UNetModel}
      */
     public static UNetModel fromConfig(ConfigNode c, Instantiator inst) {
         String target = inst.currentTarget();

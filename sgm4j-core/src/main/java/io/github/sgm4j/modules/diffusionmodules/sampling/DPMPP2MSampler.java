@@ -107,6 +107,10 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DPMPP2MSampler}
      */
     public static DPMPP2MSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

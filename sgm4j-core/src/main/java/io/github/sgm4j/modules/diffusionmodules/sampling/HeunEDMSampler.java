@@ -38,6 +38,10 @@ public class HeunEDMSampler extends EDMSampler {
      * discretization_config}, {@code num_steps}, {@code guider_config}, {@code s_churn}, {@code s_tmin},
      * {@code s_tmax}, {@code s_noise}, {@code verbose}, {@code device} — the device is accepted; sgm4j
      * follows the tensors' device).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code HeunEDMSampler}
      */
     public static HeunEDMSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

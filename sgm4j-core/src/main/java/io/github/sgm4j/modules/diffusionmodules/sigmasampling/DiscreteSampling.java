@@ -73,7 +73,13 @@ public class DiscreteSampling implements SigmaSampler {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.DiscreteSampling} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.DiscreteSampling} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiscreteSampling}
+     */
     public static DiscreteSampling fromConfig(ConfigNode p, Instantiator inst) {
         Discretization disc = inst.instantiate(p.getNode("discretization_config"), Discretization.class);
         int numIdx = p.getInt("num_idx");

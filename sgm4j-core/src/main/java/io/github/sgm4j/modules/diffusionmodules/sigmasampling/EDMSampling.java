@@ -48,7 +48,13 @@ public class EDMSampling implements SigmaSampler {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.EDMSampling} params ({@code p_mean}, {@code p_std}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.EDMSampling} params ({@code p_mean}, {@code p_std}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMSampling}
+     */
     public static EDMSampling fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new EDMSampling(new Params(p.getDouble("p_mean", d.pMean()), p.getDouble("p_std", d.pStd())));
