@@ -24,7 +24,12 @@ public class ClassEmbedder extends AbstractEmbModel {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(int embedDim, int nClasses, boolean addSequenceDim) {
-        /** sgm's defaults: n_classes 1000, add_sequence_dim false. */
+        /**
+         * sgm's defaults: n_classes 1000, add_sequence_dim false.
+         *
+         * @param embedDim the embedding dimension {@code embed_dim}
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(int embedDim) {
             return new Params(embedDim, 1000, false);
         }
@@ -33,7 +38,11 @@ public class ClassEmbedder extends AbstractEmbModel {
     private final Params params;
     private final Embedding embedding;
 
-    /** Builds the embedder. */
+    /**
+     * Builds the embedder.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public ClassEmbedder(Params params) {
         if (params.embedDim() < 1 || params.nClasses() < 1) {
             throw new IllegalArgumentException("ClassEmbedder: embed_dim and n_classes must be >= 1, got " + params);
@@ -42,7 +51,11 @@ public class ClassEmbedder extends AbstractEmbModel {
         this.embedding = register("embedding", new Embedding(params.nClasses(), params.embedDim()));
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -77,7 +90,11 @@ public class ClassEmbedder extends AbstractEmbModel {
         return e;
     }
 
-    /** The unconditional class index, {@code n_classes - 1}. */
+    /**
+     * The unconditional class index, {@code n_classes - 1}.
+     *
+     * @return the unconditional class index
+     */
     public int ucClass() {
         return params.nClasses() - 1;
     }
@@ -86,6 +103,9 @@ public class ClassEmbedder extends AbstractEmbModel {
      * The intended {@code get_unconditional_conditioning(bs)}: {@code {input_key: full(bs, n_classes
      * - 1)}} (int64).
      *
+     * @param manager the manager that owns the returned arrays
+     * @param bs the batch size
+     * @return a map from the input key to a new int64 {@code [bs]} array in {@code manager}
      * @throws IllegalStateException if the embedder has no {@code input_key}
      */
     public Map<String, NDArray> getUnconditionalConditioning(NDManager manager, int bs) {

@@ -19,7 +19,11 @@ public class ConcatTimestepEmbedderND extends AbstractEmbModel {
     private final Params params;
     private final Timestep timestep;
 
-    /** Builds the embedder. */
+    /**
+     * Builds the embedder.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public ConcatTimestepEmbedderND(Params params) {
         if (params.outdim() < 1) {
             throw new IllegalArgumentException("ConcatTimestepEmbedderND: outdim must be >= 1, got " + params.outdim());
@@ -28,7 +32,11 @@ public class ConcatTimestepEmbedderND extends AbstractEmbModel {
         this.timestep = register("timestep", new Timestep(params.outdim()));
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }

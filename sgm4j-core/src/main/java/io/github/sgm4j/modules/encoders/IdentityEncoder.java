@@ -11,7 +11,12 @@ public class IdentityEncoder extends AbstractEmbModel {
     /** Builds the encoder (no parameters). */
     public IdentityEncoder() {}
 
-    /** {@code encode(x)}: {@code x}. */
+    /**
+     * {@code encode(x)}: {@code x}.
+     *
+     * @param x the input
+     * @return a new handle to {@code x}
+     */
     public NDArray encode(NDArray x) {
         return x;
     }

@@ -14,7 +14,11 @@ public class EDMScaling implements DenoiserScaling {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(double sigmaData) {
-        /** sgm's default sigma_data 0.5. */
+        /**
+         * sgm's default sigma_data 0.5.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(0.5);
         }
@@ -22,7 +26,11 @@ public class EDMScaling implements DenoiserScaling {
 
     private final double sigmaData;
 
-    /** Builds the scaling. */
+    /**
+     * Builds the scaling.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EDMScaling(Params params) {
         this.sigmaData = params.sigmaData();
     }

@@ -28,12 +28,20 @@ public class VanillaCFG implements Guider {
 
     private final double scale;
 
-    /** Builds the guider. */
+    /**
+     * Builds the guider.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public VanillaCFG(Params params) {
         this.scale = params.scale();
     }
 
-    /** The guidance scale. */
+    /**
+     * The guidance scale.
+     *
+     * @return the guidance scale
+     */
     public double scale() {
         return scale;
     }

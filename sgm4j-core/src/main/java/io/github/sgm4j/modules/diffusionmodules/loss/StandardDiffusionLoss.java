@@ -33,7 +33,11 @@ public class StandardDiffusionLoss {
 
     /** Constructor arguments with sgm's defaults (the collaborators are built separately). */
     public record Params(String lossType, double offsetNoiseLevel, List<String> batch2modelKeys) {
-        /** sgm's defaults: l2, no offset noise, no batch2model keys. */
+        /**
+         * sgm's defaults: l2, no offset noise, no batch2model keys.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params("l2", 0.0, List.of());
         }
@@ -60,6 +64,9 @@ public class StandardDiffusionLoss {
     /**
      * Builds the loss.
      *
+     * @param sigmaSampler the training sigma sampler ({@code sigma_sampler_config})
+     * @param lossWeighting the per-sigma loss weighting ({@code loss_weighting_config})
+     * @param params the constructor arguments (see {@code Params})
      * @throws IllegalArgumentException for an unknown {@code loss_type}
      */
     public StandardDiffusionLoss(SigmaSampler sigmaSampler, DiffusionLossWeighting lossWeighting, Params params) {
@@ -73,17 +80,29 @@ public class StandardDiffusionLoss {
         this.batch2modelKeys = new LinkedHashSet<>(params.batch2modelKeys() == null ? List.of() : params.batch2modelKeys());
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The sigma sampler. */
+    /**
+     * The sigma sampler.
+     *
+     * @return the sigma sampler
+     */
     public SigmaSampler getSigmaSampler() {
         return sigmaSampler;
     }
 
-    /** The loss weighting. */
+    /**
+     * The loss weighting.
+     *
+     * @return the loss weighting
+     */
     public DiffusionLossWeighting getLossWeighting() {
         return lossWeighting;
     }
@@ -91,6 +110,13 @@ public class StandardDiffusionLoss {
     /**
      * {@code _forward(network, denoiser, cond, input, batch)}: the per-sample loss [B].
      *
+     * @param network the diffusion network
+     * @param denoiser the denoiser
+     * @param cond the conditioning by key
+     * @param input the clean latents {@code [B, C, H, W]}
+     * @param batch the batch, checked for {@code batch2model_keys}; may be null
+     * @param noise the source of the sigma and noise draws
+     * @return the per-sample loss {@code [B]}, a new array the caller closes
      * @throws IllegalArgumentException if {@code batch} holds one of {@code batch2model_keys}
      *     (extra network inputs are not supported by {@link DiffusionNetwork})
      */
@@ -101,7 +127,17 @@ public class StandardDiffusionLoss {
         }
     }
 
-    /** {@link #forward} returning the intermediates too (sigmas, noised input, model output, w). */
+    /**
+     * {@link #forward} returning the intermediates too (sigmas, noised input, model output, w).
+     *
+     * @param network the diffusion network
+     * @param denoiser the denoiser
+     * @param cond the conditioning by key
+     * @param input the clean latents {@code [B, C, H, W]}
+     * @param batch the batch, checked for {@code batch2model_keys}; may be null
+     * @param noise the source of the sigma and noise draws
+     * @return the loss and its intermediates, new arrays; close the result
+     */
     public Result forwardDetailed(DiffusionNetwork network, Denoiser denoiser, Map<String, NDArray> cond,
             NDArray input, Map<String, NDArray> batch, NoiseSource noise) {
         if (batch != null) {
@@ -147,7 +183,14 @@ public class StandardDiffusionLoss {
         }
     }
 
-    /** {@code get_loss(model_output, target, w)}: mean of {@code w * err} over the non-batch dims. */
+    /**
+     * {@code get_loss(model_output, target, w)}: mean of {@code w * err} over the non-batch dims.
+     *
+     * @param modelOutput the denoised estimate {@code [B, ...]}
+     * @param target the clean input {@code [B, ...]}
+     * @param w the loss weights, broadcastable to {@code target}
+     * @return the per-sample loss {@code [B]}, a new array
+     */
     public NDArray getLoss(NDArray modelOutput, NDArray target, NDArray w) {
         long b = target.getShape().get(0);
         try (NDArray diff = modelOutput.sub(target);

@@ -39,7 +39,11 @@ public class Decoder extends Module implements UnaryModule {
     private final GroupNorm normOut;
     private final Conv2d convOut;
 
-    /** Builds the decoder of a ddconfig. */
+    /**
+     * Builds the decoder of a ddconfig.
+     *
+     * @param c the architecture ({@code ddconfig})
+     */
     public Decoder(DDConfig c) {
         this.c = c;
         int levels = c.chMult().size();
@@ -83,12 +87,20 @@ public class Decoder extends Module implements UnaryModule {
         return new Decoder(DDConfig.fromConfig(p));
     }
 
-    /** The ddconfig. */
+    /**
+     * The ddconfig.
+     *
+     * @return the architecture
+     */
     public DDConfig getConfig() {
         return c;
     }
 
-    /** Sets the query-chunking threshold of every attention block. */
+    /**
+     * Sets the query-chunking threshold of every attention block.
+     *
+     * @param n the largest attention score matrix, in elements, computed in one piece
+     */
     public void setMaxScoreElements(long n) {
         java.util.ArrayDeque<Module> q = new java.util.ArrayDeque<>(List.of(this));
         while (!q.isEmpty()) {

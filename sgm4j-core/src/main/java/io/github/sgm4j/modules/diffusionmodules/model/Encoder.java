@@ -56,7 +56,11 @@ public class Encoder extends Module implements UnaryModule {
     private final GroupNorm normOut;
     private final Conv2d convOut;
 
-    /** Builds the encoder of a ddconfig. */
+    /**
+     * Builds the encoder of a ddconfig.
+     *
+     * @param c the architecture ({@code ddconfig})
+     */
     public Encoder(DDConfig c) {
         this.c = c;
         this.convIn = register("conv_in", new Conv2d(c.inChannels(), c.ch(), 3, 1, 1));
@@ -97,12 +101,20 @@ public class Encoder extends Module implements UnaryModule {
         return new Encoder(DDConfig.fromConfig(p));
     }
 
-    /** The ddconfig. */
+    /**
+     * The ddconfig.
+     *
+     * @return the architecture
+     */
     public DDConfig getConfig() {
         return c;
     }
 
-    /** Sets the query-chunking threshold of every attention block. */
+    /**
+     * Sets the query-chunking threshold of every attention block.
+     *
+     * @param n the largest attention score matrix, in elements, computed in one piece
+     */
     public void setMaxScoreElements(long n) {
         for (Module m : java.util.List.copyOf(namedModules())) {
             if (m instanceof AttnBlock a) {

@@ -93,7 +93,11 @@ public class UNetModel extends Module {
     private final Sequential out;
     private final int downsamplings;
 
-    /** Builds the UNet; every inconsistency of the parameters is an IllegalArgumentException naming it. */
+    /**
+     * Builds the UNet; every inconsistency of the parameters is an IllegalArgumentException naming it.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public UNetModel(Params params) {
         this.p = params;
         int levels = p.channelMult().size();
@@ -267,12 +271,20 @@ public class UNetModel extends Module {
         return values;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params getParams() {
         return p;
     }
 
-    /** Sets the query-chunking threshold of every spatial transformer's attention. */
+    /**
+     * Sets the query-chunking threshold of every spatial transformer's attention.
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         for (Module m : allModules(this)) {
             if (m instanceof SpatialTransformer st) {
@@ -293,7 +305,15 @@ public class UNetModel extends Module {
         return out;
     }
 
-    /** {@code forward(x, timesteps, context, y)} with a single context (or none). */
+    /**
+     * {@code forward(x, timesteps, context, y)} with a single context (or none).
+     *
+     * @param x the input {@code [B, C, H, W]}
+     * @param timesteps the timesteps (or {@code c_noise}) {@code [B]}
+     * @param context the cross-attention context {@code [B, L, context_dim]}, or null
+     * @param y the class/vector conditioning {@code [B, adm_in_channels]}, or null
+     * @return the model output {@code [B, out_channels, H, W]}, a new array
+     */
     public NDArray forward(NDArray x, NDArray timesteps, NDArray context, NDArray y) {
         return forward(x, timesteps, context == null ? null : List.of(context), y);
     }

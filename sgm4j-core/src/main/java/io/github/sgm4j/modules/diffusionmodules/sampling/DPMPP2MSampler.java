@@ -20,7 +20,12 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(Integer numSteps, boolean verbose, String device) {
-        /** sgm's defaults: verbose false, device "cuda". */
+        /**
+         * sgm's defaults: verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, false, "cuda");
         }
@@ -28,13 +33,23 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public DPMPP2MSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -42,6 +57,14 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
     /**
      * {@code sampler_step(old_denoised, previous_sigma, sigma, next_sigma, ...)}; returns {@code [x,
      * denoised]}. {@code previousSigma} and {@code oldDenoised} are null on the first step.
+     *
+     * @param loop the run's state
+     * @param oldDenoised the previous step's denoised estimate, or null on the first step
+     * @param previousSigma the previous noise levels {@code [B]}, or null on the first step
+     * @param sigma the current noise levels {@code [B]}
+     * @param nextSigma the next noise levels {@code [B]}
+     * @param x the current sample {@code [B, ...]}
+     * @return {@code [x, denoised]}: the next sample and the step's denoised estimate
      */
     protected NDArray[] samplerStep(Loop loop, NDArray oldDenoised, NDArray previousSigma, NDArray sigma,
             NDArray nextSigma, NDArray x) {

@@ -15,7 +15,13 @@ import io.github.sgm4j.util.Dims;
  */
 public class DPMPP2SAncestralSampler extends AncestralSampler {
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public DPMPP2SAncestralSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, guider, params);
     }

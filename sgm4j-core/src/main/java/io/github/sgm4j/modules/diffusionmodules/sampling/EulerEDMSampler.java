@@ -14,7 +14,13 @@ import io.github.sgm4j.modules.diffusionmodules.guiders.Guider;
  */
 public class EulerEDMSampler extends EDMSampler {
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EulerEDMSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, guider, params);
     }

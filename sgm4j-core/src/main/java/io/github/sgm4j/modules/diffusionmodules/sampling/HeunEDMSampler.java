@@ -13,7 +13,13 @@ import io.github.sgm4j.nn.F;
  */
 public class HeunEDMSampler extends EDMSampler {
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public HeunEDMSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, guider, params);
     }

@@ -23,7 +23,12 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(Integer numSteps, int order, boolean verbose, String device) {
-        /** sgm's defaults: order 4, verbose false, device "cuda". */
+        /**
+         * sgm's defaults: order 4, verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, 4, false, "cuda");
         }
@@ -31,7 +36,13 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public LinearMultistepSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         if (params.order() < 1) {
@@ -40,12 +51,22 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The coefficients of step {@code i} ({@code cur_order = min(i + 1, order)} of them) for these sigmas. */
+    /**
+     * The coefficients of step {@code i} ({@code cur_order = min(i + 1, order)} of them) for these sigmas.
+     *
+     * @param sigmas the float32 sigmas with the trailing zero
+     * @param i the 0-based step index
+     * @return the coefficients, for the newest derivative first
+     */
     public double[] coefficients(float[] sigmas, int i) {
         int curOrder = Math.min(i + 1, params.order());
         double[] coeffs = new double[curOrder];

@@ -19,7 +19,12 @@ public class DiscreteSampling implements SigmaSampler {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(int numIdx, boolean doAppendZero, boolean flip) {
-        /** sgm's defaults: do_append_zero false, flip true. */
+        /**
+         * sgm's defaults: do_append_zero false, flip true.
+         *
+         * @param numIdx the number of discrete timesteps {@code num_idx}
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(int numIdx) {
             return new Params(numIdx, false, true);
         }
@@ -28,7 +33,12 @@ public class DiscreteSampling implements SigmaSampler {
     private final Params params;
     private final float[] sigmas;
 
-    /** Builds the sampler and its table. */
+    /**
+     * Builds the sampler and its table.
+     *
+     * @param discretization the noise schedule
+     * @param params the constructor arguments (see {@code Params})
+     */
     public DiscreteSampling(Discretization discretization, Params params) {
         if (params.numIdx() < 1) {
             throw new IllegalArgumentException("DiscreteSampling: num_idx must be >= 1, got " + params.numIdx());
@@ -37,12 +47,20 @@ public class DiscreteSampling implements SigmaSampler {
         this.sigmas = discretization.sigmas(params.numIdx(), params.doAppendZero(), params.flip());
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The sigma table (a copy). */
+    /**
+     * The sigma table (a copy).
+     *
+     * @return the discretization sigmas (a copy)
+     */
     public float[] sigmas() {
         return sigmas.clone();
     }
@@ -50,6 +68,8 @@ public class DiscreteSampling implements SigmaSampler {
     /**
      * {@code idx_to_sigma(idx)}.
      *
+     * @param idx indices into the discretization sigmas, {@code [B]}
+     * @return a new array of the selected sigmas, shaped like {@code idx}
      * @throws IllegalArgumentException for an index outside the table
      */
     public NDArray idxToSigma(NDArray idx) {

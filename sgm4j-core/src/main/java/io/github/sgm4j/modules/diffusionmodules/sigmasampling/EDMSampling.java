@@ -17,7 +17,11 @@ public class EDMSampling implements SigmaSampler {
 
     /** Constructor arguments with sgm's defaults. */
     public record Params(double pMean, double pStd) {
-        /** sgm's defaults: p_mean -1.2, p_std 1.2. */
+        /**
+         * sgm's defaults: p_mean -1.2, p_std 1.2.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(-1.2, 1.2);
         }
@@ -25,12 +29,20 @@ public class EDMSampling implements SigmaSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EDMSampling(Params params) {
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
