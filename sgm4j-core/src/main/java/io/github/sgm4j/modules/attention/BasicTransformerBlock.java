@@ -29,7 +29,8 @@ public class BasicTransformerBlock extends Module {
      * @param dropout the dropout probability (0 disables it)
      * @param contextDim the cross-attention context dimension, or null for self-attention in both attentions
      * @param gatedFf whether the feed-forward uses {@link GEGLU} (the reference default: true)
-     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of self-attention
+     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of
+     *     self-attention
      */
     public BasicTransformerBlock(int dim, int nHeads, int dHead, double dropout, Integer contextDim,
             boolean gatedFf, boolean disableSelfAttn) {
@@ -45,7 +46,8 @@ public class BasicTransformerBlock extends Module {
     /**
      * Sets the query-chunking threshold of both attentions.
      *
-     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
      */
     public void setMaxScoreElements(long maxScoreElements) {
         attn1.setMaxScoreElements(maxScoreElements);

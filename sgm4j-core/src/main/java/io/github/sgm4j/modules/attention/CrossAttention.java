@@ -60,7 +60,8 @@ public class CrossAttention extends Module {
     /**
      * Sets the score-matrix size above which queries are chunked ({@code <= 0}: never).
      *
-     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
      */
     public void setMaxScoreElements(long maxScoreElements) {
         this.maxScoreElements = maxScoreElements;

@@ -35,7 +35,8 @@ public class SpatialTransformer extends Module {
      * @param dHead the channels per attention head
      * @param depth the number of transformer blocks
      * @param dropout the dropout probability (0 disables it)
-     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of self-attention
+     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of
+     *     self-attention
      * @param useLinear whether the in/out projections are linear layers instead of 1x1 convolutions
      */
     public SpatialTransformer(int inChannels, int nHeads, int dHead, int depth, double dropout,
@@ -77,7 +78,8 @@ public class SpatialTransformer extends Module {
     /**
      * Sets the query-chunking threshold of every attention.
      *
-     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
      */
     public void setMaxScoreElements(long maxScoreElements) {
         for (BasicTransformerBlock b : transformerBlocks.items()) {

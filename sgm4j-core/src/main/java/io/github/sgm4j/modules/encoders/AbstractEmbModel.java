@@ -46,7 +46,8 @@ public abstract class AbstractEmbModel extends Module {
     /**
      * Sets {@code ucg_rate}.
      *
-     * @param ucgRate the probability in [0, 1] of dropping the embedding for classifier-free guidance training
+     * @param ucgRate the probability in [0, 1] of dropping the embedding for classifier-free guidance
+     *     training
      * @throws IllegalArgumentException outside [0, 1]
      */
     public void setUcgRate(double ucgRate) {

@@ -22,7 +22,13 @@ import java.util.Map;
  */
 public class ClassEmbedder extends AbstractEmbModel {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param embedDim the embedding dimension {@code embed_dim} (required)
+     * @param nClasses the number of classes, the last one the unconditional class (default 1000)
+     * @param addSequenceDim whether the output gets a sequence dim, {@code [B, 1, D]} (default false)
+     */
     public record Params(int embedDim, int nClasses, boolean addSequenceDim) {
         /**
          * sgm's defaults: n_classes 1000, add_sequence_dim false.

@@ -13,7 +13,11 @@ import io.github.sgm4j.modules.diffusionmodules.openaimodel.Timestep;
  */
 public class ConcatTimestepEmbedderND extends AbstractEmbModel {
 
-    /** Constructor arguments (sgm has no default outdim). */
+    /**
+     * Constructor arguments (sgm has no default outdim).
+     *
+     * @param outdim the sinusoidal embedding dimension per input column
+     */
     public record Params(int outdim) {}
 
     private final Params params;

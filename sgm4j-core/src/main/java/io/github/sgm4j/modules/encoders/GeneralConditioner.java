@@ -91,7 +91,8 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      *
      * @param batch the batch by key
      * @param noise source of the ucg bernoulli draws (may be null when every ucg_rate is 0)
-     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays the caller closes
+     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays
+     *     the caller closes
      */
     public Map<String, NDArray> forward(Map<String, NDArray> batch, NoiseSource noise) {
         return forward(batch, null, noise);
@@ -103,7 +104,8 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * @param batch the batch by key
      * @param forceZeroEmbeddings input keys whose embeddings are replaced by zeros (null = none)
      * @param noise source of the ucg bernoulli draws (may be null when every ucg_rate is 0)
-     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays the caller closes
+     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays
+     *     the caller closes
      * @throws IllegalArgumentException if an embedder's input key is missing from the batch
      */
     public Map<String, NDArray> forward(Map<String, NDArray> batch, Collection<String> forceZeroEmbeddings,
@@ -184,7 +186,12 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
         return v;
     }
 
-    /** The pair returned by {@link #getUnconditionalConditioning}. */
+    /**
+     * The pair returned by {@link #getUnconditionalConditioning}.
+     *
+     * @param c the conditional conditioning by output key
+     * @param uc the unconditional conditioning by output key
+     */
     public record CondPair(Map<String, NDArray> c, Map<String, NDArray> uc) {}
 
     /**

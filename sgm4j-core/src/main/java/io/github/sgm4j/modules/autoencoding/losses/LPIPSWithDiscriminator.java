@@ -64,7 +64,8 @@ public class LPIPSWithDiscriminator extends Module {
          * @param discFactor the GAN loss factor once active (default 1)
          * @param discWeight the adaptive generator-loss weight scale (default 1)
          * @param perceptualWeight the weight of the LPIPS term (default 1)
-         * @param useActnorm whether to normalise with {@link io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
+         * @param useActnorm whether to normalise with {@link
+         *     io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
          * @param discConditional whether the discriminator sees the conditioning (default false)
          * @param discLoss the discriminator loss, {@code "hinge"} (default) or {@code "vanilla"}
          */

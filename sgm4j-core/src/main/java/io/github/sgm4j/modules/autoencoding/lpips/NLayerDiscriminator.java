@@ -45,7 +45,8 @@ public class NLayerDiscriminator extends Module implements UnaryModule {
          * @param inputNc the input channels (default 3)
          * @param ndf the channels of the first convolution (default 64)
          * @param nLayers the number of strided layers (default 3)
-         * @param useActnorm whether to normalise with {@link io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
+         * @param useActnorm whether to normalise with {@link
+         *     io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
          */
         public Params {
             if (inputNc <= 0 || ndf <= 0 || nLayers < 0) {
@@ -55,7 +56,7 @@ public class NLayerDiscriminator extends Module implements UnaryModule {
         }
 
         /**
-         * The reference defaults: (3, 64, 3, false). @return the defaults
+         * The reference defaults: (3, 64, 3, false).
          *
          * @return the parameters with the reference's defaults
          */

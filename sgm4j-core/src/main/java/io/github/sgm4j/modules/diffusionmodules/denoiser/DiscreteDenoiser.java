@@ -19,7 +19,15 @@ import io.github.sgm4j.nn.Parameter;
  */
 public class DiscreteDenoiser extends Denoiser {
 
-    /** Constructor arguments with sgm's defaults (the collaborators are built separately). */
+    /**
+     * Constructor arguments with sgm's defaults (the collaborators are built separately).
+     *
+     * @param numIdx the number of discrete timesteps {@code num_idx} (required)
+     * @param doAppendZero whether the sigma table gets a trailing 0 (default false)
+     * @param quantizeCNoise whether {@code c_noise} is replaced by the index of the nearest table sigma
+     *     (default true)
+     * @param flip whether the sigma table is ascending (default true)
+     */
     public record Params(int numIdx, boolean doAppendZero, boolean quantizeCNoise, boolean flip) {
         /**
          * sgm's defaults: do_append_zero false, quantize_c_noise true, flip true.

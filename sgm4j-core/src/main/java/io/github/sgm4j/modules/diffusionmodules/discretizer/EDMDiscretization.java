@@ -13,7 +13,13 @@ import io.github.sgm4j.config.Instantiator;
  */
 public class EDMDiscretization extends Discretization {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param sigmaMin the smallest sigma, {@code sigma_min} (default 0.002)
+     * @param sigmaMax the largest sigma, {@code sigma_max} (default 80)
+     * @param rho the schedule exponent (default 7)
+     */
     public record Params(double sigmaMin, double sigmaMax, double rho) {
         /**
          * sgm's defaults: sigma_min 0.002, sigma_max 80, rho 7.

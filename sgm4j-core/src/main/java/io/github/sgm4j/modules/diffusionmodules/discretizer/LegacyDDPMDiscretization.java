@@ -14,7 +14,13 @@ import io.github.sgm4j.config.Instantiator;
  */
 public class LegacyDDPMDiscretization extends Discretization {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param linearStart the first beta, {@code linear_start} (default 0.00085)
+     * @param linearEnd the last beta, {@code linear_end} (default 0.0120)
+     * @param numTimesteps the number of DDPM timesteps, {@code num_timesteps} (default 1000)
+     */
     public record Params(double linearStart, double linearEnd, int numTimesteps) {
         /**
          * sgm's defaults: 0.00085, 0.012, 1000.

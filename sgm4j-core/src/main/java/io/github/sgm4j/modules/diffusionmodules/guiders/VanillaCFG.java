@@ -23,7 +23,11 @@ public class VanillaCFG implements Guider {
     /** Keys that are concatenated unconditional-first. */
     public static final List<String> CAT_KEYS = List.of("vector", "crossattn", "concat");
 
-    /** Constructor arguments (sgm has no default scale). */
+    /**
+     * Constructor arguments (sgm has no default scale).
+     *
+     * @param scale the guidance scale: {@code uc + scale * (c - uc)} (1 gives the conditional output)
+     */
     public record Params(double scale) {}
 
     private final double scale;

@@ -31,7 +31,14 @@ public class StandardDiffusionLoss {
     /** The supported {@code loss_type} values. */
     public static final List<String> LOSS_TYPES = List.of("l2", "l1");
 
-    /** Constructor arguments with sgm's defaults (the collaborators are built separately). */
+    /**
+     * Constructor arguments with sgm's defaults (the collaborators are built separately).
+     *
+     * @param lossType one of {@link StandardDiffusionLoss#LOSS_TYPES} (default "l2")
+     * @param offsetNoiseLevel the offset-noise level added per sample and channel (default 0)
+     * @param batch2modelKeys batch keys passed to the network as extra inputs (default none; only the
+     *     empty list is supported)
+     */
     public record Params(String lossType, double offsetNoiseLevel, List<String> batch2modelKeys) {
         /**
          * sgm's defaults: l2, no offset noise, no batch2model keys.
@@ -43,7 +50,16 @@ public class StandardDiffusionLoss {
         }
     }
 
-    /** The loss with the intermediates the reference computes (for inspection and tests). */
+    /**
+     * The loss with the intermediates the reference computes (for inspection and tests). Closing it
+     * closes every array.
+     *
+     * @param loss the per-sample loss {@code [B]}
+     * @param sigmas the sampled noise levels {@code [B]}
+     * @param noisedInput the noised input (with the offset noise, if any), shaped like the input
+     * @param modelOutput the denoiser output, shaped like the input
+     * @param w the loss weights with trailing dims appended, {@code [B, 1, ..., 1]}
+     */
     public record Result(NDArray loss, NDArray sigmas, NDArray noisedInput, NDArray modelOutput, NDArray w)
             implements AutoCloseable {
         @Override

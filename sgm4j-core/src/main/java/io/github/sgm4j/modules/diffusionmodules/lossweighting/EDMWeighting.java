@@ -12,7 +12,11 @@ import io.github.sgm4j.nn.F;
  */
 public class EDMWeighting implements DiffusionLossWeighting {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param sigmaData the data standard deviation {@code sigma_data} (default 0.5)
+     */
     public record Params(double sigmaData) {
         /**
          * sgm's default sigma_data 0.5.

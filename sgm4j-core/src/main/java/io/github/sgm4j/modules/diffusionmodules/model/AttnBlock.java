@@ -42,7 +42,8 @@ public class AttnBlock extends Module implements UnaryModule {
     /**
      * Query-chunking threshold in score elements ({@code <= 0}: never chunk).
      *
-     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
      */
     public void setMaxScoreElements(long maxScoreElements) {
         this.maxScoreElements = maxScoreElements;

@@ -45,7 +45,7 @@ public record DDConfig(int ch, int outCh, List<Integer> chMult, int numResBlocks
      * @param resolution the input resolution
      * @param zChannels the latent channels
      * @param doubleZ whether the encoder outputs mean and log-variance ({@code 2 * z_channels})
-     * @param attnType the attention type ({@code "vanilla"}, {@code "linear"} or {@code "none"})
+     * @param attnType the attention type, one of {@link #ATTN_TYPES}
      * @param givePreEnd whether the decoder returns the features before the output norm/conv
      * @param tanhOut whether the decoder output goes through {@code tanh}
      */

@@ -30,7 +30,8 @@ public class AttentionBlock extends Module implements UnaryModule {
      * @param channels the number of input channels
      * @param numHeads the number of heads (used when {@code numHeadChannels} is -1)
      * @param numHeadChannels the channels per head, or -1 to use {@code numHeads}
-     * @param useNewAttentionOrder split heads before q/k/v ({@code QKVAttention}) instead of after ({@code QKVAttentionLegacy})
+     * @param useNewAttentionOrder split heads before q/k/v ({@code QKVAttention}) instead of after ({@code
+     *     QKVAttentionLegacy})
      */
     public AttentionBlock(int channels, int numHeads, int numHeadChannels, boolean useNewAttentionOrder) {
         this.channels = channels;

@@ -41,7 +41,8 @@ public class ResBlock extends Module implements TimestepBlock {
      * @param dropout the dropout probability (0 disables it)
      * @param outChannels the number of output channels, or null for the input channel count
      * @param useConv whether a channel-changing skip uses a 3x3 convolution (else 1x1)
-     * @param useScaleShiftNorm whether the embedding gives scale and shift of the output norm (else it is added)
+     * @param useScaleShiftNorm whether the embedding gives scale and shift of the output norm (else it is
+     *     added)
      * @param up whether the block upsamples
      * @param down whether the block downsamples
      */

@@ -55,7 +55,8 @@ public class UNetModel extends Module {
      * @param dropout dropout probability
      * @param channelMult channel multiplier per level
      * @param convResample learned up/downsampling convolutions
-     * @param numClasses {@code null}, an integer count (as a string), {@code continuous}, {@code timestep} or {@code sequential}
+     * @param numClasses {@code null}, an integer count (as a string), {@code continuous}, {@code timestep} or
+     *     {@code sequential}
      * @param numHeads attention heads (-1: from numHeadChannels)
      * @param numHeadChannels channels per head (-1: from numHeads)
      * @param numHeadsUpsample heads of ldm's upsampling attention (-1: numHeads)
@@ -283,7 +284,8 @@ public class UNetModel extends Module {
     /**
      * Sets the query-chunking threshold of every spatial transformer's attention.
      *
-     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger ones are chunked over queries)
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
      */
     public void setMaxScoreElements(long maxScoreElements) {
         for (Module m : allModules(this)) {
@@ -323,7 +325,8 @@ public class UNetModel extends Module {
      *
      * @param x [B, in_channels, H, W]; H and W divisible by 2^(levels-1)
      * @param timesteps [B] float or integer timesteps
-     * @param context cross-attention contexts [B, M, context_dim] (one, or one per transformer block), or null
+     * @param context cross-attention contexts [B, M, context_dim] (one, or one per transformer block), or
+     *     null
      * @param y [B] class indices, or [B, adm_in_channels] vectors for {@code sequential}, or null
      * @return [B, out_channels, H, W]
      */

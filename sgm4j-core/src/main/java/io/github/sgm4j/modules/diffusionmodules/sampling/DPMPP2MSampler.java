@@ -18,7 +18,13 @@ import io.github.sgm4j.util.Dims;
  */
 public class DPMPP2MSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, boolean verbose, String device) {
         /**
          * sgm's defaults: verbose false, device "cuda".
@@ -37,7 +43,8 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the constructor arguments (see {@code Params})
      */
     public DPMPP2MSampler(Discretization discretization, Guider guider, Params params) {

@@ -19,7 +19,8 @@ public class DPMPP2SAncestralSampler extends AncestralSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the constructor arguments (see {@code Params})
      */
     public DPMPP2SAncestralSampler(Discretization discretization, Guider guider, Params params) {

@@ -46,7 +46,8 @@ public abstract class EDMSampler extends BaseDiffusionSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the sampler parameters
      */
     protected EDMSampler(Discretization discretization, Guider guider, Params params) {

@@ -17,7 +17,8 @@ public class EulerAncestralSampler extends AncestralSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the constructor arguments (see {@code Params})
      */
     public EulerAncestralSampler(Discretization discretization, Guider guider, Params params) {

@@ -52,10 +52,25 @@ public final class GaussKronrod {
 
     private GaussKronrod() {}
 
-    /** One 21-point estimate over [a, b]: value, error estimate, and QUADPACK's resabs/resasc. */
+    /**
+     * One 21-point estimate over [a, b]: value, error estimate, and QUADPACK's resabs/resasc.
+     *
+     * @param a the lower limit
+     * @param b the upper limit
+     * @param result the 21-point Kronrod estimate of the integral
+     * @param abserr the error estimate
+     * @param resabs the estimate of the integral of {@code |f|}
+     * @param resasc the estimate of the integral of {@code |f - mean(f)|}
+     */
     public record Estimate(double a, double b, double result, double abserr, double resabs, double resasc) {}
 
-    /** The integral and its error estimate. */
+    /**
+     * The integral and its error estimate.
+     *
+     * @param value the integral
+     * @param abserr the absolute error estimate
+     * @param subintervals the number of subintervals used
+     */
     public record Result(double value, double abserr, int subintervals) {}
 
     /**

@@ -17,7 +17,8 @@ public class HeunEDMSampler extends EDMSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the constructor arguments (see {@code Params})
      */
     public HeunEDMSampler(Discretization discretization, Guider guider, Params params) {

@@ -21,7 +21,14 @@ import java.util.Iterator;
  */
 public class LinearMultistepSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param order the number of past derivatives combined (default 4)
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, int order, boolean verbose, String device) {
         /**
          * sgm's defaults: order 4, verbose false, device "cuda".
@@ -40,7 +47,8 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
      * Builds the sampler.
      *
      * @param discretization the noise schedule
-     * @param guider the guider, or null for {@link io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
      * @param params the constructor arguments (see {@code Params})
      */
     public LinearMultistepSampler(Discretization discretization, Guider guider, Params params) {

@@ -17,7 +17,13 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class DiscreteSampling implements SigmaSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numIdx the number of discrete timesteps {@code num_idx} (required)
+     * @param doAppendZero whether the discretization appends a trailing 0 (default false)
+     * @param flip whether the sigmas are in ascending order (default true)
+     */
     public record Params(int numIdx, boolean doAppendZero, boolean flip) {
         /**
          * sgm's defaults: do_append_zero false, flip true.

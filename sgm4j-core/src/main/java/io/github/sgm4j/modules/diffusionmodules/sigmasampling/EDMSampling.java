@@ -15,7 +15,12 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class EDMSampling implements SigmaSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults: {@code log(sigma) ~ N(p_mean, p_std^2)}.
+     *
+     * @param pMean the mean of {@code log(sigma)}, {@code p_mean} (default -1.2)
+     * @param pStd the standard deviation of {@code log(sigma)}, {@code p_std} (default 1.2)
+     */
     public record Params(double pMean, double pStd) {
         /**
          * sgm's defaults: p_mean -1.2, p_std 1.2.
