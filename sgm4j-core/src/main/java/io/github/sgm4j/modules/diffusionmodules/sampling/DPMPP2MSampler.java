@@ -133,7 +133,7 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
 
     /**
      * Builds from {@code sgm.modules.diffusionmodules.sampling.DPMPP2MSampler} params:
-     * {@code discretization_config}, {@code num_steps} (null: given per call; must be >= 1), {@code guider_config}
+     * {@code discretization_config}, {@code num_steps} (null: given per call; must be at least 1), {@code guider_config}
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.

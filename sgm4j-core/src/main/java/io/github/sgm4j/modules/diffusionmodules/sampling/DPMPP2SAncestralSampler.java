@@ -63,7 +63,7 @@ public class DPMPP2SAncestralSampler extends AncestralSampler {
 
     /**
      * Builds from {@code sgm.modules.diffusionmodules.sampling.DPMPP2SAncestralSampler} params: {@code eta} (1.0),
-     * {@code s_noise} (1.0), {@code discretization_config}, {@code num_steps} (null: given per call; must be >= 1), {@code guider_config}
+     * {@code s_noise} (1.0), {@code discretization_config}, {@code num_steps} (null: given per call; must be at least 1), {@code guider_config}
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.
