@@ -15,12 +15,20 @@ public final class EmaScope implements AutoCloseable {
         this.restore = restore;
     }
 
-    /** A scope that changes nothing (no EMA, or an inner scope nested in an open one). */
+    /**
+     * A scope that changes nothing (no EMA, or an inner scope nested in an open one).
+     *
+     * @return the shared no-op scope
+     */
     public static EmaScope none() {
         return NONE;
     }
 
-    /** Whether this scope swapped the weights (false for a no-op scope). */
+    /**
+     * Whether this scope swapped the weights (false for a no-op scope).
+     *
+     * @return true if closing restores weights
+     */
     public boolean isActive() {
         return restore != null;
     }

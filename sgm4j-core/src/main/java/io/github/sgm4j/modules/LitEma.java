@@ -38,7 +38,11 @@ public class LitEma extends Module {
      * @param useNumUpdates the warm-up schedule (default true; YAML key {@code use_num_upates})
      */
     public record Params(double decay, boolean useNumUpdates) {
-        /** The reference defaults: decay 0.9999, warm-up on. */
+        /**
+         * The reference defaults: decay 0.9999, warm-up on.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(0.9999, true);
         }
@@ -55,6 +59,9 @@ public class LitEma extends Module {
      * Creates the EMA of {@code model}'s trainable parameters. The shadows are initialised from the
      * model's current values when {@link #initialize} runs (the model must be allocated first), or
      * loaded from a checkpoint.
+     *
+     * @param model the tracked model
+     * @param params the constructor arguments (see {@code Params})
      */
     public LitEma(Module model, Params params) {
         if (params.decay() < 0.0 || params.decay() > 1.0) {
@@ -76,7 +83,13 @@ public class LitEma extends Module {
         }
     }
 
-    /** {@code LitEma(model, decay, use_num_upates)}. */
+    /**
+     * {@code LitEma(model, decay, use_num_upates)}.
+     *
+     * @param model the tracked model
+     * @param decay the EMA decay in [0, 1]
+     * @param useNumUpdates whether the warm-up schedule is on ({@code use_num_upates})
+     */
     public LitEma(Module model, double decay, boolean useNumUpdates) {
         this(model, new Params(decay, useNumUpdates));
     }
@@ -84,6 +97,10 @@ public class LitEma extends Module {
     /**
      * Builds from {@code sgm.modules.ema.LitEma} params ({@code decay}, {@code use_num_upates}); the
      * tracked model comes from the instantiator context key {@code "model"}.
+     *
+     * @param params the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code LitEma}
      */
     public static LitEma fromConfig(ConfigNode params, Instantiator inst) {
         Module model = inst.requireContext("model", Module.class, params.path());
@@ -96,17 +113,29 @@ public class LitEma extends Module {
         return (m, s, d, n) -> Tensors.create(m, new int[] {value}).reshape(new Shape());
     }
 
-    /** The parameter name to shadow-buffer name map ({@code m_name2s_name}). */
+    /**
+     * The parameter name to shadow-buffer name map ({@code m_name2s_name}).
+     *
+     * @return an unmodifiable map from parameter name to shadow-buffer name
+     */
     public Map<String, String> getNameMap() {
         return Collections.unmodifiableMap(mName2sName);
     }
 
-    /** The current {@code num_updates} value. */
+    /**
+     * The current {@code num_updates} value.
+     *
+     * @return the update count, or -1 when the warm-up is off
+     */
     public int getNumUpdates() {
         return numUpdates.getArray().toType(DataType.INT32, false).getInt();
     }
 
-    /** The configured decay as the float32 buffer holds it. */
+    /**
+     * The configured decay as the float32 buffer holds it.
+     *
+     * @return the decay
+     */
     public float getDecay() {
         return decay.getArray().getFloat();
     }
@@ -128,6 +157,8 @@ public class LitEma extends Module {
     /**
      * {@code forward(model)}: one EMA update of every shadow toward the model's current trainable
      * parameters, {@code shadow -= (1 - decay) * (shadow - param)}.
+     *
+     * @param model the tracked model
      */
     public void update(Module model) {
         NDManager m = getManager();
@@ -170,7 +201,11 @@ public class LitEma extends Module {
         }
     }
 
-    /** {@code copy_to(model)}: writes the shadows into the model's trainable parameters. */
+    /**
+     * {@code copy_to(model)}: writes the shadows into the model's trainable parameters.
+     *
+     * @param model the tracked model
+     */
     public void copyTo(Module model) {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             Parameter p = e.getValue();
@@ -185,7 +220,11 @@ public class LitEma extends Module {
         }
     }
 
-    /** {@code store(parameters)}: keeps copies of {@code parameters} for {@link #restore}. */
+    /**
+     * {@code store(parameters)}: keeps copies of {@code parameters} for {@link #restore}.
+     *
+     * @param parameters the parameters, in a fixed order
+     */
     public void store(List<Parameter> parameters) {
         clearCollected();
         for (Parameter p : parameters) {
@@ -196,7 +235,11 @@ public class LitEma extends Module {
         }
     }
 
-    /** {@code restore(parameters)}: writes the stored copies back, in the same order, then frees them. */
+    /**
+     * {@code restore(parameters)}: writes the stored copies back, in the same order, then frees them.
+     *
+     * @param parameters the parameters, in a fixed order
+     */
     public void restore(List<Parameter> parameters) {
         int n = Math.min(parameters.size(), collectedParams.size());
         for (int i = 0; i < n; i++) {
@@ -206,7 +249,11 @@ public class LitEma extends Module {
         clearCollected();
     }
 
-    /** The number of parameter copies held by {@link #store} (0 once restored). */
+    /**
+     * The number of parameter copies held by {@link #store} (0 once restored).
+     *
+     * @return the number of stored copies
+     */
     public int storedCount() {
         return collectedParams.size();
     }
@@ -216,6 +263,9 @@ public class LitEma extends Module {
      * returns the scope whose {@code close()} restores them and frees the copies. Re-entrant: while
      * a scope is open, a nested call returns a no-op scope (the outer one restores the training
      * weights).
+     *
+     * @param model the tracked model
+     * @return the open scope; close it to restore the training weights
      */
     public EmaScope scope(Module model) {
         if (scopeOpen) {

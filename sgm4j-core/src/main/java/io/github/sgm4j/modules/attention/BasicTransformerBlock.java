@@ -20,7 +20,18 @@ public class BasicTransformerBlock extends Module {
     private final LayerNorm norm2;
     private final LayerNorm norm3;
 
-    /** {@code BasicTransformerBlock(dim, n_heads, d_head, dropout, context_dim, gated_ff=True, disable_self_attn)}. */
+    /**
+     * {@code BasicTransformerBlock(dim, n_heads, d_head, dropout, context_dim, gated_ff=True, disable_self_attn)}.
+     *
+     * @param dim the model (feature) dimension
+     * @param nHeads the number of attention heads
+     * @param dHead the channels per attention head
+     * @param dropout the dropout probability (0 disables it)
+     * @param contextDim the cross-attention context dimension, or null for self-attention in both attentions
+     * @param gatedFf whether the feed-forward uses {@link GEGLU} (the reference default: true)
+     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of
+     *     self-attention
+     */
     public BasicTransformerBlock(int dim, int nHeads, int dHead, double dropout, Integer contextDim,
             boolean gatedFf, boolean disableSelfAttn) {
         this.disableSelfAttn = disableSelfAttn;
@@ -32,7 +43,12 @@ public class BasicTransformerBlock extends Module {
         this.norm3 = register("norm3", new LayerNorm(dim));
     }
 
-    /** Sets the query-chunking threshold of both attentions. */
+    /**
+     * Sets the query-chunking threshold of both attentions.
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         attn1.setMaxScoreElements(maxScoreElements);
         attn2.setMaxScoreElements(maxScoreElements);

@@ -57,7 +57,12 @@ public class CrossAttention extends Module {
         this.toOut = register("to_out", new Sequential(new Linear(inner, queryDim), new Dropout(dropout)));
     }
 
-    /** Sets the score-matrix size above which queries are chunked ({@code <= 0}: never). */
+    /**
+     * Sets the score-matrix size above which queries are chunked ({@code <= 0}: never).
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         this.maxScoreElements = maxScoreElements;
     }
@@ -93,12 +98,20 @@ public class CrossAttention extends Module {
         }
     }
 
-    /** Number of heads. */
+    /**
+     * Number of heads.
+     *
+     * @return the number of heads
+     */
     public int getHeads() {
         return heads;
     }
 
-    /** Query width. */
+    /**
+     * Query width.
+     *
+     * @return the query dimension
+     */
     public int getQueryDim() {
         return queryDim;
     }

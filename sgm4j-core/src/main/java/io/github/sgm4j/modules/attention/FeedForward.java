@@ -17,7 +17,15 @@ public class FeedForward extends Module implements UnaryModule {
 
     private final Sequential net;
 
-    /** {@code FeedForward(dim, dim_out=None, mult=4, glu, dropout)}. */
+    /**
+     * {@code FeedForward(dim, dim_out=None, mult=4, glu, dropout)}.
+     *
+     * @param dim the model (feature) dimension
+     * @param dimOut the output dimension, or null for {@code dim}
+     * @param mult the hidden-width multiplier (reference default 4)
+     * @param glu whether the input projection is a {@link GEGLU}
+     * @param dropout the dropout probability (0 disables it)
+     */
     public FeedForward(int dim, Integer dimOut, double mult, boolean glu, double dropout) {
         int inner = (int) (dim * mult);
         int out = dimOut == null ? dim : dimOut;

@@ -12,7 +12,12 @@ public class GEGLU extends Module implements UnaryModule {
 
     private final Linear proj;
 
-    /** {@code GEGLU(dim_in, dim_out)}: {@code proj} maps to {@code 2 * dim_out}. */
+    /**
+     * {@code GEGLU(dim_in, dim_out)}: {@code proj} maps to {@code 2 * dim_out}.
+     *
+     * @param dimIn the input dimension
+     * @param dimOut the output dimension
+     */
     public GEGLU(int dimIn, int dimOut) {
         this.proj = register("proj", new Linear(dimIn, dimOut * 2));
     }

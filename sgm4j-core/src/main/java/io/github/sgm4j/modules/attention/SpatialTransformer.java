@@ -30,6 +30,14 @@ public class SpatialTransformer extends Module {
      *
      * @param contextDims one context width per block (a single value is repeated over the depth), or
      *     null for self-attention only
+     * @param inChannels the number of channels (kept)
+     * @param nHeads the number of attention heads
+     * @param dHead the channels per attention head
+     * @param depth the number of transformer blocks
+     * @param dropout the dropout probability (0 disables it)
+     * @param disableSelfAttn whether the first attention is a cross-attention to the context instead of
+     *     self-attention
+     * @param useLinear whether the in/out projections are linear layers instead of 1x1 convolutions
      */
     public SpatialTransformer(int inChannels, int nHeads, int dHead, int depth, double dropout,
             List<Integer> contextDims, boolean disableSelfAttn, boolean useLinear) {
@@ -67,7 +75,12 @@ public class SpatialTransformer extends Module {
                 : new Conv2d(inner, inChannels, 1, 1, 0)));
     }
 
-    /** Sets the query-chunking threshold of every attention. */
+    /**
+     * Sets the query-chunking threshold of every attention.
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         for (BasicTransformerBlock b : transformerBlocks.items()) {
             b.setMaxScoreElements(maxScoreElements);

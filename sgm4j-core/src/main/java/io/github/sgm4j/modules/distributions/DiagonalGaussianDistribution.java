@@ -28,7 +28,11 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
     private final NDArray var;
     private final boolean deterministic;
 
-    /** {@code DiagonalGaussianDistribution(parameters)}. */
+    /**
+     * {@code DiagonalGaussianDistribution(parameters)}.
+     *
+     * @param parameters the moments {@code [B, 2C, H, W]}: mean and log-variance concatenated on dim 1
+     */
     public DiagonalGaussianDistribution(NDArray parameters) {
         this(parameters, false);
     }
@@ -63,32 +67,56 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
         }
     }
 
-    /** Posterior mean [B, C, ...]. */
+    /**
+     * Posterior mean [B, C, ...].
+     *
+     * @return the mean {@code [B, C, H, W]} (owned by this distribution)
+     */
     public NDArray getMean() {
         return mean;
     }
 
-    /** Clamped log-variance. */
+    /**
+     * Clamped log-variance.
+     *
+     * @return the clamped log-variance (owned by this distribution)
+     */
     public NDArray getLogvar() {
         return logvar;
     }
 
-    /** {@code exp(0.5 * logvar)} (zeros when deterministic). */
+    /**
+     * {@code exp(0.5 * logvar)} (zeros when deterministic).
+     *
+     * @return the standard deviation (owned by this distribution)
+     */
     public NDArray getStd() {
         return std;
     }
 
-    /** {@code exp(logvar)} (zeros when deterministic). */
+    /**
+     * {@code exp(logvar)} (zeros when deterministic).
+     *
+     * @return the variance (owned by this distribution)
+     */
     public NDArray getVar() {
         return var;
     }
 
-    /** Whether the distribution was built deterministic. */
+    /**
+     * Whether the distribution was built deterministic.
+     *
+     * @return whether the variance is forced to zero
+     */
     public boolean isDeterministic() {
         return deterministic;
     }
 
-    /** The moments this distribution was built from. */
+    /**
+     * The moments this distribution was built from.
+     *
+     * @return the moments (the caller's array)
+     */
     public NDArray getParameters() {
         return parameters;
     }
@@ -96,6 +124,9 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
     /**
      * {@code sample()}: {@code mean + std * randn(mean.shape)}. The draw happens also when
      * deterministic (as in the reference), so replayed noise stays aligned.
+     *
+     * @param noise the source of the standard normal draw
+     * @return a new array shaped like the mean, in the mean's manager
      */
     public NDArray sample(NoiseSource noise) {
         NDManager m = mean.getManager();
@@ -106,12 +137,20 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
         }
     }
 
-    /** {@code mode()}: the mean (a new handle). */
+    /**
+     * {@code mode()}: the mean (a new handle).
+     *
+     * @return a new handle to the mean
+     */
     public NDArray mode() {
         return io.github.sgm4j.nn.F.alias(mean);
     }
 
-    /** {@code kl()}: KL to the standard normal, summed over dims 1, 2, 3 -> [B] ([1] when deterministic). */
+    /**
+     * {@code kl()}: KL to the standard normal, summed over dims 1, 2, 3 -> [B] ([1] when deterministic).
+     *
+     * @return a new {@code [B]} array ({@code [1]} zero when deterministic)
+     */
     public NDArray kl() {
         if (deterministic) {
             return Tensors.create(mean.getManager(), new float[] {0f});
@@ -125,7 +164,12 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
         }
     }
 
-    /** {@code kl(other)}: KL to another diagonal Gaussian, summed over dims 1, 2, 3. */
+    /**
+     * {@code kl(other)}: KL to another diagonal Gaussian, summed over dims 1, 2, 3.
+     *
+     * @param other the other distribution
+     * @return a new {@code [B]} array ({@code [1]} zero when deterministic)
+     */
     public NDArray kl(DiagonalGaussianDistribution other) {
         if (deterministic) {
             return Tensors.create(mean.getManager(), new float[] {0f});
@@ -143,12 +187,23 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
         }
     }
 
-    /** {@code nll(sample)} with the default dims [1, 2, 3]. */
+    /**
+     * {@code nll(sample)} with the default dims [1, 2, 3].
+     *
+     * @param sample the values to score, shaped like the mean
+     * @return a new array, reduced over the summed dims ({@code [1]} zero when deterministic)
+     */
     public NDArray nll(NDArray sample) {
         return nll(sample, new int[] {1, 2, 3});
     }
 
-    /** {@code nll(sample, dims)}: Gaussian negative log-likelihood summed over {@code dims}. */
+    /**
+     * {@code nll(sample, dims)}: Gaussian negative log-likelihood summed over {@code dims}.
+     *
+     * @param sample the values to score, shaped like the mean
+     * @param dims the dimensions to sum over
+     * @return a new array, reduced over the summed dims ({@code [1]} zero when deterministic)
+     */
     public NDArray nll(NDArray sample, int[] dims) {
         if (deterministic) {
             return Tensors.create(mean.getManager(), new float[] {0f});
@@ -176,6 +231,12 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
     /**
      * Port of {@code normal_kl(mean1, logvar1, mean2, logvar2)}: elementwise KL between two
      * Gaussians, broadcasting.
+     *
+     * @param mean1 the first mean
+     * @param logvar1 the first log-variance
+     * @param mean2 the second mean
+     * @param logvar2 the second log-variance
+     * @return a new array of the broadcast shape, in {@code mean1}'s manager
      */
     public static NDArray normalKl(NDArray mean1, NDArray logvar1, NDArray mean2, NDArray logvar2) {
         // 0.5 * (-1.0 + logvar2 - logvar1 + exp(logvar1 - logvar2) + (mean1 - mean2)^2 * exp(-logvar2))
@@ -194,7 +255,15 @@ public final class DiagonalGaussianDistribution implements AutoCloseable {
         }
     }
 
-    /** {@code normal_kl} with a scalar {@code logvar2}. */
+    /**
+     * {@code normal_kl} with a scalar {@code logvar2}.
+     *
+     * @param mean1 the first mean
+     * @param logvar1 the first log-variance
+     * @param mean2 the second mean
+     * @param logvar2 the second log-variance
+     * @return a new array of the broadcast shape, in {@code mean1}'s manager
+     */
     public static NDArray normalKl(NDArray mean1, NDArray logvar1, NDArray mean2, double logvar2) {
         try (NDArray lv2 = mean1.getManager().full(new Shape(), (float) logvar2).toDevice(mean1.getDevice(), false)) {
             return normalKl(mean1, logvar1, mean2, lv2);

@@ -16,17 +16,29 @@ public abstract class AbstractEmbModel extends Module {
     private String inputKey;
     private List<String> inputKeys;
 
-    /** {@code is_trainable}. */
+    /**
+     * {@code is_trainable}.
+     *
+     * @return whether the embedder is trained
+     */
     public boolean isTrainable() {
         return trainable;
     }
 
-    /** Sets {@code is_trainable}. */
+    /**
+     * Sets {@code is_trainable}.
+     *
+     * @param trainable whether the embedder is trained ({@code is_trainable})
+     */
     public void setTrainable(boolean trainable) {
         this.trainable = trainable;
     }
 
-    /** {@code ucg_rate}: probability of dropping this embedding (zeroing it) per sample. */
+    /**
+     * {@code ucg_rate}: probability of dropping this embedding (zeroing it) per sample.
+     *
+     * @return the unconditional-guidance dropout rate
+     */
     public double getUcgRate() {
         return ucgRate;
     }
@@ -34,6 +46,8 @@ public abstract class AbstractEmbModel extends Module {
     /**
      * Sets {@code ucg_rate}.
      *
+     * @param ucgRate the probability in [0, 1] of dropping the embedding for classifier-free guidance
+     *     training
      * @throws IllegalArgumentException outside [0, 1]
      */
     public void setUcgRate(double ucgRate) {
@@ -43,22 +57,38 @@ public abstract class AbstractEmbModel extends Module {
         this.ucgRate = ucgRate;
     }
 
-    /** {@code input_key}, or null when the embedder reads several keys. */
+    /**
+     * {@code input_key}, or null when the embedder reads several keys.
+     *
+     * @return the single input key, or null
+     */
     public String getInputKey() {
         return inputKey;
     }
 
-    /** Sets {@code input_key}. */
+    /**
+     * Sets {@code input_key}.
+     *
+     * @param inputKey the batch key this embedder reads
+     */
     public void setInputKey(String inputKey) {
         this.inputKey = inputKey;
     }
 
-    /** {@code input_keys}, or null when the embedder reads one key. */
+    /**
+     * {@code input_keys}, or null when the embedder reads one key.
+     *
+     * @return the input keys, or null
+     */
     public List<String> getInputKeys() {
         return inputKeys;
     }
 
-    /** Sets {@code input_keys}. */
+    /**
+     * Sets {@code input_keys}.
+     *
+     * @param inputKeys the batch keys this embedder reads, in argument order
+     */
     public void setInputKeys(List<String> inputKeys) {
         this.inputKeys = inputKeys == null ? null : List.copyOf(inputKeys);
     }
@@ -66,11 +96,17 @@ public abstract class AbstractEmbModel extends Module {
     /**
      * The embedder's forward over the batch values of its key(s), in order.
      *
+     * @param inputs the embedder inputs, one per input key
      * @return one embedding [B, D] (vector), [B, T, D] (crossattn) or [B, C, H, W] (concat)
      */
     public abstract NDArray forward(NDArray... inputs);
 
-    /** Checks that exactly {@code n} inputs were given. */
+    /**
+     * Checks that exactly {@code n} inputs were given.
+     *
+     * @param inputs the inputs passed to {@link #forward}
+     * @param n the expected number of inputs
+     */
     protected void expectInputs(NDArray[] inputs, int n) {
         if (inputs.length != n) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " takes " + n + " input(s), got "

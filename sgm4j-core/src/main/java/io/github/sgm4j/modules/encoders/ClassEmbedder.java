@@ -22,9 +22,20 @@ import java.util.Map;
  */
 public class ClassEmbedder extends AbstractEmbModel {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param embedDim the embedding dimension {@code embed_dim} (required)
+     * @param nClasses the number of classes, the last one the unconditional class (default 1000)
+     * @param addSequenceDim whether the output gets a sequence dim, {@code [B, 1, D]} (default false)
+     */
     public record Params(int embedDim, int nClasses, boolean addSequenceDim) {
-        /** sgm's defaults: n_classes 1000, add_sequence_dim false. */
+        /**
+         * sgm's defaults: n_classes 1000, add_sequence_dim false.
+         *
+         * @param embedDim the embedding dimension {@code embed_dim}
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(int embedDim) {
             return new Params(embedDim, 1000, false);
         }
@@ -33,7 +44,11 @@ public class ClassEmbedder extends AbstractEmbModel {
     private final Params params;
     private final Embedding embedding;
 
-    /** Builds the embedder. */
+    /**
+     * Builds the embedder.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public ClassEmbedder(Params params) {
         if (params.embedDim() < 1 || params.nClasses() < 1) {
             throw new IllegalArgumentException("ClassEmbedder: embed_dim and n_classes must be >= 1, got " + params);
@@ -42,7 +57,11 @@ public class ClassEmbedder extends AbstractEmbModel {
         this.embedding = register("embedding", new Embedding(params.nClasses(), params.embedDim()));
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -77,7 +96,11 @@ public class ClassEmbedder extends AbstractEmbModel {
         return e;
     }
 
-    /** The unconditional class index, {@code n_classes - 1}. */
+    /**
+     * The unconditional class index, {@code n_classes - 1}.
+     *
+     * @return the unconditional class index
+     */
     public int ucClass() {
         return params.nClasses() - 1;
     }
@@ -86,6 +109,9 @@ public class ClassEmbedder extends AbstractEmbModel {
      * The intended {@code get_unconditional_conditioning(bs)}: {@code {input_key: full(bs, n_classes
      * - 1)}} (int64).
      *
+     * @param manager the manager that owns the returned arrays
+     * @param bs the batch size
+     * @return a map from the input key to a new int64 {@code [bs]} array in {@code manager}
      * @throws IllegalStateException if the embedder has no {@code input_key}
      */
     public Map<String, NDArray> getUnconditionalConditioning(NDManager manager, int bs) {
@@ -100,7 +126,13 @@ public class ClassEmbedder extends AbstractEmbModel {
         return getInputKey() == null ? "" : " (input_key '" + getInputKey() + "')";
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.ClassEmbedder} params ({@code embed_dim}, {@code n_classes}, {@code add_sequence_dim}). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.ClassEmbedder} params ({@code embed_dim}, {@code n_classes}, {@code add_sequence_dim}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code ClassEmbedder}
+     */
     public static ClassEmbedder fromConfig(ConfigNode p, Instantiator inst) {
         int dim = p.getInt("embed_dim");
         Params d = Params.defaults(dim);

@@ -13,13 +13,21 @@ import io.github.sgm4j.modules.diffusionmodules.openaimodel.Timestep;
  */
 public class ConcatTimestepEmbedderND extends AbstractEmbModel {
 
-    /** Constructor arguments (sgm has no default outdim). */
+    /**
+     * Constructor arguments (sgm has no default outdim).
+     *
+     * @param outdim the sinusoidal embedding dimension per input column
+     */
     public record Params(int outdim) {}
 
     private final Params params;
     private final Timestep timestep;
 
-    /** Builds the embedder. */
+    /**
+     * Builds the embedder.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public ConcatTimestepEmbedderND(Params params) {
         if (params.outdim() < 1) {
             throw new IllegalArgumentException("ConcatTimestepEmbedderND: outdim must be >= 1, got " + params.outdim());
@@ -28,7 +36,11 @@ public class ConcatTimestepEmbedderND extends AbstractEmbModel {
         this.timestep = register("timestep", new Timestep(params.outdim()));
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -52,7 +64,13 @@ public class ConcatTimestepEmbedderND extends AbstractEmbModel {
         }
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.ConcatTimestepEmbedderND} params ({@code outdim}). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.ConcatTimestepEmbedderND} params ({@code outdim}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code ConcatTimestepEmbedderND}
+     */
     public static ConcatTimestepEmbedderND fromConfig(ConfigNode p, Instantiator inst) {
         return new ConcatTimestepEmbedderND(new Params(p.getInt("outdim")));
     }

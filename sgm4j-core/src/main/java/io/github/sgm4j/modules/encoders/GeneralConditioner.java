@@ -46,6 +46,7 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * ucg_rate} and {@code is_trainable} already set). Non-trainable embedders are frozen and put
      * in eval mode, as in the reference.
      *
+     * @param embModels the embedders, in the order their outputs are concatenated
      * @throws IllegalArgumentException if an embedder has neither {@code input_key} nor {@code input_keys}
      */
     public GeneralConditioner(List<AbstractEmbModel> embModels) {
@@ -76,12 +77,23 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
         return this;
     }
 
-    /** The embedders in order. */
+    /**
+     * The embedders in order.
+     *
+     * @return the embedders (unmodifiable)
+     */
     public List<AbstractEmbModel> getEmbedders() {
         return embedders.items();
     }
 
-    /** {@code forward(batch)}: the conditioning dict. */
+    /**
+     * {@code forward(batch)}: the conditioning dict.
+     *
+     * @param batch the batch by key
+     * @param noise source of the ucg bernoulli draws (may be null when every ucg_rate is 0)
+     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays
+     *     the caller closes
+     */
     public Map<String, NDArray> forward(Map<String, NDArray> batch, NoiseSource noise) {
         return forward(batch, null, noise);
     }
@@ -92,6 +104,8 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * @param batch the batch by key
      * @param forceZeroEmbeddings input keys whose embeddings are replaced by zeros (null = none)
      * @param noise source of the ucg bernoulli draws (may be null when every ucg_rate is 0)
+     * @return the conditioning by output key ({@code crossattn}, {@code vector}, {@code concat}), new arrays
+     *     the caller closes
      * @throws IllegalArgumentException if an embedder's input key is missing from the batch
      */
     public Map<String, NDArray> forward(Map<String, NDArray> batch, Collection<String> forceZeroEmbeddings,
@@ -172,7 +186,12 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
         return v;
     }
 
-    /** The pair returned by {@link #getUnconditionalConditioning}. */
+    /**
+     * The pair returned by {@link #getUnconditionalConditioning}.
+     *
+     * @param c the conditional conditioning by output key
+     * @param uc the unconditional conditioning by output key
+     */
     public record CondPair(Map<String, NDArray> c, Map<String, NDArray> uc) {}
 
     /**
@@ -184,6 +203,7 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * @param batchUc the batch for {@code uc} (null: {@code batchC})
      * @param forceUcZeroEmbeddings input keys zeroed in {@code uc} (null = none)
      * @param forceCondZeroEmbeddings input keys zeroed in {@code c} (null = none)
+     * @return the conditional and unconditional conditioning, new arrays the caller closes
      */
     public CondPair getUnconditionalConditioning(Map<String, NDArray> batchC, Map<String, NDArray> batchUc,
             Collection<String> forceUcZeroEmbeddings, Collection<String> forceCondZeroEmbeddings) {
@@ -214,6 +234,9 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
      * Any other key of an entry is an error naming it, with a did-you-mean among these keys.
      *
      * @throws ConfigException naming the entry key and value at fault
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code GeneralConditioner}
      */
     public static GeneralConditioner fromConfig(ConfigNode p, Instantiator inst) {
         List<AbstractEmbModel> embs = new ArrayList<>();

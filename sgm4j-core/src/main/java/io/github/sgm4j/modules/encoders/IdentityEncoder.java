@@ -11,7 +11,12 @@ public class IdentityEncoder extends AbstractEmbModel {
     /** Builds the encoder (no parameters). */
     public IdentityEncoder() {}
 
-    /** {@code encode(x)}: {@code x}. */
+    /**
+     * {@code encode(x)}: {@code x}.
+     *
+     * @param x the input
+     * @return a new handle to {@code x}
+     */
     public NDArray encode(NDArray x) {
         return x;
     }
@@ -22,7 +27,13 @@ public class IdentityEncoder extends AbstractEmbModel {
         return io.github.sgm4j.nn.F.alias(inputs[0]);
     }
 
-    /** Builds from {@code sgm.modules.encoders.modules.IdentityEncoder} (no parameters). */
+    /**
+     * Builds from {@code sgm.modules.encoders.modules.IdentityEncoder} (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code IdentityEncoder}
+     */
     public static IdentityEncoder fromConfig(ConfigNode p, Instantiator inst) {
         return new IdentityEncoder();
     }

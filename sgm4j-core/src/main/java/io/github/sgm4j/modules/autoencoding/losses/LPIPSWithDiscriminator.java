@@ -52,7 +52,23 @@ public class LPIPSWithDiscriminator extends Module {
     public record Params(long discStart, double logvarInit, double klWeight, double pixellossWeight,
             int discNumLayers, int discInChannels, double discFactor, double discWeight, double perceptualWeight,
             boolean useActnorm, boolean discConditional, String discLoss) {
-        /** Validates like the reference ({@code assert disc_loss in ["hinge", "vanilla"]}). */
+        /**
+         * Validates like the reference ({@code assert disc_loss in ["hinge", "vanilla"]}).
+         *
+         * @param discStart the global step from which the GAN loss is active
+         * @param logvarInit the initial value of the learned output log-variance (reference default 0)
+         * @param klWeight the weight of the KL term (default 1)
+         * @param pixellossWeight the weight of the L1 pixel loss (default 1)
+         * @param discNumLayers the discriminator depth {@code disc_num_layers} (default 3)
+         * @param discInChannels the discriminator input channels (default 3)
+         * @param discFactor the GAN loss factor once active (default 1)
+         * @param discWeight the adaptive generator-loss weight scale (default 1)
+         * @param perceptualWeight the weight of the LPIPS term (default 1)
+         * @param useActnorm whether to normalise with {@link
+         *     io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
+         * @param discConditional whether the discriminator sees the conditioning (default false)
+         * @param discLoss the discriminator loss, {@code "hinge"} (default) or {@code "vanilla"}
+         */
         public Params {
             VqPerceptual.discLoss(discLoss);
         }

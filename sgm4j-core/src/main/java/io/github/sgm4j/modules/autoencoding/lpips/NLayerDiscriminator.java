@@ -39,7 +39,15 @@ public class NLayerDiscriminator extends Module implements UnaryModule {
      * @param useActnorm ActNorm instead of BatchNorm2d (false)
      */
     public record Params(int inputNc, int ndf, int nLayers, boolean useActnorm) {
-        /** Validates the arguments. */
+        /**
+         * Validates the arguments.
+         *
+         * @param inputNc the input channels (default 3)
+         * @param ndf the channels of the first convolution (default 64)
+         * @param nLayers the number of strided layers (default 3)
+         * @param useActnorm whether to normalise with {@link
+         *     io.github.sgm4j.modules.autoencoding.lpips.ActNorm} instead of {@code BatchNorm2d}
+         */
         public Params {
             if (inputNc <= 0 || ndf <= 0 || nLayers < 0) {
                 throw new IllegalArgumentException(String.format(
@@ -47,7 +55,11 @@ public class NLayerDiscriminator extends Module implements UnaryModule {
             }
         }
 
-        /** The reference defaults: (3, 64, 3, false). @return the defaults */
+        /**
+         * The reference defaults: (3, 64, 3, false).
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(3, 64, 3, false);
         }

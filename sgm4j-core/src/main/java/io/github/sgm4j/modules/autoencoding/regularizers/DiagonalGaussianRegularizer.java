@@ -24,22 +24,42 @@ public final class DiagonalGaussianRegularizer {
 
     private final boolean sample;
 
-    /** {@code DiagonalGaussianRegularizer(sample)}. */
+    /**
+     * {@code DiagonalGaussianRegularizer(sample)}.
+     *
+     * @param sample whether to sample the latent (else take the mode)
+     */
     public DiagonalGaussianRegularizer(boolean sample) {
         this.sample = sample;
     }
 
-    /** Builds from config ({@code sample}, default true). */
+    /**
+     * Builds from config ({@code sample}, default true).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiagonalGaussianRegularizer}
+     */
     public static DiagonalGaussianRegularizer fromConfig(ConfigNode p, Instantiator inst) {
         return new DiagonalGaussianRegularizer(p.getBoolean("sample", true));
     }
 
-    /** Whether the latent is sampled (else the mode). */
+    /**
+     * Whether the latent is sampled (else the mode).
+     *
+     * @return whether the latent is sampled
+     */
     public boolean isSample() {
         return sample;
     }
 
-    /** {@code forward(z)}: (latent, kl_loss); the sample draws {@code randn(mean.shape)} from {@code noise}. */
+    /**
+     * {@code forward(z)}: (latent, kl_loss); the sample draws {@code randn(mean.shape)} from {@code noise}.
+     *
+     * @param moments the encoder output {@code [B, 2C, H, W]}
+     * @param noise the source of the sample draw (unused when not sampling)
+     * @return the latent and the KL loss, new arrays the caller closes
+     */
     public Result apply(NDArray moments, NoiseSource noise) {
         try (DiagonalGaussianDistribution posterior = new DiagonalGaussianDistribution(moments)) {
             NDArray z = sample ? posterior.sample(noise) : posterior.mode();

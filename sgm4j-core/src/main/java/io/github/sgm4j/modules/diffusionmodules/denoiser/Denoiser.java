@@ -22,7 +22,11 @@ public class Denoiser extends Module {
 
     private final DenoiserScaling scaling;
 
-    /** {@code Denoiser(scaling_config)} with a built scaling. */
+    /**
+     * {@code Denoiser(scaling_config)} with a built scaling.
+     *
+     * @param scaling the preconditioning ({@code scaling_config})
+     */
     public Denoiser(DenoiserScaling scaling) {
         if (scaling == null) {
             throw new IllegalArgumentException("Denoiser: scaling_config must not be null");
@@ -30,17 +34,31 @@ public class Denoiser extends Module {
         this.scaling = scaling;
     }
 
-    /** The scaling. */
+    /**
+     * The scaling.
+     *
+     * @return the preconditioning
+     */
     public DenoiserScaling getScaling() {
         return scaling;
     }
 
-    /** {@code possibly_quantize_sigma}: identity here. */
+    /**
+     * {@code possibly_quantize_sigma}: identity here.
+     *
+     * @param sigma the noise levels {@code [B]}
+     * @return a new array (a copy of {@code sigma})
+     */
     public NDArray possiblyQuantizeSigma(NDArray sigma) {
         return sigma.duplicate();
     }
 
-    /** {@code possibly_quantize_c_noise}: identity here. */
+    /**
+     * {@code possibly_quantize_c_noise}: identity here.
+     *
+     * @param cNoise the network noise conditioning {@code [B]}
+     * @return a new array (a copy of {@code cNoise})
+     */
     public NDArray possiblyQuantizeCNoise(NDArray cNoise) {
         return cNoise.duplicate();
     }
@@ -72,12 +90,23 @@ public class Denoiser extends Module {
         }
     }
 
-    /** The sampler-facing closure {@code lambda input, sigma, c: denoiser(network, input, sigma, c)}. */
+    /**
+     * The sampler-facing closure {@code lambda input, sigma, c: denoiser(network, input, sigma, c)}.
+     *
+     * @param network the wrapped diffusion network
+     * @return the closure the samplers call
+     */
     public DenoiseFunction bind(DiffusionNetwork network) {
         return (x, sigma, cond) -> forward(network, x, sigma, cond);
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.denoiser.Denoiser} params ({@code scaling_config}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.denoiser.Denoiser} params ({@code scaling_config}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Denoiser}
+     */
     public static Denoiser fromConfig(ConfigNode p, Instantiator inst) {
         return new Denoiser(inst.instantiate(p.getNode("scaling_config"), DenoiserScaling.class));
     }

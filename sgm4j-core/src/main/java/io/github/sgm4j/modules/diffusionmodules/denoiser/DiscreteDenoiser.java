@@ -19,9 +19,22 @@ import io.github.sgm4j.nn.Parameter;
  */
 public class DiscreteDenoiser extends Denoiser {
 
-    /** Constructor arguments with sgm's defaults (the collaborators are built separately). */
+    /**
+     * Constructor arguments with sgm's defaults (the collaborators are built separately).
+     *
+     * @param numIdx the number of discrete timesteps {@code num_idx} (required)
+     * @param doAppendZero whether the sigma table gets a trailing 0 (default false)
+     * @param quantizeCNoise whether {@code c_noise} is replaced by the index of the nearest table sigma
+     *     (default true)
+     * @param flip whether the sigma table is ascending (default true)
+     */
     public record Params(int numIdx, boolean doAppendZero, boolean quantizeCNoise, boolean flip) {
-        /** sgm's defaults: do_append_zero false, quantize_c_noise true, flip true. */
+        /**
+         * sgm's defaults: do_append_zero false, quantize_c_noise true, flip true.
+         *
+         * @param numIdx the number of discrete timesteps {@code num_idx}
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(int numIdx) {
             return new Params(numIdx, false, true, true);
         }
@@ -34,6 +47,10 @@ public class DiscreteDenoiser extends Denoiser {
     /**
      * Builds the denoiser; the {@code sigmas} buffer is {@code discretization(num_idx,
      * do_append_zero, flip)} (ascending with the default {@code flip}).
+     *
+     * @param scaling the preconditioning ({@code scaling_config})
+     * @param discretization the schedule whose {@code num_idx} sigmas become the table
+     * @param params the constructor arguments (see {@code Params})
      */
     public DiscreteDenoiser(DenoiserScaling scaling, Discretization discretization, Params params) {
         super(scaling);
@@ -46,22 +63,39 @@ public class DiscreteDenoiser extends Denoiser {
         this.sigmas = buffer("sigmas", new Shape(values.length), DataType.FLOAT32, Init.values(values), true);
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The discretization the buffer was computed from. */
+    /**
+     * The discretization the buffer was computed from.
+     *
+     * @return the discretization
+     */
     public Discretization getDiscretization() {
         return discretization;
     }
 
-    /** The {@code sigmas} buffer array (allocated once the module is attached/initialised). */
+    /**
+     * The {@code sigmas} buffer array (allocated once the module is attached/initialised).
+     *
+     * @return the table {@code [num_idx]} (owned by this module)
+     */
     public NDArray sigmas() {
         return sigmas.getArray();
     }
 
-    /** {@code sigma_to_idx}: index of the nearest table sigma (argmin |sigma - sigmas|), int64, shaped like sigma. */
+    /**
+     * {@code sigma_to_idx}: index of the nearest table sigma (argmin |sigma - sigmas|), int64, shaped like sigma.
+     *
+     * @param sigma the noise levels (any shape)
+     * @return a new int64 array shaped like {@code sigma}
+     */
     public NDArray sigmaToIdx(NDArray sigma) {
         NDArray table = sigmas.getArray();
         // dists = sigma - sigmas[:, None]  -> [num_idx, N]
@@ -77,6 +111,8 @@ public class DiscreteDenoiser extends Denoiser {
     /**
      * {@code idx_to_sigma}: {@code sigmas[idx]} (negative indices count from the end, as in torch).
      *
+     * @param idx the indices (negative ones count from the end)
+     * @return a new float32 array shaped like {@code idx}
      * @throws IllegalArgumentException if an index is outside {@code [-num_sigmas, num_sigmas)}
      */
     public NDArray idxToSigma(NDArray idx) {
@@ -110,6 +146,10 @@ public class DiscreteDenoiser extends Denoiser {
      * Builds from {@code sgm.modules.diffusionmodules.denoiser.DiscreteDenoiser} params ({@code
      * scaling_config}, {@code num_idx}, {@code discretization_config}, {@code do_append_zero}, {@code
      * quantize_c_noise}, {@code flip}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiscreteDenoiser}
      */
     public static DiscreteDenoiser fromConfig(ConfigNode p, Instantiator inst) {
         DenoiserScaling scaling = inst.instantiate(p.getNode("scaling_config"), DenoiserScaling.class);

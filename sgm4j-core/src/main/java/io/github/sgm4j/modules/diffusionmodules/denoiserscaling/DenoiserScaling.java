@@ -21,12 +21,21 @@ public interface DenoiserScaling {
         }
     }
 
-    /** {@code scaling(sigma)}; {@code sigma} usually has trailing singleton dims ({@code append_dims}). */
+    /**
+     * {@code scaling(sigma)}; {@code sigma} usually has trailing singleton dims ({@code append_dims}).
+     *
+     * @param sigma the noise levels (any shape)
+     * @return the four scalings, new arrays shaped like {@code sigma}; the caller closes them
+     */
     Scalings apply(NDArray sigma);
 
     /**
      * {@code a / t} as torch evaluates a python scalar divided by a tensor: {@code t.reciprocal() *
      * a} (two roundings).
+     *
+     * @param a the numerator
+     * @param t the denominator
+     * @return a new array {@code a / t}
      */
     static NDArray rdiv(float a, NDArray t) {
         try (NDArray ones = t.onesLike();
@@ -35,7 +44,13 @@ public interface DenoiserScaling {
         }
     }
 
-    /** {@code sigma**2 + a}, float32 as torch computes it. */
+    /**
+     * {@code sigma**2 + a}, float32 as torch computes it.
+     *
+     * @param sigma the noise levels (any shape)
+     * @param a the constant to add
+     * @return a new array {@code sigma^2 + a}
+     */
     static NDArray sigmaSqPlus(NDArray sigma, float a) {
         try (NDArray s2 = sigma.square()) {
             return F.add(s2, a);

@@ -12,9 +12,17 @@ import io.github.sgm4j.nn.F;
  */
 public class EDMScaling implements DenoiserScaling {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param sigmaData the data standard deviation {@code sigma_data} (default 0.5)
+     */
     public record Params(double sigmaData) {
-        /** sgm's default sigma_data 0.5. */
+        /**
+         * sgm's default sigma_data 0.5.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(0.5);
         }
@@ -22,7 +30,11 @@ public class EDMScaling implements DenoiserScaling {
 
     private final double sigmaData;
 
-    /** Builds the scaling. */
+    /**
+     * Builds the scaling.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EDMScaling(Params params) {
         this.sigmaData = params.sigmaData();
     }
@@ -43,7 +55,13 @@ public class EDMScaling implements DenoiserScaling {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling} params ({@code sigma_data}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling} params ({@code sigma_data}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMScaling}
+     */
     public static EDMScaling fromConfig(ConfigNode p, Instantiator inst) {
         return new EDMScaling(new Params(p.getDouble("sigma_data", Params.defaults().sigmaData())));
     }

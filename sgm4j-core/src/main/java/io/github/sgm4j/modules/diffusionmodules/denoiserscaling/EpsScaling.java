@@ -22,7 +22,13 @@ public class EpsScaling implements DenoiserScaling {
         }
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EpsScaling}
+     */
     public static EpsScaling fromConfig(ConfigNode p, Instantiator inst) {
         return new EpsScaling();
     }

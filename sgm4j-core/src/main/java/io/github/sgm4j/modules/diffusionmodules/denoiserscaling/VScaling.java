@@ -33,7 +33,13 @@ public class VScaling implements DenoiserScaling {
         }
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code VScaling}
+     */
     public static VScaling fromConfig(ConfigNode p, Instantiator inst) {
         return new VScaling();
     }

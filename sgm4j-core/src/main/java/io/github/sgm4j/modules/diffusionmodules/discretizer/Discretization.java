@@ -13,12 +13,21 @@ import io.github.sgm4j.engine.Tensors;
  */
 public abstract class Discretization {
 
-    /** The {@code n} schedule sigmas, descending from the largest (float32 values). */
+    /**
+     * The {@code n} schedule sigmas, descending from the largest (float32 values).
+     *
+     * @param n the number of sigmas (at least 1)
+     * @return {@code n} float32 sigmas, descending
+     */
     public abstract float[] getSigmas(int n);
 
     /**
      * {@code __call__(n, do_append_zero, flip)} as host floats.
      *
+     * @param n the number of sigmas (at least 1)
+     * @param doAppendZero whether to append a trailing sigma 0
+     * @param flip whether to reverse the order (ascending)
+     * @return the float32 sigmas ({@code n}, plus one with the zero)
      * @throws IllegalArgumentException if {@code n < 1}
      */
     public float[] sigmas(int n, boolean doAppendZero, boolean flip) {
@@ -37,12 +46,25 @@ public abstract class Discretization {
         return out;
     }
 
-    /** {@code __call__(n, do_append_zero=True, flip=False)} as host floats. */
+    /**
+     * {@code __call__(n, do_append_zero=True, flip=False)} as host floats.
+     *
+     * @param n the number of sigmas (at least 1)
+     * @return the float32 sigmas ({@code n}, plus one with the zero)
+     */
     public float[] sigmas(int n) {
         return sigmas(n, true, false);
     }
 
-    /** {@code __call__(n, do_append_zero, flip)}: a float32 [n (+1)] array in {@code manager}. */
+    /**
+     * {@code __call__(n, do_append_zero, flip)}: a float32 [n (+1)] array in {@code manager}.
+     *
+     * @param manager the manager that owns the returned arrays
+     * @param n the number of sigmas (at least 1)
+     * @param doAppendZero whether to append a trailing sigma 0
+     * @param flip whether to reverse the order (ascending)
+     * @return a new float32 array in {@code manager}
+     */
     public NDArray call(NDManager manager, int n, boolean doAppendZero, boolean flip) {
         return Tensors.create(manager, sigmas(n, doAppendZero, flip));
     }

@@ -13,9 +13,19 @@ import io.github.sgm4j.config.Instantiator;
  */
 public class EDMDiscretization extends Discretization {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param sigmaMin the smallest sigma, {@code sigma_min} (default 0.002)
+     * @param sigmaMax the largest sigma, {@code sigma_max} (default 80)
+     * @param rho the schedule exponent (default 7)
+     */
     public record Params(double sigmaMin, double sigmaMax, double rho) {
-        /** sgm's defaults: sigma_min 0.002, sigma_max 80, rho 7. */
+        /**
+         * sgm's defaults: sigma_min 0.002, sigma_max 80, rho 7.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(0.002, 80.0, 7.0);
         }
@@ -23,7 +33,11 @@ public class EDMDiscretization extends Discretization {
 
     private final Params params;
 
-    /** Builds the schedule. */
+    /**
+     * Builds the schedule.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EDMDiscretization(Params params) {
         if (!(params.sigmaMin() > 0) || !(params.sigmaMax() > params.sigmaMin()) || !(params.rho() > 0)) {
             throw new IllegalArgumentException("EDMDiscretization: need 0 < sigma_min < sigma_max and rho > 0, got "
@@ -32,12 +46,23 @@ public class EDMDiscretization extends Discretization {
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** {@code torch.linspace(start, end, n)} in float32, evaluated symmetrically as torch does. */
+    /**
+     * {@code torch.linspace(start, end, n)} in float32, evaluated symmetrically as torch does.
+     *
+     * @param start the first value
+     * @param end the last value
+     * @param n the number of values
+     * @return {@code n} float32 values
+     */
     public static float[] linspaceF32(float start, float end, int n) {
         float[] out = new float[n];
         if (n == 1) {
@@ -68,7 +93,13 @@ public class EDMDiscretization extends Discretization {
         return sigmas;
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.discretizer.EDMDiscretization} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.discretizer.EDMDiscretization} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMDiscretization}
+     */
     public static EDMDiscretization fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new EDMDiscretization(new Params(p.getDouble("sigma_min", d.sigmaMin()), p.getDouble("sigma_max", d.sigmaMax()),

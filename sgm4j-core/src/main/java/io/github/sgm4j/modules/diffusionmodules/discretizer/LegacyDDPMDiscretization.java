@@ -14,9 +14,19 @@ import io.github.sgm4j.config.Instantiator;
  */
 public class LegacyDDPMDiscretization extends Discretization {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param linearStart the first beta, {@code linear_start} (default 0.00085)
+     * @param linearEnd the last beta, {@code linear_end} (default 0.0120)
+     * @param numTimesteps the number of DDPM timesteps, {@code num_timesteps} (default 1000)
+     */
     public record Params(double linearStart, double linearEnd, int numTimesteps) {
-        /** sgm's defaults: 0.00085, 0.012, 1000. */
+        /**
+         * sgm's defaults: 0.00085, 0.012, 1000.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(0.00085, 0.0120, 1000);
         }
@@ -25,7 +35,11 @@ public class LegacyDDPMDiscretization extends Discretization {
     private final Params params;
     private final double[] alphasCumprod;
 
-    /** Builds the schedule. */
+    /**
+     * Builds the schedule.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public LegacyDDPMDiscretization(Params params) {
         if (params.numTimesteps() < 1) {
             throw new IllegalArgumentException("LegacyDDPMDiscretization: num_timesteps must be >= 1, got "
@@ -41,12 +55,20 @@ public class LegacyDDPMDiscretization extends Discretization {
         }
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** {@code alphas_cumprod} (float64, a copy). */
+    /**
+     * {@code alphas_cumprod} (float64, a copy).
+     *
+     * @return a copy of the {@code num_timesteps} cumulative alpha products
+     */
     public double[] alphasCumprod() {
         return alphasCumprod.clone();
     }
@@ -54,6 +76,11 @@ public class LegacyDDPMDiscretization extends Discretization {
     /**
      * {@code make_beta_schedule("linear", n, start, end)}: {@code torch.linspace(sqrt(start),
      * sqrt(end), n, dtype=float64) ** 2}.
+     *
+     * @param n the number of timesteps
+     * @param linearStart the first beta ({@code linear_start})
+     * @param linearEnd the last beta ({@code linear_end})
+     * @return the {@code n} betas
      */
     public static double[] linearBetas(int n, double linearStart, double linearEnd) {
         double start = Math.sqrt(linearStart);
@@ -76,6 +103,9 @@ public class LegacyDDPMDiscretization extends Discretization {
      * Port of {@code generate_roughly_equally_spaced_steps(num_substeps, max_step)}: {@code
      * np.linspace(max_step - 1, 0, num_substeps, endpoint=False).astype(int)[::-1]}.
      *
+     * @param numSubsteps the number of steps to pick
+     * @param maxStep the number of timesteps to pick from
+     * @return the ascending step indices
      * @throws IllegalArgumentException if {@code numSubsteps < 1}
      */
     public static long[] generateRoughlyEquallySpacedSteps(int numSubsteps, int maxStep) {
@@ -117,7 +147,13 @@ public class LegacyDDPMDiscretization extends Discretization {
         return sigmas;
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code LegacyDDPMDiscretization}
+     */
     public static LegacyDDPMDiscretization fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new LegacyDDPMDiscretization(new Params(p.getDouble("linear_start", d.linearStart()),

@@ -23,6 +23,12 @@ public interface Guider {
      */
     Inputs prepareInputs(NDArray x, NDArray sigma, Map<String, NDArray> c, Map<String, NDArray> uc);
 
-    /** {@code __call__(x, sigma)}: the guided estimate from the denoiser output {@code x}. */
+    /**
+     * {@code __call__(x, sigma)}: the guided estimate from the denoiser output {@code x}.
+     *
+     * @param x the denoiser output for the prepared (possibly doubled) batch
+     * @param sigma the noise levels {@code [B]} of the original batch
+     * @return the guided estimate {@code [B, ...]}, a new array
+     */
     NDArray apply(NDArray x, NDArray sigma);
 }

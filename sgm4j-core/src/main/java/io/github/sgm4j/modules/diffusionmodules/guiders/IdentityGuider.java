@@ -25,7 +25,13 @@ public class IdentityGuider implements Guider {
         return io.github.sgm4j.nn.F.alias(x);
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code IdentityGuider}
+     */
     public static IdentityGuider fromConfig(ConfigNode p, Instantiator inst) {
         return new IdentityGuider();
     }

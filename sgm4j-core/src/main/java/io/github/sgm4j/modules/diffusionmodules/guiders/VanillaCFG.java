@@ -23,17 +23,29 @@ public class VanillaCFG implements Guider {
     /** Keys that are concatenated unconditional-first. */
     public static final List<String> CAT_KEYS = List.of("vector", "crossattn", "concat");
 
-    /** Constructor arguments (sgm has no default scale). */
+    /**
+     * Constructor arguments (sgm has no default scale).
+     *
+     * @param scale the guidance scale: {@code uc + scale * (c - uc)} (1 gives the conditional output)
+     */
     public record Params(double scale) {}
 
     private final double scale;
 
-    /** Builds the guider. */
+    /**
+     * Builds the guider.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public VanillaCFG(Params params) {
         this.scale = params.scale();
     }
 
-    /** The guidance scale. */
+    /**
+     * The guidance scale.
+     *
+     * @return the guidance scale
+     */
     public double scale() {
         return scale;
     }
@@ -83,7 +95,13 @@ public class VanillaCFG implements Guider {
         return new Inputs(x2, s2, cOut);
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.guiders.VanillaCFG} params ({@code scale}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.guiders.VanillaCFG} params ({@code scale}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code VanillaCFG}
+     */
     public static VanillaCFG fromConfig(ConfigNode p, Instantiator inst) {
         return new VanillaCFG(new Params(p.getDouble("scale")));
     }

@@ -31,15 +31,35 @@ public class StandardDiffusionLoss {
     /** The supported {@code loss_type} values. */
     public static final List<String> LOSS_TYPES = List.of("l2", "l1");
 
-    /** Constructor arguments with sgm's defaults (the collaborators are built separately). */
+    /**
+     * Constructor arguments with sgm's defaults (the collaborators are built separately).
+     *
+     * @param lossType one of {@link StandardDiffusionLoss#LOSS_TYPES} (default "l2")
+     * @param offsetNoiseLevel the offset-noise level added per sample and channel (default 0)
+     * @param batch2modelKeys batch keys passed to the network as extra inputs (default none; only the
+     *     empty list is supported)
+     */
     public record Params(String lossType, double offsetNoiseLevel, List<String> batch2modelKeys) {
-        /** sgm's defaults: l2, no offset noise, no batch2model keys. */
+        /**
+         * sgm's defaults: l2, no offset noise, no batch2model keys.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params("l2", 0.0, List.of());
         }
     }
 
-    /** The loss with the intermediates the reference computes (for inspection and tests). */
+    /**
+     * The loss with the intermediates the reference computes (for inspection and tests). Closing it
+     * closes every array.
+     *
+     * @param loss the per-sample loss {@code [B]}
+     * @param sigmas the sampled noise levels {@code [B]}
+     * @param noisedInput the noised input (with the offset noise, if any), shaped like the input
+     * @param modelOutput the denoiser output, shaped like the input
+     * @param w the loss weights with trailing dims appended, {@code [B, 1, ..., 1]}
+     */
     public record Result(NDArray loss, NDArray sigmas, NDArray noisedInput, NDArray modelOutput, NDArray w)
             implements AutoCloseable {
         @Override
@@ -60,6 +80,9 @@ public class StandardDiffusionLoss {
     /**
      * Builds the loss.
      *
+     * @param sigmaSampler the training sigma sampler ({@code sigma_sampler_config})
+     * @param lossWeighting the per-sigma loss weighting ({@code loss_weighting_config})
+     * @param params the constructor arguments (see {@code Params})
      * @throws IllegalArgumentException for an unknown {@code loss_type}
      */
     public StandardDiffusionLoss(SigmaSampler sigmaSampler, DiffusionLossWeighting lossWeighting, Params params) {
@@ -73,17 +96,29 @@ public class StandardDiffusionLoss {
         this.batch2modelKeys = new LinkedHashSet<>(params.batch2modelKeys() == null ? List.of() : params.batch2modelKeys());
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The sigma sampler. */
+    /**
+     * The sigma sampler.
+     *
+     * @return the sigma sampler
+     */
     public SigmaSampler getSigmaSampler() {
         return sigmaSampler;
     }
 
-    /** The loss weighting. */
+    /**
+     * The loss weighting.
+     *
+     * @return the loss weighting
+     */
     public DiffusionLossWeighting getLossWeighting() {
         return lossWeighting;
     }
@@ -91,6 +126,13 @@ public class StandardDiffusionLoss {
     /**
      * {@code _forward(network, denoiser, cond, input, batch)}: the per-sample loss [B].
      *
+     * @param network the diffusion network
+     * @param denoiser the denoiser
+     * @param cond the conditioning by key
+     * @param input the clean latents {@code [B, C, H, W]}
+     * @param batch the batch, checked for {@code batch2model_keys}; may be null
+     * @param noise the source of the sigma and noise draws
+     * @return the per-sample loss {@code [B]}, a new array the caller closes
      * @throws IllegalArgumentException if {@code batch} holds one of {@code batch2model_keys}
      *     (extra network inputs are not supported by {@link DiffusionNetwork})
      */
@@ -101,7 +143,17 @@ public class StandardDiffusionLoss {
         }
     }
 
-    /** {@link #forward} returning the intermediates too (sigmas, noised input, model output, w). */
+    /**
+     * {@link #forward} returning the intermediates too (sigmas, noised input, model output, w).
+     *
+     * @param network the diffusion network
+     * @param denoiser the denoiser
+     * @param cond the conditioning by key
+     * @param input the clean latents {@code [B, C, H, W]}
+     * @param batch the batch, checked for {@code batch2model_keys}; may be null
+     * @param noise the source of the sigma and noise draws
+     * @return the loss and its intermediates, new arrays; close the result
+     */
     public Result forwardDetailed(DiffusionNetwork network, Denoiser denoiser, Map<String, NDArray> cond,
             NDArray input, Map<String, NDArray> batch, NoiseSource noise) {
         if (batch != null) {
@@ -147,7 +199,14 @@ public class StandardDiffusionLoss {
         }
     }
 
-    /** {@code get_loss(model_output, target, w)}: mean of {@code w * err} over the non-batch dims. */
+    /**
+     * {@code get_loss(model_output, target, w)}: mean of {@code w * err} over the non-batch dims.
+     *
+     * @param modelOutput the denoised estimate {@code [B, ...]}
+     * @param target the clean input {@code [B, ...]}
+     * @param w the loss weights, broadcastable to {@code target}
+     * @return the per-sample loss {@code [B]}, a new array
+     */
     public NDArray getLoss(NDArray modelOutput, NDArray target, NDArray w) {
         long b = target.getShape().get(0);
         try (NDArray diff = modelOutput.sub(target);
@@ -162,6 +221,10 @@ public class StandardDiffusionLoss {
      * Builds from {@code sgm.modules.diffusionmodules.loss.StandardDiffusionLoss} params ({@code
      * sigma_sampler_config}, {@code loss_weighting_config}, {@code loss_type}, {@code
      * offset_noise_level}, {@code batch2model_keys}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code StandardDiffusionLoss}
      */
     public static StandardDiffusionLoss fromConfig(ConfigNode p, Instantiator inst) {
         SigmaSampler sampler = inst.instantiate(p.getNode("sigma_sampler_config"), SigmaSampler.class);

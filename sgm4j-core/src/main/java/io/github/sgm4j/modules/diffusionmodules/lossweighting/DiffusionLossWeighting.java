@@ -9,6 +9,11 @@ import ai.djl.ndarray.NDArray;
 @FunctionalInterface
 public interface DiffusionLossWeighting {
 
-    /** {@code weighting(sigma)}, shaped like {@code sigma}. */
+    /**
+     * {@code weighting(sigma)}, shaped like {@code sigma}.
+     *
+     * @param sigma the noise levels {@code [B]}
+     * @return the weights, a new array shaped like {@code sigma}
+     */
     NDArray apply(NDArray sigma);
 }

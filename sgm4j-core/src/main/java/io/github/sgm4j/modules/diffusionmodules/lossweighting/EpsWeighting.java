@@ -21,7 +21,13 @@ public class EpsWeighting implements DiffusionLossWeighting {
         }
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EpsWeighting}
+     */
     public static EpsWeighting fromConfig(ConfigNode p, Instantiator inst) {
         return new EpsWeighting();
     }

@@ -15,7 +15,13 @@ public class UnitWeighting implements DiffusionLossWeighting {
         return sigma.onesLike();
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code UnitWeighting}
+     */
     public static UnitWeighting fromConfig(ConfigNode p, Instantiator inst) {
         return new UnitWeighting();
     }

@@ -11,7 +11,13 @@ public class VWeighting extends EDMWeighting {
         super(new Params(1.0));
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code VWeighting}
+     */
     public static VWeighting fromConfig(ConfigNode p, Instantiator inst) {
         return new VWeighting();
     }

@@ -25,7 +25,11 @@ public class AttnBlock extends Module implements UnaryModule {
     private final Conv2d projOut;
     private long maxScoreElements = F.DEFAULT_MAX_SCORE_ELEMENTS;
 
-    /** {@code AttnBlock(in_channels)}. */
+    /**
+     * {@code AttnBlock(in_channels)}.
+     *
+     * @param inChannels the number of channels (kept)
+     */
     public AttnBlock(int inChannels) {
         this.inChannels = inChannels;
         this.norm = register("norm", ModelUtil.normalize(inChannels));
@@ -35,7 +39,12 @@ public class AttnBlock extends Module implements UnaryModule {
         this.projOut = register("proj_out", new Conv2d(inChannels, inChannels, 1, 1, 0));
     }
 
-    /** Query-chunking threshold in score elements ({@code <= 0}: never chunk). */
+    /**
+     * Query-chunking threshold in score elements ({@code <= 0}: never chunk).
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         this.maxScoreElements = maxScoreElements;
     }

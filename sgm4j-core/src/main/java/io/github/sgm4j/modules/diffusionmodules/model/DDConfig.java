@@ -31,7 +31,24 @@ public record DDConfig(int ch, int outCh, List<Integer> chMult, int numResBlocks
     /** The attention types accepted. */
     public static final Set<String> ATTN_TYPES = Set.of("vanilla", "vanilla-xformers", "linear", "none");
 
-    /** Validates. */
+    /**
+     * Validates.
+     *
+     * @param ch the base channel count
+     * @param outCh the output channels of the decoder
+     * @param chMult the channel multiplier per resolution level
+     * @param numResBlocks the residual blocks per level
+     * @param attnResolutions the resolutions that get an attention block
+     * @param dropout the dropout probability
+     * @param resampWithConv whether up/downsampling uses a convolution
+     * @param inChannels the encoder input channels
+     * @param resolution the input resolution
+     * @param zChannels the latent channels
+     * @param doubleZ whether the encoder outputs mean and log-variance ({@code 2 * z_channels})
+     * @param attnType the attention type, one of {@link #ATTN_TYPES}
+     * @param givePreEnd whether the decoder returns the features before the output norm/conv
+     * @param tanhOut whether the decoder output goes through {@code tanh}
+     */
     public DDConfig {
         if (chMult.isEmpty()) {
             throw new IllegalArgumentException("ch_mult must be non-empty (got [])");
@@ -41,7 +58,12 @@ public record DDConfig(int ch, int outCh, List<Integer> chMult, int numResBlocks
         }
     }
 
-    /** Reads a ddconfig (Encoder/Decoder params); unknown keys are errors. */
+    /**
+     * Reads a ddconfig (Encoder/Decoder params); unknown keys are errors.
+     *
+     * @param p the {@code ddconfig} node
+     * @return the parsed configuration
+     */
     public static DDConfig fromConfig(ConfigNode p) {
         String attnType = p.getString("attn_type", "vanilla");
         if (p.getBoolean("use_linear_attn", false)) {
@@ -58,7 +80,11 @@ public record DDConfig(int ch, int outCh, List<Integer> chMult, int numResBlocks
         }
     }
 
-    /** The downsampling factor of the encoder, {@code 2^(levels-1)}. */
+    /**
+     * The downsampling factor of the encoder, {@code 2^(levels-1)}.
+     *
+     * @return the spatial downsampling factor {@code 2^(len(ch_mult) - 1)}
+     */
     public int downsamplingFactor() {
         return 1 << (chMult.size() - 1);
     }

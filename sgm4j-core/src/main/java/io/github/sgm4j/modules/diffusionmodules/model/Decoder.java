@@ -39,7 +39,11 @@ public class Decoder extends Module implements UnaryModule {
     private final GroupNorm normOut;
     private final Conv2d convOut;
 
-    /** Builds the decoder of a ddconfig. */
+    /**
+     * Builds the decoder of a ddconfig.
+     *
+     * @param c the architecture ({@code ddconfig})
+     */
     public Decoder(DDConfig c) {
         this.c = c;
         int levels = c.chMult().size();
@@ -72,17 +76,31 @@ public class Decoder extends Module implements UnaryModule {
         this.convOut = register("conv_out", new Conv2d(blockIn, c.outCh(), 3, 1, 1));
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.model.Decoder} params (a ddconfig). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.model.Decoder} params (a ddconfig).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Decoder}
+     */
     public static Decoder fromConfig(ConfigNode p, Instantiator inst) {
         return new Decoder(DDConfig.fromConfig(p));
     }
 
-    /** The ddconfig. */
+    /**
+     * The ddconfig.
+     *
+     * @return the architecture
+     */
     public DDConfig getConfig() {
         return c;
     }
 
-    /** Sets the query-chunking threshold of every attention block. */
+    /**
+     * Sets the query-chunking threshold of every attention block.
+     *
+     * @param n the largest attention score matrix, in elements, computed in one piece
+     */
     public void setMaxScoreElements(long n) {
         java.util.ArrayDeque<Module> q = new java.util.ArrayDeque<>(List.of(this));
         while (!q.isEmpty()) {

@@ -14,7 +14,12 @@ public class Downsample extends Module implements UnaryModule {
 
     private final Conv2d conv;
 
-    /** {@code Downsample(in_channels, with_conv)}. */
+    /**
+     * {@code Downsample(in_channels, with_conv)}.
+     *
+     * @param inChannels the number of input channels
+     * @param withConv whether to apply a 3x3 convolution (else plain resampling)
+     */
     public Downsample(int inChannels, boolean withConv) {
         this.conv = withConv ? register("conv", new Conv2d(inChannels, inChannels, 3, 2, 0)) : null;
     }

@@ -56,7 +56,11 @@ public class Encoder extends Module implements UnaryModule {
     private final GroupNorm normOut;
     private final Conv2d convOut;
 
-    /** Builds the encoder of a ddconfig. */
+    /**
+     * Builds the encoder of a ddconfig.
+     *
+     * @param c the architecture ({@code ddconfig})
+     */
     public Encoder(DDConfig c) {
         this.c = c;
         this.convIn = register("conv_in", new Conv2d(c.inChannels(), c.ch(), 3, 1, 1));
@@ -86,17 +90,31 @@ public class Encoder extends Module implements UnaryModule {
         this.convOut = register("conv_out", new Conv2d(blockIn, c.doubleZ() ? 2 * c.zChannels() : c.zChannels(), 3, 1, 1));
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.model.Encoder} params (a ddconfig). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.model.Encoder} params (a ddconfig).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code Encoder}
+     */
     public static Encoder fromConfig(ConfigNode p, Instantiator inst) {
         return new Encoder(DDConfig.fromConfig(p));
     }
 
-    /** The ddconfig. */
+    /**
+     * The ddconfig.
+     *
+     * @return the architecture
+     */
     public DDConfig getConfig() {
         return c;
     }
 
-    /** Sets the query-chunking threshold of every attention block. */
+    /**
+     * Sets the query-chunking threshold of every attention block.
+     *
+     * @param n the largest attention score matrix, in elements, computed in one piece
+     */
     public void setMaxScoreElements(long n) {
         for (Module m : java.util.List.copyOf(namedModules())) {
             if (m instanceof AttnBlock a) {

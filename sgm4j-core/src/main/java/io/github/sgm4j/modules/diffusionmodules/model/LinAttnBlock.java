@@ -18,7 +18,11 @@ public class LinAttnBlock extends Module implements UnaryModule {
     private final Conv2d toQkv;
     private final Conv2d toOut;
 
-    /** {@code LinAttnBlock(in_channels)}. */
+    /**
+     * {@code LinAttnBlock(in_channels)}.
+     *
+     * @param inChannels the number of channels (kept)
+     */
     public LinAttnBlock(int inChannels) {
         this.dim = inChannels;
         this.toQkv = register("to_qkv", new Conv2d(inChannels, inChannels * 3, 1, 1, 0, 1, false));

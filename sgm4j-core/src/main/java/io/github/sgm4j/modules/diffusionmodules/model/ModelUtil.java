@@ -58,17 +58,33 @@ public final class ModelUtil {
         return out;
     }
 
-    /** {@code nonlinearity(x)}: swish, {@code x * sigmoid(x)}. */
+    /**
+     * {@code nonlinearity(x)}: swish, {@code x * sigmoid(x)}.
+     *
+     * @param x the input
+     * @return a new array {@code x * sigmoid(x)} (swish)
+     */
     public static NDArray nonlinearity(NDArray x) {
         return F.silu(x);
     }
 
-    /** {@code Normalize(in_channels)}: GroupNorm with 32 groups, eps 1e-6, affine. */
+    /**
+     * {@code Normalize(in_channels)}: GroupNorm with 32 groups, eps 1e-6, affine.
+     *
+     * @param inChannels the number of channels
+     * @return a new GroupNorm (eps 1e-6, affine)
+     */
     public static GroupNorm normalize(int inChannels) {
         return normalize(inChannels, 32);
     }
 
-    /** {@code Normalize(in_channels, num_groups)}: GroupNorm with eps 1e-6, affine. */
+    /**
+     * {@code Normalize(in_channels, num_groups)}: GroupNorm with eps 1e-6, affine.
+     *
+     * @param inChannels the number of channels
+     * @param numGroups the number of groups
+     * @return a new GroupNorm (eps 1e-6, affine)
+     */
     public static GroupNorm normalize(int inChannels, int numGroups) {
         return new GroupNorm(numGroups, inChannels, 1e-6, true);
     }

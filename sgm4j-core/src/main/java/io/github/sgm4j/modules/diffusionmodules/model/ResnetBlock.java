@@ -25,7 +25,15 @@ public class ResnetBlock extends Module {
     private final Conv2d conv2;
     private final Conv2d shortcut;
 
-    /** {@code ResnetBlock(in_channels, out_channels, conv_shortcut, dropout, temb_channels)}. */
+    /**
+     * {@code ResnetBlock(in_channels, out_channels, conv_shortcut, dropout, temb_channels)}.
+     *
+     * @param inChannels the number of input channels
+     * @param outChannels the number of output channels, or null for {@code inChannels}
+     * @param convShortcut whether a channel-changing shortcut is a 3x3 convolution (else 1x1)
+     * @param dropout the dropout probability (0 disables it)
+     * @param tembChannels the timestep embedding dimension, or 0 for none
+     */
     public ResnetBlock(int inChannels, Integer outChannels, boolean convShortcut, double dropout, int tembChannels) {
         this.inChannels = inChannels;
         this.outChannels = outChannels == null ? inChannels : outChannels;
@@ -47,6 +55,7 @@ public class ResnetBlock extends Module {
     /**
      * @param x [B, in_channels, H, W]
      * @param temb [B, temb_channels] or null
+     * @return a new array {@code [B, out_channels, H, W]}
      */
     public NDArray forward(NDArray x, NDArray temb) {
         if (x.getShape().get(1) != inChannels) {

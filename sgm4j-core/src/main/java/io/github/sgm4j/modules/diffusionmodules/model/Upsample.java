@@ -11,7 +11,12 @@ public class Upsample extends Module implements UnaryModule {
 
     private final Conv2d conv;
 
-    /** {@code Upsample(in_channels, with_conv)}. */
+    /**
+     * {@code Upsample(in_channels, with_conv)}.
+     *
+     * @param inChannels the number of input channels
+     * @param withConv whether to apply a 3x3 convolution (else plain resampling)
+     */
     public Upsample(int inChannels, boolean withConv) {
         this.conv = withConv ? register("conv", new Conv2d(inChannels, inChannels, 3, 1, 1)) : null;
     }

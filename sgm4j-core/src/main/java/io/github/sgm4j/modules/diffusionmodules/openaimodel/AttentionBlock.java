@@ -24,7 +24,15 @@ public class AttentionBlock extends Module implements UnaryModule {
     private final Conv1x1 qkv;
     private final Conv1x1 projOut;
 
-    /** {@code AttentionBlock(channels, num_heads, num_head_channels, use_new_attention_order)}. */
+    /**
+     * {@code AttentionBlock(channels, num_heads, num_head_channels, use_new_attention_order)}.
+     *
+     * @param channels the number of input channels
+     * @param numHeads the number of heads (used when {@code numHeadChannels} is -1)
+     * @param numHeadChannels the channels per head, or -1 to use {@code numHeads}
+     * @param useNewAttentionOrder split heads before q/k/v ({@code QKVAttention}) instead of after ({@code
+     *     QKVAttentionLegacy})
+     */
     public AttentionBlock(int channels, int numHeads, int numHeadChannels, boolean useNewAttentionOrder) {
         this.channels = channels;
         if (numHeadChannels == -1) {

@@ -12,7 +12,14 @@ public class Downsample extends Module implements UnaryModule {
     private final int channels;
     private final Conv2d op;
 
-    /** {@code Downsample(channels, use_conv, dims=2, out_channels, padding=1)}. */
+    /**
+     * {@code Downsample(channels, use_conv, dims=2, out_channels, padding=1)}.
+     *
+     * @param channels the number of input channels
+     * @param useConv whether to apply a 3x3 convolution after resampling
+     * @param outChannels the number of output channels, or null for the input channel count
+     * @param padding the convolution padding (the reference uses 1)
+     */
     public Downsample(int channels, boolean useConv, Integer outChannels, int padding) {
         int out = outChannels == null ? channels : outChannels;
         this.channels = channels;

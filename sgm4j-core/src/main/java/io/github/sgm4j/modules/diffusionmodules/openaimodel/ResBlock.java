@@ -35,6 +35,16 @@ public class ResBlock extends Module implements TimestepBlock {
     /**
      * {@code ResBlock(channels, emb_channels, dropout, out_channels, use_conv, use_scale_shift_norm,
      * dims=2, up, down)} with kernel size 3.
+     *
+     * @param channels the number of input channels
+     * @param embChannels the timestep embedding dimension
+     * @param dropout the dropout probability (0 disables it)
+     * @param outChannels the number of output channels, or null for the input channel count
+     * @param useConv whether a channel-changing skip uses a 3x3 convolution (else 1x1)
+     * @param useScaleShiftNorm whether the embedding gives scale and shift of the output norm (else it is
+     *     added)
+     * @param up whether the block upsamples
+     * @param down whether the block downsamples
      */
     public ResBlock(int channels, int embChannels, double dropout, Integer outChannels, boolean useConv,
             boolean useScaleShiftNorm, boolean up, boolean down) {
@@ -119,7 +129,11 @@ public class ResBlock extends Module implements TimestepBlock {
         }
     }
 
-    /** Output channels. */
+    /**
+     * Output channels.
+     *
+     * @return the number of output channels
+     */
     public int getOutChannels() {
         return outChannels;
     }

@@ -10,7 +10,11 @@ public class Timestep extends Module implements UnaryModule {
 
     private final int dim;
 
-    /** {@code Timestep(dim)}. */
+    /**
+     * {@code Timestep(dim)}.
+     *
+     * @param dim the embedding dimension
+     */
     public Timestep(int dim) {
         this.dim = dim;
     }
@@ -20,7 +24,11 @@ public class Timestep extends Module implements UnaryModule {
         return DiffusionUtil.timestepEmbedding(t, dim);
     }
 
-    /** The embedding width. */
+    /**
+     * The embedding width.
+     *
+     * @return the embedding dimension
+     */
     public int getDim() {
         return dim;
     }

@@ -13,7 +13,11 @@ import java.util.List;
  */
 public class TimestepEmbedSequential extends ModuleList<Module> {
 
-    /** A sequence of the given layers. */
+    /**
+     * A sequence of the given layers.
+     *
+     * @param layers the layers, in order
+     */
     public TimestepEmbedSequential(Module... layers) {
         for (Module m : layers) {
             add(m);
@@ -32,6 +36,7 @@ public class TimestepEmbedSequential extends ModuleList<Module> {
      * @param x input
      * @param emb timestep embedding [B, E]
      * @param context cross-attention contexts (one per transformer block or a single one), or null
+     * @return the output of the last layer, a new array
      */
     public NDArray forward(NDArray x, NDArray emb, List<NDArray> context) {
         NDArray h = x;

@@ -55,7 +55,8 @@ public class UNetModel extends Module {
      * @param dropout dropout probability
      * @param channelMult channel multiplier per level
      * @param convResample learned up/downsampling convolutions
-     * @param numClasses {@code null}, an integer count (as a string), {@code continuous}, {@code timestep} or {@code sequential}
+     * @param numClasses {@code null}, an integer count (as a string), {@code continuous}, {@code timestep} or
+     *     {@code sequential}
      * @param numHeads attention heads (-1: from numHeadChannels)
      * @param numHeadChannels channels per head (-1: from numHeads)
      * @param numHeadsUpsample heads of ldm's upsampling attention (-1: numHeads)
@@ -93,7 +94,11 @@ public class UNetModel extends Module {
     private final Sequential out;
     private final int downsamplings;
 
-    /** Builds the UNet; every inconsistency of the parameters is an IllegalArgumentException naming it. */
+    /**
+     * Builds the UNet; every inconsistency of the parameters is an IllegalArgumentException naming it.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public UNetModel(Params params) {
         this.p = params;
         int levels = p.channelMult().size();
@@ -267,12 +272,21 @@ public class UNetModel extends Module {
         return values;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params getParams() {
         return p;
     }
 
-    /** Sets the query-chunking threshold of every spatial transformer's attention. */
+    /**
+     * Sets the query-chunking threshold of every spatial transformer's attention.
+     *
+     * @param maxScoreElements the largest attention score matrix, in elements, computed in one piece (larger
+     *     ones are chunked over queries)
+     */
     public void setMaxScoreElements(long maxScoreElements) {
         for (Module m : allModules(this)) {
             if (m instanceof SpatialTransformer st) {
@@ -293,7 +307,15 @@ public class UNetModel extends Module {
         return out;
     }
 
-    /** {@code forward(x, timesteps, context, y)} with a single context (or none). */
+    /**
+     * {@code forward(x, timesteps, context, y)} with a single context (or none).
+     *
+     * @param x the input {@code [B, C, H, W]}
+     * @param timesteps the timesteps (or {@code c_noise}) {@code [B]}
+     * @param context the cross-attention context {@code [B, L, context_dim]}, or null
+     * @param y the class/vector conditioning {@code [B, adm_in_channels]}, or null
+     * @return the model output {@code [B, out_channels, H, W]}, a new array
+     */
     public NDArray forward(NDArray x, NDArray timesteps, NDArray context, NDArray y) {
         return forward(x, timesteps, context == null ? null : List.of(context), y);
     }
@@ -303,7 +325,8 @@ public class UNetModel extends Module {
      *
      * @param x [B, in_channels, H, W]; H and W divisible by 2^(levels-1)
      * @param timesteps [B] float or integer timesteps
-     * @param context cross-attention contexts [B, M, context_dim] (one, or one per transformer block), or null
+     * @param context cross-attention contexts [B, M, context_dim] (one, or one per transformer block), or
+     *     null
      * @param y [B] class indices, or [B, adm_in_channels] vectors for {@code sequential}, or null
      * @return [B, out_channels, H, W]
      */
@@ -400,6 +423,10 @@ public class UNetModel extends Module {
     /**
      * Builds from the params of {@code sgm.modules.diffusionmodules.openaimodel.UNetModel} or {@code
      * ldm.modules.diffusionmodules.openaimodel.UNetModel} (the target name decides the structure).
+     *
+     * @param c the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code UNetModel}
      */
     public static UNetModel fromConfig(ConfigNode c, Instantiator inst) {
         String target = inst.currentTarget();

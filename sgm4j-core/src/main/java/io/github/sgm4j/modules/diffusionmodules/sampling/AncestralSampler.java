@@ -17,9 +17,22 @@ import io.github.sgm4j.util.Dims;
  */
 public abstract class AncestralSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param eta ancestral noise scale (default 1)
+     * @param sNoise multiplier of the added noise, {@code s_noise} (default 1)
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, double eta, double sNoise, boolean verbose, String device) {
-        /** sgm's defaults: eta 1, s_noise 1, verbose false, device "cuda". */
+        /**
+         * sgm's defaults: eta 1, s_noise 1, verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, 1.0, 1.0, false, "cuda");
         }
@@ -27,25 +40,53 @@ public abstract class AncestralSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the sampler parameters
+     */
     protected AncestralSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the sampler parameters
+     */
     public Params params() {
         return params;
     }
 
-    /** {@code ancestral_euler_step(x, denoised, sigma, sigma_down)}: Euler step to {@code sigma_down}. */
+    /**
+     * {@code ancestral_euler_step(x, denoised, sigma, sigma_down)}: Euler step to {@code sigma_down}.
+     *
+     * @param x the current sample {@code [B, ...]}
+     * @param denoised the denoised estimate, shaped like {@code x}
+     * @param sigma the current noise levels {@code [B]}
+     * @param sigmaDown the target noise levels {@code [B]}
+     * @return a new array shaped like {@code x} (in the current step scope)
+     */
     protected NDArray ancestralEulerStep(NDArray x, NDArray denoised, NDArray sigma, NDArray sigmaDown) {
         NDArray d = SamplingUtils.toD(x, sigma, denoised);
         NDArray dt = Dims.appendDims(sigmaDown.sub(sigma), x.getShape().dimension());
         return x.add(dt.mul(d));
     }
 
-    /** {@code ancestral_step(x, sigma, next_sigma, sigma_up)}: adds noise where {@code next_sigma > 0}. */
+    /**
+     * {@code ancestral_step(x, sigma, next_sigma, sigma_up)}: adds {@code randn_like(x) * s_noise *
+     * sigma_up} where {@code next_sigma > 0}. Always draws the noise.
+     *
+     * @param loop the run's state (noise source)
+     * @param x the sample after the Euler step
+     * @param nextSigma the next noise levels {@code [B]}
+     * @param sigmaUp the noise standard deviations {@code [B]}
+     * @return a new array shaped like {@code x}
+     */
     protected NDArray ancestralStep(Loop loop, NDArray x, NDArray nextSigma, NDArray sigmaUp) {
         int nd = x.getShape().dimension();
         NDArray noise = loop.noise().randnLike(x);
@@ -53,7 +94,15 @@ public abstract class AncestralSampler extends BaseDiffusionSampler {
         return SamplingUtils.whereSigmaPositive(nextSigma, noised, x);
     }
 
-    /** {@code sampler_step(sigma, next_sigma, denoiser, x, cond, uc)}; returns {@code [x, denoised]}. */
+    /**
+     * {@code sampler_step(sigma, next_sigma, denoiser, x, cond, uc)}.
+     *
+     * @param loop the run's state
+     * @param sigma the current noise levels {@code [B]}
+     * @param nextSigma the next noise levels {@code [B]}
+     * @param x the current sample {@code [B, ...]}
+     * @return {@code [x, denoised]}: the next sample and the step's denoised estimate
+     */
     protected abstract NDArray[] samplerStep(Loop loop, NDArray sigma, NDArray nextSigma, NDArray x);
 
     @Override

@@ -41,9 +41,12 @@ public abstract class BaseDiffusionSampler {
     private final Guider guider;
 
     /**
+     * Checks and stores the shared sampler settings.
+     *
      * @param discretization the noise schedule
      * @param numSteps default step count, or null (then every call must give one)
      * @param guider the guider ({@link IdentityGuider} when null, the reference's default)
+     * @throws IllegalArgumentException if {@code discretization} is null or {@code numSteps} is below 1
      */
     protected BaseDiffusionSampler(Discretization discretization, Integer numSteps, Guider guider) {
         if (discretization == null) {
@@ -57,17 +60,29 @@ public abstract class BaseDiffusionSampler {
         this.guider = guider == null ? new IdentityGuider() : guider;
     }
 
-    /** The discretization. */
+    /**
+     * The discretization ({@code discretization_config}).
+     *
+     * @return the noise schedule
+     */
     public Discretization getDiscretization() {
         return discretization;
     }
 
-    /** The guider. */
+    /**
+     * The guider ({@code guider_config}).
+     *
+     * @return the guider, never null
+     */
     public Guider getGuider() {
         return guider;
     }
 
-    /** The configured step count (null if none). */
+    /**
+     * The configured step count ({@code num_steps}).
+     *
+     * @return the step count, or null if none was configured
+     */
     public Integer getNumSteps() {
         return numSteps;
     }
@@ -75,6 +90,8 @@ public abstract class BaseDiffusionSampler {
     /**
      * The sigmas a run uses: {@code discretization(num_steps)} with a trailing zero.
      *
+     * @param steps the step count, or null for the configured one
+     * @return {@code steps + 1} float32 sigmas, descending, the last one 0
      * @throws IllegalArgumentException if no step count is known or it is below 1
      */
     public float[] sigmas(Integer steps) {
@@ -89,7 +106,18 @@ public abstract class BaseDiffusionSampler {
         return discretization.sigmas(n, true, false);
     }
 
-    /** {@code sample(denoiser, x, cond, uc, noise, null, SamplerCallback.NONE)}. */
+    /**
+     * {@code sample(denoiser, x, cond, uc, noise, null, SamplerCallback.NONE)}: the configured step
+     * count, no progress callback.
+     *
+     * @param denoiser the denoiser closure
+     * @param x the starting unit-variance noise {@code [B, C, H, W]}; not modified
+     * @param cond conditional conditioning
+     * @param uc unconditional conditioning, or null (then {@code cond} is used)
+     * @param noise source of the random draws; may be null for samplers that draw none
+     * @return the sample, a new array in {@code x}'s manager (the caller closes it)
+     * @throws IllegalArgumentException if no step count is configured
+     */
     public NDArray sample(DenoiseFunction denoiser, NDArray x, Map<String, NDArray> cond, Map<String, NDArray> uc,
             NoiseSource noise) {
         return sample(denoiser, x, cond, uc, noise, null, SamplerCallback.NONE);
@@ -123,10 +151,23 @@ public abstract class BaseDiffusionSampler {
     /**
      * The sampler's loop over {@code loop.sigmas()}; each step inside {@code try (NDScope s = new
      * NDScope())} ending with {@link Loop#endStep}.
+     *
+     * @param loop the run's state (sigmas, guided denoiser, noise, callback)
+     * @param x the scaled start {@code x * sqrt(1 + sigma_max^2)}; owned by the loop, which may close it
+     * @return the final sample, in {@code x}'s manager and not attached to any step scope
      */
     protected abstract NDArray run(Loop loop, NDArray x);
 
-    /** {@code denoise(x, denoiser, sigma, cond, uc)}: guider inputs, denoiser, guider output. */
+    /**
+     * {@code denoise(x, denoiser, sigma, cond, uc)}: guider inputs, denoiser, guider output.
+     *
+     * @param x the current sample {@code [B, ...]}
+     * @param denoiser the denoiser closure
+     * @param sigma the per-sample noise level {@code [B]}
+     * @param cond conditional conditioning
+     * @param uc unconditional conditioning
+     * @return the guided denoised estimate, a new array shaped like {@code x}
+     */
     protected NDArray denoise(NDArray x, DenoiseFunction denoiser, NDArray sigma, Map<String, NDArray> cond,
             Map<String, NDArray> uc) {
         Guider.Inputs in = guider.prepareInputs(x, sigma, cond, uc);
@@ -158,17 +199,30 @@ public abstract class BaseDiffusionSampler {
             this.callback = callback;
         }
 
-        /** The float32 sigmas with the trailing zero. */
+        /**
+         * The float32 sigmas with the trailing zero.
+         *
+         * @return the sigmas (the loop's own array; do not modify)
+         */
         public float[] sigmas() {
             return sigmas;
         }
 
-        /** Number of steps ({@code num_sigmas - 1}). */
+        /**
+         * Number of steps ({@code num_sigmas - 1}).
+         *
+         * @return the step count
+         */
         public int steps() {
             return sigmas.length - 1;
         }
 
-        /** The noise source. */
+        /**
+         * The noise source.
+         *
+         * @return the run's noise source
+         * @throws IllegalArgumentException if the caller passed none
+         */
         public NoiseSource noise() {
             if (noise == null) {
                 throw new IllegalArgumentException("this sampler draws noise: pass a NoiseSource");
@@ -176,13 +230,25 @@ public abstract class BaseDiffusionSampler {
             return noise;
         }
 
-        /** {@code s_in * sigmas[i]}: a [B] float32 array like {@code x}'s batch. */
+        /**
+         * {@code s_in * sigmas[i]}: a {@code [B]} float32 array like {@code x}'s batch.
+         *
+         * @param x the current sample; gives the batch size, manager and device
+         * @param value the sigma to fill with
+         * @return a new {@code [B]} array in {@code x}'s manager
+         */
         public NDArray sigmaVec(NDArray x, float value) {
             NDManager m = x.getManager();
             return m.full(new Shape(x.getShape().get(0)), value).toDevice(x.getDevice(), false);
         }
 
-        /** The guided denoiser at {@code (x, sigma)}. */
+        /**
+         * The guided denoiser at {@code (x, sigma)}.
+         *
+         * @param x the current sample {@code [B, ...]}
+         * @param sigma the per-sample noise level {@code [B]}
+         * @return the guided denoised estimate, a new array shaped like {@code x}
+         */
         public NDArray denoise(NDArray x, NDArray sigma) {
             return BaseDiffusionSampler.this.denoise(x, denoiser, sigma, cond, uc);
         }
@@ -190,6 +256,13 @@ public abstract class BaseDiffusionSampler {
         /**
          * Ends step {@code i}: keeps {@code next} alive past the step's scope, releases the previous
          * running x (never the caller's), reports progress and honours cancellation.
+         *
+         * @param i the 0-based index of the step that ended
+         * @param previous the running x the step started from (closed unless it is the caller's)
+         * @param next the step's result
+         * @param denoised the step's denoised estimate, passed to the callback
+         * @return {@code next}, unregistered from the step's scope
+         * @throws SamplingCancelledException if the callback cancels before the last step
          */
         public NDArray endStep(int i, NDArray previous, NDArray next, NDArray denoised) {
             NDScope.unregister(next);
@@ -206,18 +279,37 @@ public abstract class BaseDiffusionSampler {
         }
     }
 
-    /** Builds the {@code discretization_config} of a sampler's params. */
+    /**
+     * Builds the {@code discretization_config} of a sampler's params.
+     *
+     * @param p the sampler's params
+     * @param inst the instantiator
+     * @return the discretization
+     */
     protected static Discretization discretizationFrom(ConfigNode p, Instantiator inst) {
         return inst.instantiate(p.getNode("discretization_config"), Discretization.class);
     }
 
-    /** Builds the {@code guider_config} of a sampler's params ({@link IdentityGuider} when absent, as in sgm). */
+    /**
+     * Builds the {@code guider_config} of a sampler's params ({@link IdentityGuider} when absent, as
+     * in sgm).
+     *
+     * @param p the sampler's params
+     * @param inst the instantiator
+     * @return the guider
+     */
     protected static Guider guiderFrom(ConfigNode p, Instantiator inst) {
         ConfigNode g = p.getNodeOrNull("guider_config");
         return g == null ? new IdentityGuider() : inst.instantiate(g, Guider.class);
     }
 
-    /** {@code num_steps} (null when absent: then it must be given at call time). */
+    /**
+     * Reads {@code num_steps} (null when absent: then it must be given at call time).
+     *
+     * @param p the sampler's params
+     * @return the step count, or null
+     * @throws io.github.sgm4j.config.ConfigException if it is below 1
+     */
     protected static Integer numStepsFrom(ConfigNode p) {
         if (p.isNull("num_steps")) {
             return null;

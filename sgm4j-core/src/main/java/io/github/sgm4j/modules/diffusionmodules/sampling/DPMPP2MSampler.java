@@ -18,9 +18,20 @@ import io.github.sgm4j.util.Dims;
  */
 public class DPMPP2MSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, boolean verbose, String device) {
-        /** sgm's defaults: verbose false, device "cuda". */
+        /**
+         * sgm's defaults: verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, false, "cuda");
         }
@@ -28,13 +39,24 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public DPMPP2MSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -42,6 +64,14 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
     /**
      * {@code sampler_step(old_denoised, previous_sigma, sigma, next_sigma, ...)}; returns {@code [x,
      * denoised]}. {@code previousSigma} and {@code oldDenoised} are null on the first step.
+     *
+     * @param loop the run's state
+     * @param oldDenoised the previous step's denoised estimate, or null on the first step
+     * @param previousSigma the previous noise levels {@code [B]}, or null on the first step
+     * @param sigma the current noise levels {@code [B]}
+     * @param nextSigma the next noise levels {@code [B]}
+     * @param x the current sample {@code [B, ...]}
+     * @return {@code [x, denoised]}: the next sample and the step's denoised estimate
      */
     protected NDArray[] samplerStep(Loop loop, NDArray oldDenoised, NDArray previousSigma, NDArray sigma,
             NDArray nextSigma, NDArray x) {
@@ -103,10 +133,14 @@ public class DPMPP2MSampler extends BaseDiffusionSampler {
 
     /**
      * Builds from {@code sgm.modules.diffusionmodules.sampling.DPMPP2MSampler} params:
-     * {@code discretization_config}, {@code num_steps} (null: given per call; must be >= 1), {@code guider_config}
+     * {@code discretization_config}, {@code num_steps} (null: given per call; must be at least 1), {@code guider_config}
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DPMPP2MSampler}
      */
     public static DPMPP2MSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

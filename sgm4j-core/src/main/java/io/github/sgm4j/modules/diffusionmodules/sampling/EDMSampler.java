@@ -16,10 +16,25 @@ import io.github.sgm4j.util.Dims;
  */
 public abstract class EDMSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param sChurn stochastic churn {@code s_churn} (default 0: deterministic)
+     * @param sTmin lowest sigma that gets churn, {@code s_tmin} (default 0)
+     * @param sTmax highest sigma that gets churn, {@code s_tmax} (default +inf)
+     * @param sNoise multiplier of the churn noise, {@code s_noise} (default 1)
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, double sChurn, double sTmin, double sTmax, double sNoise, boolean verbose,
             String device) {
-        /** sgm's defaults: s_churn 0, s_tmin 0, s_tmax inf, s_noise 1, verbose false, device "cuda". */
+        /**
+         * sgm's defaults: s_churn 0, s_tmin 0, s_tmax inf, s_noise 1, verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, 0.0, 0.0, Double.POSITIVE_INFINITY, 1.0, false, "cuda");
         }
@@ -27,13 +42,24 @@ public abstract class EDMSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the sampler parameters
+     */
     protected EDMSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the sampler parameters
+     */
     public Params params() {
         return params;
     }
@@ -41,12 +67,28 @@ public abstract class EDMSampler extends BaseDiffusionSampler {
     /**
      * {@code possible_correction_step}: the Euler step itself, or Heun's correction.
      *
+     * @param loop the run's state
+     * @param eulerStep {@code x + dt * d}
+     * @param x the (churned) sample at {@code sigma_hat}
+     * @param d the derivative {@code to_d(x, sigma_hat, denoised)}
+     * @param dt {@code next_sigma - sigma_hat}, with trailing dims appended
+     * @param nextSigma the next noise levels {@code [B]}
      * @return a new array (the caller owns it)
      */
     protected abstract NDArray possibleCorrectionStep(Loop loop, NDArray eulerStep, NDArray x, NDArray d, NDArray dt,
             NDArray nextSigma);
 
-    /** {@code sampler_step(sigma, next_sigma, denoiser, x, cond, uc, gamma)}; returns {@code [x, denoised]}. */
+    /**
+     * {@code sampler_step(sigma, next_sigma, denoiser, x, cond, uc, gamma)}: churn to {@code
+     * sigma_hat = sigma * (gamma + 1)}, denoise, Euler step, optional correction.
+     *
+     * @param loop the run's state
+     * @param sigma the current noise levels {@code [B]}
+     * @param nextSigma the next noise levels {@code [B]}
+     * @param x the current sample {@code [B, ...]}
+     * @param gamma the churn factor; noise is drawn only when it is positive
+     * @return {@code [x, denoised]}: the next sample and the step's denoised estimate
+     */
     protected NDArray[] samplerStep(Loop loop, NDArray sigma, NDArray nextSigma, NDArray x, double gamma) {
         int nd = x.getShape().dimension();
         NDArray sigmaHat = F.mul(sigma, (float) (gamma + 1.0));

@@ -13,7 +13,14 @@ import io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider;
  */
 public class EulerAncestralSampler extends AncestralSampler {
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EulerAncestralSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, guider, params);
     }
@@ -28,10 +35,14 @@ public class EulerAncestralSampler extends AncestralSampler {
 
     /**
      * Builds from {@code sgm.modules.diffusionmodules.sampling.EulerAncestralSampler} params: {@code eta} (1.0),
-     * {@code s_noise} (1.0), {@code discretization_config}, {@code num_steps} (null: given per call; must be >= 1), {@code guider_config}
+     * {@code s_noise} (1.0), {@code discretization_config}, {@code num_steps} (null: given per call; must be at least 1), {@code guider_config}
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EulerAncestralSampler}
      */
     public static EulerAncestralSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

@@ -52,13 +52,36 @@ public final class GaussKronrod {
 
     private GaussKronrod() {}
 
-    /** One 21-point estimate over [a, b]: value, error estimate, and QUADPACK's resabs/resasc. */
+    /**
+     * One 21-point estimate over [a, b]: value, error estimate, and QUADPACK's resabs/resasc.
+     *
+     * @param a the lower limit
+     * @param b the upper limit
+     * @param result the 21-point Kronrod estimate of the integral
+     * @param abserr the error estimate
+     * @param resabs the estimate of the integral of {@code |f|}
+     * @param resasc the estimate of the integral of {@code |f - mean(f)|}
+     */
     public record Estimate(double a, double b, double result, double abserr, double resabs, double resasc) {}
 
-    /** The integral and its error estimate. */
+    /**
+     * The integral and its error estimate.
+     *
+     * @param value the integral
+     * @param abserr the absolute error estimate
+     * @param subintervals the number of subintervals used
+     */
     public record Result(double value, double abserr, int subintervals) {}
 
-    /** {@code scipy.integrate.quad(f, a, b, epsrel=epsrel)} with the default epsabs and limit. */
+    /**
+     * {@code scipy.integrate.quad(f, a, b, epsrel=epsrel)} with the default epsabs and limit.
+     *
+     * @param f the integrand
+     * @param a the lower integration limit
+     * @param b the upper integration limit
+     * @param epsrel the relative error target
+     * @return the integral estimate
+     */
     public static double quad(DoubleUnaryOperator f, double a, double b, double epsrel) {
         return integrate(f, a, b, DEFAULT_EPSABS, epsrel, DEFAULT_LIMIT).value();
     }
@@ -66,6 +89,13 @@ public final class GaussKronrod {
     /**
      * Adaptive integration of {@code f} over [a, b].
      *
+     * @param f the integrand
+     * @param a the lower integration limit
+     * @param b the upper integration limit
+     * @param epsabs the absolute error target
+     * @param epsrel the relative error target
+     * @param limit the maximum number of subintervals
+     * @return the integral, its error estimate and the subintervals used
      * @throws IllegalArgumentException if both tolerances are non-positive or {@code limit < 1}
      */
     public static Result integrate(DoubleUnaryOperator f, double a, double b, double epsabs, double epsrel, int limit) {
@@ -111,7 +141,14 @@ public final class GaussKronrod {
         return new Result(sum, err, n);
     }
 
-    /** QUADPACK {@code QK21}: the 21-point Kronrod rule with the embedded 10-point Gauss rule. */
+    /**
+     * QUADPACK {@code QK21}: the 21-point Kronrod rule with the embedded 10-point Gauss rule.
+     *
+     * @param f the integrand
+     * @param a the lower integration limit
+     * @param b the upper integration limit
+     * @return the 21-point estimate over {@code [a, b]}
+     */
     public static Estimate qk21(DoubleUnaryOperator f, double a, double b) {
         double centr = 0.5 * (a + b);
         double hlgth = 0.5 * (b - a);

@@ -13,7 +13,14 @@ import io.github.sgm4j.nn.F;
  */
 public class HeunEDMSampler extends EDMSampler {
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public HeunEDMSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, guider, params);
     }
@@ -38,6 +45,10 @@ public class HeunEDMSampler extends EDMSampler {
      * discretization_config}, {@code num_steps}, {@code guider_config}, {@code s_churn}, {@code s_tmin},
      * {@code s_tmax}, {@code s_noise}, {@code verbose}, {@code device} — the device is accepted; sgm4j
      * follows the tensors' device).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code HeunEDMSampler}
      */
     public static HeunEDMSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

@@ -21,9 +21,21 @@ import java.util.Iterator;
  */
 public class LinearMultistepSampler extends BaseDiffusionSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numSteps default step count, or null
+     * @param order the number of past derivatives combined (default 4)
+     * @param verbose the reference's progress-bar flag; accepted, unused (default false)
+     * @param device the reference's device; accepted, unused (default "cuda")
+     */
     public record Params(Integer numSteps, int order, boolean verbose, String device) {
-        /** sgm's defaults: order 4, verbose false, device "cuda". */
+        /**
+         * sgm's defaults: order 4, verbose false, device "cuda".
+         *
+         * @param numSteps default step count, or null
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(Integer numSteps) {
             return new Params(numSteps, 4, false, "cuda");
         }
@@ -31,7 +43,14 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param discretization the noise schedule
+     * @param guider the guider, or null for {@link
+     *     io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider}
+     * @param params the constructor arguments (see {@code Params})
+     */
     public LinearMultistepSampler(Discretization discretization, Guider guider, Params params) {
         super(discretization, params.numSteps(), guider);
         if (params.order() < 1) {
@@ -40,12 +59,22 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The coefficients of step {@code i} ({@code cur_order = min(i + 1, order)} of them) for these sigmas. */
+    /**
+     * The coefficients of step {@code i} ({@code cur_order = min(i + 1, order)} of them) for these sigmas.
+     *
+     * @param sigmas the float32 sigmas with the trailing zero
+     * @param i the 0-based step index
+     * @return the coefficients, for the newest derivative first
+     */
     public double[] coefficients(float[] sigmas, int i) {
         int curOrder = Math.min(i + 1, params.order());
         double[] coeffs = new double[curOrder];
@@ -92,10 +121,14 @@ public class LinearMultistepSampler extends BaseDiffusionSampler {
 
     /**
      * Builds from {@code sgm.modules.diffusionmodules.sampling.LinearMultistepSampler} params: {@code order} (4),
-     * {@code discretization_config}, {@code num_steps} (null: given per call; must be >= 1), {@code guider_config}
+     * {@code discretization_config}, {@code num_steps} (null: given per call; must be at least 1), {@code guider_config}
      * (IdentityGuider when absent), {@code verbose} and {@code device} (sgm's "cuda"); {@code verbose} and
      * {@code device} are type-checked and have no effect: the arrays follow {@code x}'s device, progress goes
      * through {@link SamplerCallback}.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code LinearMultistepSampler}
      */
     public static LinearMultistepSampler fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults(null);

@@ -22,6 +22,11 @@ public final class SamplingUtils {
     /**
      * {@code torch.where(append_dims(sigma, x.ndim) > 0, a, b)}: per-sample choice by the sign of
      * {@code sigma} [B], broadcast over {@code a}'s shape.
+     *
+     * @param sigma the per-sample noise levels {@code [B]}
+     * @param a the values where {@code sigma > 0}, {@code [B, ...]}
+     * @param b the values elsewhere, same shape as {@code a}
+     * @return a new array shaped like {@code a}
      */
     public static NDArray whereSigmaPositive(NDArray sigma, NDArray a, NDArray b) {
         try (NDArray s = Dims.appendDims(sigma, a.getShape().dimension());
@@ -31,7 +36,15 @@ public final class SamplingUtils {
         }
     }
 
-    /** {@code to_d(x, sigma, denoised) = (x - denoised) / append_dims(sigma, x.ndim)}: Karras ODE derivative. */
+    /**
+     * {@code to_d(x, sigma, denoised) = (x - denoised) / append_dims(sigma, x.ndim)}: Karras ODE
+     * derivative.
+     *
+     * @param x the current sample {@code [B, ...]}
+     * @param sigma the per-sample noise levels {@code [B]}
+     * @param denoised the denoised estimate, shaped like {@code x}
+     * @return a new array shaped like {@code x}
+     */
     public static NDArray toD(NDArray x, NDArray sigma, NDArray denoised) {
         try (NDArray diff = x.sub(denoised);
                 NDArray s = Dims.appendDims(sigma, x.getShape().dimension())) {
@@ -39,21 +52,37 @@ public final class SamplingUtils {
         }
     }
 
-    /** {@code to_neg_log_sigma(sigma) = -log(sigma)}. */
+    /**
+     * {@code to_neg_log_sigma(sigma) = -log(sigma)}.
+     *
+     * @param sigma noise levels
+     * @return a new array of the same shape
+     */
     public static NDArray toNegLogSigma(NDArray sigma) {
         try (NDArray l = sigma.log()) {
             return l.neg();
         }
     }
 
-    /** {@code to_sigma(neg_log_sigma) = exp(-neg_log_sigma)}. */
+    /**
+     * {@code to_sigma(neg_log_sigma) = exp(-neg_log_sigma)}.
+     *
+     * @param negLogSigma negative log noise levels
+     * @return a new array of the same shape
+     */
     public static NDArray toSigma(NDArray negLogSigma) {
         try (NDArray n = negLogSigma.neg()) {
             return n.exp();
         }
     }
 
-    /** {@code torch.expm1} (elementwise {@code exp(x) - 1} without cancellation), same dtype. */
+    /**
+     * {@code torch.expm1} (elementwise {@code exp(x) - 1} without cancellation), computed on the
+     * host in {@link Math#expm1}.
+     *
+     * @param x a float32 or float64 array (other dtypes go through float32)
+     * @return a new array of {@code x}'s shape, dtype and device
+     */
     public static NDArray expm1(NDArray x) {
         if (x.getDataType() == DataType.FLOAT64) {
             double[] v = x.toDoubleArray();
@@ -70,7 +99,12 @@ public final class SamplingUtils {
         return out.getDataType() == x.getDataType() ? out : out.toType(x.getDataType(), false);
     }
 
-    /** The pair returned by {@link #getAncestralStep}. */
+    /**
+     * The pair returned by {@link #getAncestralStep}; closing it closes both arrays.
+     *
+     * @param sigmaDown the noise level to step down to, {@code [B]}
+     * @param sigmaUp the standard deviation of the fresh noise to add, {@code [B]}
+     */
     public record AncestralStep(NDArray sigmaDown, NDArray sigmaUp) implements AutoCloseable {
         @Override
         public void close() {
@@ -82,6 +116,11 @@ public final class SamplingUtils {
     /**
      * {@code get_ancestral_step(sigma_from, sigma_to, eta)}: the noise levels to step down to and
      * the amount of noise to add (k-diffusion). With {@code eta == 0} returns {@code (sigma_to, 0)}.
+     *
+     * @param sigmaFrom the current noise levels {@code [B]}
+     * @param sigmaTo the next noise levels {@code [B]}
+     * @param eta the ancestral noise scale (0 gives a deterministic step)
+     * @return new arrays in {@code sigmaTo}'s manager; the caller closes the pair
      */
     public static AncestralStep getAncestralStep(NDArray sigmaFrom, NDArray sigmaTo, double eta) {
         if (eta == 0.0) {
@@ -112,13 +151,28 @@ public final class SamplingUtils {
      * {@code tau - t[i-k]} is evaluated in double, the denominator {@code t[i-j] - t[i-k]} in
      * float32 (numpy 1.x scalar rules), then the integral by adaptive Gauss–Kronrod quadrature.
      *
+     * @param order the multistep order (number of points)
+     * @param t the float32 sigmas
+     * @param i the current step index
+     * @param j the basis polynomial index, {@code 0 <= j < order}
+     * @return the coefficient for the derivative of step {@code i - j}
      * @throws IllegalArgumentException if {@code order - 1 > i}
      */
     public static double linearMultistepCoeff(int order, float[] t, int i, int j) {
         return linearMultistepCoeff(order, t, i, j, 1e-4);
     }
 
-    /** {@link #linearMultistepCoeff(int, float[], int, int)} with an explicit {@code epsrel}. */
+    /**
+     * {@link #linearMultistepCoeff(int, float[], int, int)} with an explicit {@code epsrel}.
+     *
+     * @param order the multistep order (number of points)
+     * @param t the float32 sigmas
+     * @param i the current step index
+     * @param j the basis polynomial index, {@code 0 <= j < order}
+     * @param epsrel the quadrature's relative error target
+     * @return the coefficient for the derivative of step {@code i - j}
+     * @throws IllegalArgumentException if {@code order - 1 > i}
+     */
     public static double linearMultistepCoeff(int order, float[] t, int i, int j, double epsrel) {
         if (order - 1 > i) {
             throw new IllegalArgumentException("Order " + order + " too high for step " + i);

@@ -17,9 +17,20 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class DiscreteSampling implements SigmaSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults.
+     *
+     * @param numIdx the number of discrete timesteps {@code num_idx} (required)
+     * @param doAppendZero whether the discretization appends a trailing 0 (default false)
+     * @param flip whether the sigmas are in ascending order (default true)
+     */
     public record Params(int numIdx, boolean doAppendZero, boolean flip) {
-        /** sgm's defaults: do_append_zero false, flip true. */
+        /**
+         * sgm's defaults: do_append_zero false, flip true.
+         *
+         * @param numIdx the number of discrete timesteps {@code num_idx}
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults(int numIdx) {
             return new Params(numIdx, false, true);
         }
@@ -28,7 +39,12 @@ public class DiscreteSampling implements SigmaSampler {
     private final Params params;
     private final float[] sigmas;
 
-    /** Builds the sampler and its table. */
+    /**
+     * Builds the sampler and its table.
+     *
+     * @param discretization the noise schedule
+     * @param params the constructor arguments (see {@code Params})
+     */
     public DiscreteSampling(Discretization discretization, Params params) {
         if (params.numIdx() < 1) {
             throw new IllegalArgumentException("DiscreteSampling: num_idx must be >= 1, got " + params.numIdx());
@@ -37,12 +53,20 @@ public class DiscreteSampling implements SigmaSampler {
         this.sigmas = discretization.sigmas(params.numIdx(), params.doAppendZero(), params.flip());
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
 
-    /** The sigma table (a copy). */
+    /**
+     * The sigma table (a copy).
+     *
+     * @return the discretization sigmas (a copy)
+     */
     public float[] sigmas() {
         return sigmas.clone();
     }
@@ -50,6 +74,8 @@ public class DiscreteSampling implements SigmaSampler {
     /**
      * {@code idx_to_sigma(idx)}.
      *
+     * @param idx indices into the discretization sigmas, {@code [B]}
+     * @return a new array of the selected sigmas, shaped like {@code idx}
      * @throws IllegalArgumentException for an index outside the table
      */
     public NDArray idxToSigma(NDArray idx) {
@@ -73,7 +99,13 @@ public class DiscreteSampling implements SigmaSampler {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.DiscreteSampling} params. */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.DiscreteSampling} params.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code DiscreteSampling}
+     */
     public static DiscreteSampling fromConfig(ConfigNode p, Instantiator inst) {
         Discretization disc = inst.instantiate(p.getNode("discretization_config"), Discretization.class);
         int numIdx = p.getInt("num_idx");

@@ -15,9 +15,18 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class EDMSampling implements SigmaSampler {
 
-    /** Constructor arguments with sgm's defaults. */
+    /**
+     * Constructor arguments with sgm's defaults: {@code log(sigma) ~ N(p_mean, p_std^2)}.
+     *
+     * @param pMean the mean of {@code log(sigma)}, {@code p_mean} (default -1.2)
+     * @param pStd the standard deviation of {@code log(sigma)}, {@code p_std} (default 1.2)
+     */
     public record Params(double pMean, double pStd) {
-        /** sgm's defaults: p_mean -1.2, p_std 1.2. */
+        /**
+         * sgm's defaults: p_mean -1.2, p_std 1.2.
+         *
+         * @return the parameters with the reference's defaults
+         */
         public static Params defaults() {
             return new Params(-1.2, 1.2);
         }
@@ -25,12 +34,20 @@ public class EDMSampling implements SigmaSampler {
 
     private final Params params;
 
-    /** Builds the sampler. */
+    /**
+     * Builds the sampler.
+     *
+     * @param params the constructor arguments (see {@code Params})
+     */
     public EDMSampling(Params params) {
         this.params = params;
     }
 
-    /** The parameters. */
+    /**
+     * The parameters.
+     *
+     * @return the constructor arguments
+     */
     public Params params() {
         return params;
     }
@@ -48,7 +65,13 @@ public class EDMSampling implements SigmaSampler {
         }
     }
 
-    /** Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.EDMSampling} params ({@code p_mean}, {@code p_std}). */
+    /**
+     * Builds from {@code sgm.modules.diffusionmodules.sigma_sampling.EDMSampling} params ({@code p_mean}, {@code p_std}).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code EDMSampling}
+     */
     public static EDMSampling fromConfig(ConfigNode p, Instantiator inst) {
         Params d = Params.defaults();
         return new EDMSampling(new Params(p.getDouble("p_mean", d.pMean()), p.getDouble("p_std", d.pStd())));

@@ -27,7 +27,13 @@ public class ZeroSampler implements SigmaSampler {
         }
     }
 
-    /** Builds from the sgm target (no parameters). */
+    /**
+     * Builds from the sgm target (no parameters).
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator, used for nested {@code *_config} nodes and context objects
+     * @return the new {@code ZeroSampler}
+     */
     public static ZeroSampler fromConfig(ConfigNode p, Instantiator inst) {
         return new ZeroSampler();
     }

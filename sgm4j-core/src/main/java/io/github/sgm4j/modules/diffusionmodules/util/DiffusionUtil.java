@@ -15,7 +15,13 @@ public final class DiffusionUtil {
 
     private DiffusionUtil() {}
 
-    /** {@code timestep_embedding(timesteps, dim)} with {@code max_period=10000}. */
+    /**
+     * {@code timestep_embedding(timesteps, dim)} with {@code max_period=10000}.
+     *
+     * @param timesteps the timesteps (or {@code c_noise}) {@code [B]}
+     * @param dim the embedding dimension
+     * @return a new {@code [B, dim]} float32 array
+     */
     public static NDArray timestepEmbedding(NDArray timesteps, int dim) {
         return timestepEmbedding(timesteps, dim, 10000, false);
     }

@@ -14,6 +14,9 @@ public final class TorchMath {
      * For example {@code exp(-ln(10000)/3)} is {@code 0x1.7c3d2cp-5} here and in torch 1.13, and
      * {@code 0x1.7c3d2ep-5} in libtorch 2.7; through {@code timestep_embedding} of SDXL-sized
      * arguments (~1000) that ulp becomes ~4e-6 in the embedding.
+     *
+     * @param d the exponent
+     * @return {@code exp(d)} as torch 1.13 rounds it
      */
     public static float expf(float d) {
         if (d < -104f) {

@@ -17,12 +17,20 @@ public class OpenAIWrapper extends Module implements DiffusionNetwork {
 
     private final UNetModel diffusionModel;
 
-    /** {@code OpenAIWrapper(diffusion_model)}. */
+    /**
+     * {@code OpenAIWrapper(diffusion_model)}.
+     *
+     * @param diffusionModel the wrapped UNet
+     */
     public OpenAIWrapper(UNetModel diffusionModel) {
         this.diffusionModel = register("diffusion_model", diffusionModel);
     }
 
-    /** The wrapped UNet. */
+    /**
+     * The wrapped UNet.
+     *
+     * @return the wrapped UNet
+     */
     public UNetModel getDiffusionModel() {
         return diffusionModel;
     }
