@@ -45,8 +45,8 @@ public class ClassEmbedder extends Module {
      *
      * @param p the {@code params} node of the config
      * @param inst the instantiator (unused: the embedder has no sub-modules to build)
-     * @return a new embedder, weights drawn from N(0, 1) like {@code nn.Embedding} (load the checkpoint
-     *     weights afterwards)
+     * @return a new embedder, weights drawn from N(0, 1) like {@code nn.Embedding} (load the
+     *     checkpoint weights afterwards)
      * @throws io.github.sgm4j.config.ConfigException if {@code embed_dim} is missing or a value has
      *     the wrong type
      * @throws IllegalArgumentException if {@code embed_dim} or {@code n_classes} is less than 1
