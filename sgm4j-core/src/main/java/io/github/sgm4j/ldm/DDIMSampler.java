@@ -21,24 +21,56 @@ import java.util.List;
  *
  * <p>Per-step coefficients are float32 like the reference's {@code torch.full((b,1,1,1), v)} of its
  * float32 / float64 schedule entries; every step draws {@code randn(x.shape)} (also with eta 0).
+ *
+ * <p>Not ported: {@code use_original_steps}, {@code temperature}, {@code noise_dropout}, {@code
+ * score_corrector}, {@code quantize_x0} and the {@code verbose} progress bar. An instance keeps the
+ * schedule of its last {@link #makeSchedule} call, so it must not sample from several threads at
+ * once. All arrays are created in the model's manager ({@link SamplingModel#getManager()}) or the
+ * manager of {@code x_T}; every step's temporaries live in an {@link NDScope} that closes them.
  */
 public class DDIMSampler implements LdmSampler {
 
-    /** The schedule {@code make_schedule} selected (plain arrays, no tensors). */
+    /**
+     * The schedule {@code make_schedule} selected (plain Java arrays, no tensors). All arrays have
+     * one entry per selected DDIM step, in ascending timestep order; sampling walks them backwards.
+     * The record exposes its arrays directly: callers must not modify them.
+     *
+     * @param ddimTimesteps {@code ddim_timesteps}: the selected DDPM timesteps, ascending, from
+     *     {@link LdmUtil#makeDdimTimesteps} (with the reference's {@code + 1} offset)
+     * @param ddimSigmas {@code ddim_sigmas}, float64: {@code eta * sqrt((1 - a_prev) / (1 - a_t) *
+     *     (1 - a_t / a_prev))}, all 0 for {@code eta} 0
+     * @param ddimAlphas {@code ddim_alphas}, float32: {@code alphas_cumprod[ddim_timesteps]}
+     * @param ddimAlphasPrev {@code ddim_alphas_prev}, float64: {@code alphas_cumprod[0]} then
+     *     {@code alphas_cumprod[ddim_timesteps[:-1]]}
+     * @param ddimSqrtOneMinusAlphas {@code ddim_sqrt_one_minus_alphas}, float32: {@code sqrt(1 -
+     *     ddim_alphas)}
+     */
     public record Schedule(long[] ddimTimesteps, double[] ddimSigmas, float[] ddimAlphas, double[] ddimAlphasPrev,
             float[] ddimSqrtOneMinusAlphas) {}
 
+    /** The sampled model ({@code self.model}); borrowed, never closed by the sampler. */
     protected final SamplingModel model;
     private final String schedule;
+    /** The schedule of the last {@link #makeSchedule} call, or null before the first one. */
     protected Schedule current;
 
-    /** {@code DDIMSampler(model, schedule="linear")}. */
+    /**
+     * {@code DDIMSampler(model, schedule="linear")}.
+     *
+     * @param model the diffusion model to sample from; the sampler does not take ownership
+     * @param schedule the reference's {@code schedule} argument, kept for information only (the
+     *     betas come from the model)
+     */
     public DDIMSampler(SamplingModel model, String schedule) {
         this.model = model;
         this.schedule = schedule;
     }
 
-    /** {@code DDIMSampler(model)}. */
+    /**
+     * {@code DDIMSampler(model)}, with {@code schedule="linear"}.
+     *
+     * @param model the diffusion model to sample from; the sampler does not take ownership
+     */
     public DDIMSampler(SamplingModel model) {
         this(model, "linear");
     }
@@ -46,32 +78,61 @@ public class DDIMSampler implements LdmSampler {
     /**
      * Builds from {@code ldm.models.diffusion.ddim.DDIMSampler} params ({@code schedule}); the model
      * comes from the instantiator context key {@code "model"} (a {@link SamplingModel}).
+     *
+     * @param p the {@code params} node of the config (may be empty)
+     * @param inst the instantiator whose context holds the model
+     * @return a new sampler over the context model
+     * @throws io.github.sgm4j.config.ConfigException if the context has no {@code model} or {@code
+     *     schedule} is not a string
+     * @throws IllegalStateException if the context {@code model} is not a {@link SamplingModel}
      */
     public static DDIMSampler fromConfig(ConfigNode p, Instantiator inst) {
         SamplingModel m = inst.requireContext("model", SamplingModel.class, p.path());
         return new DDIMSampler(m, p.getString("schedule", "linear"));
     }
 
-    /** The model. */
+    /**
+     * The sampled model.
+     *
+     * @return the model given at construction (borrowed)
+     */
     public SamplingModel getModel() {
         return model;
     }
 
-    /** The {@code schedule} argument (informational, as in the reference). */
+    /**
+     * The {@code schedule} argument (informational, as in the reference).
+     *
+     * @return the schedule name given at construction, {@code linear} by default
+     */
     public String getScheduleName() {
         return schedule;
     }
 
-    /** The schedule of the last {@link #makeSchedule} call, or null. */
+    /**
+     * The schedule of the last {@link #makeSchedule} call (also made by {@link #sample}).
+     *
+     * @return the current schedule, or null before the first call
+     */
     public Schedule getSchedule() {
         return current;
     }
 
     /**
-     * {@code make_schedule(ddim_num_steps, ddim_discretize, ddim_eta)}.
+     * {@code make_schedule(ddim_num_steps, ddim_discretize, ddim_eta)}: selects the DDIM timesteps
+     * ({@link LdmUtil#makeDdimTimesteps}), gathers the model's float32 {@code alphas_cumprod} at
+     * them and computes the sigmas ({@link LdmUtil#makeDdimSamplingParameters}). The result becomes
+     * the {@linkplain #getSchedule() current schedule}.
      *
-     * @throws IllegalArgumentException when {@code ddim_num_steps} exceeds the model's timesteps or
-     *     the method is unknown
+     * @param ddimNumSteps {@code S}, the requested number of steps (the {@code uniform} method may
+     *     select a few more when {@code T} is not a multiple of {@code S})
+     * @param ddimDiscretize {@code uniform} or {@code quad}
+     * @param ddimEta {@code eta}, the scale of the sigmas
+     * @return the new schedule (also stored as the current one)
+     * @throws IllegalArgumentException when {@code ddim_num_steps} is less than 1 or exceeds the
+     *     model's timesteps, selects a timestep past the last one, or the method is unknown
+     * @throws IllegalStateException if the model's {@code alphas_cumprod} does not have {@code
+     *     num_timesteps} entries
      */
     public Schedule makeSchedule(int ddimNumSteps, String ddimDiscretize, double ddimEta) {
         long[] ts = LdmUtil.makeDdimTimesteps(ddimDiscretize, ddimNumSteps, model.numTimesteps());
@@ -96,6 +157,25 @@ public class DDIMSampler implements LdmSampler {
         return current;
     }
 
+    /**
+     * {@code sample(S, batch_size, shape, conditioning, ...)}: {@link #makeSchedule} with the
+     * options' {@code ddim_discretize} and {@code eta}, then the {@code ddim_sampling} loop on a
+     * [batch_size, C, H, W] latent.
+     *
+     * @param steps {@code S}, the number of DDIM steps
+     * @param batchSize the batch size {@code B}
+     * @param shape the per-sample latent shape (C, H, W)
+     * @param conditioning the conditioning (batch-first, {@code B} rows), or null for an
+     *     unconditional model
+     * @param options eta, guidance, x_T, inpainting, logging, callback; not modified
+     * @param noise source of every draw ({@code x_T} unless given, then one {@code randn} per step
+     *     and one per inpainting blend)
+     * @return the final latents [B, C, H, W] and the logged intermediates; every array belongs to the
+     *     caller (see {@link SampleResult} for the sharing between them)
+     * @throws IllegalArgumentException if {@code shape} is not 3-D, {@code S} is out of range, the
+     *     eta or discretization is invalid for this sampler, or the {@code x_T} / mask / {@code x0}
+     *     / unconditional-conditioning shapes do not match
+     */
     @Override
     public SampleResult sample(int steps, int batchSize, Shape shape, NDArray conditioning, SampleOptions options,
             NoiseSource noise) {
@@ -108,10 +188,31 @@ public class DDIMSampler implements LdmSampler {
         return run(conditioning, size, options, noise);
     }
 
-    /** PLMS refuses eta != 0; DDIM accepts any eta >= 0. */
+    /**
+     * Validates {@code eta} for this sampler before the schedule is made: DDIM accepts any {@code
+     * eta} (the options already refuse negative values); PLMS refuses a non-zero one.
+     *
+     * @param eta the requested {@code ddim_eta}
+     */
     protected void checkEta(double eta) {}
 
-    /** {@code ddim_sampling(cond, shape, ...)} over the current schedule. */
+    /**
+     * {@code ddim_sampling(cond, shape, ...)} over the {@linkplain #getSchedule() current
+     * schedule}: from {@code x_T} through the DDIM timesteps in descending order, blending in the
+     * inpainting {@code x0} before every step, calling {@link #step} and the callback, and keeping
+     * an intermediate when the schedule index is a multiple of {@code log_every_t} or at the first
+     * step. Samples that are not kept are closed once the next step has used them.
+     *
+     * @param cond the conditioning (batch-first), or null
+     * @param size the full latent shape [B, C, H, W]
+     * @param options the sampling options
+     * @param noise source of every draw
+     * @return the final latents and the intermediates, owned by the caller (see {@link
+     *     SampleResult})
+     * @throws IllegalArgumentException if {@code x_T}, the mask / {@code x0} or the unconditional
+     *     conditioning does not match {@code size} / the conditioning
+     * @throws NullPointerException if no schedule was made yet
+     */
     protected SampleResult run(NDArray cond, Shape size, SampleOptions options, NoiseSource noise) {
         NDManager manager = model.getManager();
         NDArray img = options.xT() != null ? options.xT() : noise.randn(manager, size);
@@ -177,14 +278,22 @@ public class DDIMSampler implements LdmSampler {
 
     /** Per-run state of a sampler (PLMS keeps its old eps here). */
     protected interface StepState extends AutoCloseable {
-        /** Unregisters the arrays that must survive the step's scope. */
+        /**
+         * Called inside a step's {@link NDScope} after {@link DDIMSampler#step} returned:
+         * unregisters the arrays that must survive the scope and stores them for later steps.
+         */
         void keep();
 
+        /** Closes every array the state still holds; called once when the loop ends or fails. */
         @Override
         void close();
     }
 
-    /** DDIM keeps nothing between steps. */
+    /**
+     * A fresh per-run state; DDIM keeps nothing between steps.
+     *
+     * @return a state whose {@code keep} and {@code close} do nothing
+     */
     protected StepState newState() {
         return new StepState() {
             @Override
@@ -195,7 +304,23 @@ public class DDIMSampler implements LdmSampler {
         };
     }
 
-    /** One {@code p_sample_ddim} step: returns {x_prev, pred_x0}. */
+    /**
+     * One {@code p_sample_ddim} step: the guided model output ({@link #modelOutput}) turned into
+     * {@code x_prev} and {@code pred_x0} ({@link #xPrevAndPredX0}). Called inside an {@link NDScope}
+     * that closes every array the step creates except the two it returns and those {@link
+     * StepState#keep()} unregisters.
+     *
+     * @param x the current sample {@code x_t} [B, C, H, W] (after the inpainting blend)
+     * @param c the conditioning (batch-first), or null
+     * @param t [B] int64, the current DDPM timestep
+     * @param tNext [B] int64, the next (lower) DDIM timestep, the current one at the last step
+     *     (unused by DDIM, read by PLMS)
+     * @param index the index of {@code t} in the schedule (counts down to 0)
+     * @param options the sampling options (guidance)
+     * @param state the per-run state from {@link #newState}
+     * @param noise source of the step's {@code randn}
+     * @return {@code {x_prev, pred_x0}}, two new [B, C, H, W] arrays in the manager of {@code x}
+     */
     protected NDArray[] step(NDArray x, NDArray c, NDArray t, NDArray tNext, int index, SampleOptions options,
             StepState state, NoiseSource noise) {
         NDArray et = modelOutput(x, c, t, options);
@@ -206,6 +331,15 @@ public class DDIMSampler implements LdmSampler {
      * The model's eps with classifier-free guidance: one call on {@code (x, t, c)} when there is no
      * unconditional conditioning or the scale is 1, otherwise one call on {@code cat([x]*2)},
      * {@code cat([t]*2)}, {@code cat([uc, c])} and {@code e_u + scale * (e_c - e_u)}.
+     *
+     * <p>With guidance the concatenations and halves are not closed here: call it inside an {@link
+     * NDScope} (as {@link #step} is) or close the manager afterwards.
+     *
+     * @param x the current sample [B, C, H, W]
+     * @param c the conditioning (batch-first), or null; must not be null when guidance is active
+     * @param t [B] int64 timesteps
+     * @param options the source of the guidance scale and unconditional conditioning
+     * @return the (guided) eps [B, C, H, W], a new array
      */
     protected NDArray modelOutput(NDArray x, NDArray c, NDArray t, SampleOptions options) {
         NDArray uc = options.unconditionalConditioning();
@@ -228,6 +362,15 @@ public class DDIMSampler implements LdmSampler {
      * {@code get_x_prev_and_pred_x0(e_t, index)}: {@code pred_x0 = (x - sqrt(1 - a_t) e_t) /
      * sqrt(a_t)}, {@code dir_xt = sqrt(1 - a_prev - sigma_t^2) e_t}, {@code x_prev = sqrt(a_prev)
      * pred_x0 + dir_xt + sigma_t randn(x.shape)}; all coefficients float32.
+     *
+     * <p>The intermediate arrays are not closed here: call it inside an {@link NDScope} (as {@link
+     * #step} is) or close the manager afterwards.
+     *
+     * @param x the current sample {@code x_t} [B, C, H, W]
+     * @param et the eps to step with [B, C, H, W]
+     * @param index the schedule index selecting {@code a_t}, {@code a_prev} and {@code sigma_t}
+     * @param noise source of the {@code randn(x.shape)} draw (made also when {@code sigma_t} is 0)
+     * @return {@code {x_prev, pred_x0}}, two new [B, C, H, W] arrays in the manager of {@code x}
      */
     protected NDArray[] xPrevAndPredX0(NDArray x, NDArray et, int index, NoiseSource noise) {
         float aT = current.ddimAlphas()[index];
