@@ -23,7 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * remembers its seed and the draws it made since, and before drawing, a source that is not the
  * last one to have used the generator reseeds it with its seed and replays its draws (discarding
  * the values) to bring the generator back to its own state. So interleaving sources, drawing from
- * several threads, or a {@link F#manualSeed} in between never changes what a source returns. The
+ * several threads, or a {@link io.github.sgm4j.nn.F#manualSeed} in between never changes what a source returns. The
  * replay costs as much as the draws it repeats: it happens only when sources alternate, and {@link
  * #reseed} (a trainer reseeds per step) empties the history. Draws made by calling DJL's {@code
  * NDManager.random*} directly are not tracked and can shift the stream of the source that last
