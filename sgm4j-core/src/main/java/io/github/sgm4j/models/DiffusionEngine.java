@@ -56,6 +56,45 @@ import org.slf4j.LoggerFactory;
  * <p>The facade: {@link #encode} / {@link #decode} (scale factor, {@code
  * en_and_decode_n_samples_a_time} chunking), {@link #sample}, {@link #trainStep} (torch-exact AdamW,
  * LambdaLR-style scheduler, EMA update) and {@link #emaScope()}.
+ *
+ * <p>The high-level API works with plain Java values:
+ *
+ * <pre>{@code
+ * DiffusionEngine engine = DiffusionEngine.load(ConfigNode.loadResource("mnist_tiny.yaml"), null, manager);
+ * DiffusionEngine.StepResult r = engine.trainBatch(batch, NoiseSource.seeded(0));   // batch: "jpg", "cls"
+ * engine.save(Path.of("run/last.safetensors"));                                     // + run/last.trainer.safetensors
+ * DiffusionEngine again = DiffusionEngine.load(config, Path.of("run/last.safetensors"), other);
+ * NDArray images = again.sample(Map.of("cls", new int[] {0, 1, 2, 3}), 4, SampleOptions.defaults().withSeed(42));
+ * }</pre>
+ *
+ * <p><b>Ownership and lifetime.</b> Every tensor of the engine (weights, EMA shadows, optimizer
+ * moments) belongs to the manager given to {@link #load(ConfigNode, Path, NDManager)} / {@link
+ * #initialize}; closing that manager frees the engine, which must not be used afterwards. Arrays
+ * returned to the caller, who closes them (or their manager) when done:
+ *
+ * <ul>
+ *   <li>{@link #sample(Map, int, SampleOptions)}: owned by {@code options.manager()}, or the
+ *       engine's manager when null; intermediates are freed before returning.
+ *   <li>{@link #sample(Map, Map, int, Shape, NoiseSource, SamplerCallback, NDManager)}: owned by
+ *       the {@code out} manager; the overload without it uses the manager of the first {@code cond}
+ *       array (the engine's when {@code cond} is empty).
+ *   <li>{@link #encode} and {@link #decode}: new arrays in the manager of their input.
+ *   <li>{@link #logImages} and {@link #logConditionings}: new arrays in the managers of the batch's
+ *       arrays (those of DJL's operations on them; the {@code inputs} entry is a slice of the
+ *       {@code input_key} array).
+ *   <li>{@link #stateDict()}: the engine's own arrays, not copies: do not close them; they stay
+ *       valid until the engine's manager is closed or the weights are replaced (loading, an
+ *       optimizer step).
+ * </ul>
+ *
+ * <p>{@link #trainStep}, {@link #trainBatch} and {@link #forwardBackward} return plain Java values
+ * and run inside an {@link NDScope} (or free their intermediates), so only the model and optimizer
+ * state survive; the batch arrays stay the caller's and are not modified.
+ *
+ * <p><b>Thread-safety.</b> Not thread-safe: training, sampling, loading, saving and the EMA scope
+ * mutate the engine (weights, training modes, step counter, cached sampler). Use an engine from one
+ * thread at a time (or one engine per thread); several engines may run concurrently, their random
+ * draws stay independent ({@link NoiseSource}).
  */
 public class DiffusionEngine extends Module {
 
