@@ -3,6 +3,7 @@ package io.github.sgm4j.cli;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.io.SafeTensorsFile;
 import io.github.sgm4j.io.TensorInfo;
+import io.github.sgm4j.models.EngineLoader;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;

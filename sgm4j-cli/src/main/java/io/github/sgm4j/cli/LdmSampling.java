@@ -14,6 +14,7 @@ import io.github.sgm4j.ldm.LatentDiffusion;
 import io.github.sgm4j.ldm.PLMSSampler;
 import io.github.sgm4j.ldm.SampleOptions;
 import io.github.sgm4j.ldm.SampleResult;
+import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.noise.TorchNoiseSource;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.models.FirstStage;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.noise.TorchNoiseSource;

@@ -6,9 +6,11 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.models.EngineLoader;
+import io.github.sgm4j.models.SampleOptions;
 import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.ImageGrid;
-import io.github.sgm4j.train.Trainer;
+import io.github.sgm4j.train.data.MnistDataset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -147,9 +149,6 @@ final class SampleCommand implements Callable<Integer> {
         if (sampler != null) {
             throw new IllegalArgumentException("--sampler applies to ldm configs; this config's sampler is its sampler_config");
         }
-        if (steps != null || cfg != null) {
-            root = SamplerOverrides.apply(root, steps, cfg);
-        }
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             DiffusionEngine engine = EngineLoader.load(root, manager, seed);
             if (ema && engine.getModelEma() == null) {
@@ -169,17 +168,29 @@ final class SampleCommand implements Callable<Integer> {
             } else if (classes != null) {
                 throw new IllegalArgumentException("--classes given, but " + config + " is not class-conditional");
             }
+            SampleOptions options = SampleOptions.defaults().withSeed(seed).withEma(ema).withNumSteps(steps)
+                    .withGuidanceScale(cfg).withImageSize(imageSize(root)).withManager(manager);
             NDArray images;
             try (ProgressBar pb = new ProgressBarBuilder().setTaskName("sample").setStyle(ProgressBarStyle.ASCII)
                     .setInitialMax(1).continuousUpdate().build()) {
-                images = Trainer.sampleImages(engine, labels, n, seed, ema, p -> {
-                    pb.maxHint(p[1]);
-                    pb.stepTo(p[0] + 1);
-                });
+                images = engine.sample(labels == null ? Map.of() : Map.of("cls", labels), n,
+                        options.withProgress((step, total, sigma, denoised) -> {
+                            pb.maxHint(total);
+                            pb.stepTo(step + 1);
+                            return true;
+                        }));
             }
             write(images, labels, manager);
             return 0;
         }
     }
 
+    /**
+     * The image side for sampling: null (the engine reads {@code network_config.params.image_size})
+     * when the config sets it, else the MNIST side this command samples by default.
+     */
+    private static Integer imageSize(ConfigNode root) {
+        ConfigNode net = EngineLoader.modelNode(root).getNode("params").getNode("network_config").getNodeOrEmpty("params");
+        return net.has("image_size") && !net.isNull("image_size") ? null : MnistDataset.SIDE;
+    }
 }

@@ -3,6 +3,7 @@ package io.github.sgm4j.cli;
 import ai.djl.ndarray.NDManager;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.Trainer;
 import io.github.sgm4j.train.data.MnistDataset;

@@ -94,7 +94,7 @@ final class Validate {
     /** A device name: cpu, cuda, gpu or cuda:N. */
     static void device(CommandSpec spec, String option, String name) {
         try {
-            EngineLoader.device(name);
+            io.github.sgm4j.models.EngineLoader.device(name);
         } catch (RuntimeException e) {
             throw bad(spec, option + ": " + e.getMessage());
         }

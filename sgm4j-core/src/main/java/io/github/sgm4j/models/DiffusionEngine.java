@@ -56,6 +56,45 @@ import org.slf4j.LoggerFactory;
  * <p>The facade: {@link #encode} / {@link #decode} (scale factor, {@code
  * en_and_decode_n_samples_a_time} chunking), {@link #sample}, {@link #trainStep} (torch-exact AdamW,
  * LambdaLR-style scheduler, EMA update) and {@link #emaScope()}.
+ *
+ * <p>The high-level API works with plain Java values:
+ *
+ * <pre>{@code
+ * DiffusionEngine engine = DiffusionEngine.load(ConfigNode.loadResource("mnist_tiny.yaml"), null, manager);
+ * DiffusionEngine.StepResult r = engine.trainBatch(batch, NoiseSource.seeded(0));   // batch: "jpg", "cls"
+ * engine.save(Path.of("run/last.safetensors"));                                     // + run/last.trainer.safetensors
+ * DiffusionEngine again = DiffusionEngine.load(config, Path.of("run/last.safetensors"), other);
+ * NDArray images = again.sample(Map.of("cls", new int[] {0, 1, 2, 3}), 4, SampleOptions.defaults().withSeed(42));
+ * }</pre>
+ *
+ * <p><b>Ownership and lifetime.</b> Every tensor of the engine (weights, EMA shadows, optimizer
+ * moments) belongs to the manager given to {@link #load(ConfigNode, Path, NDManager)} / {@link
+ * #initialize}; closing that manager frees the engine, which must not be used afterwards. Arrays
+ * returned to the caller, who closes them (or their manager) when done:
+ *
+ * <ul>
+ *   <li>{@link #sample(Map, int, SampleOptions)}: owned by {@code options.manager()}, or the
+ *       engine's manager when null; intermediates are freed before returning.
+ *   <li>{@link #sample(Map, Map, int, Shape, NoiseSource, SamplerCallback, NDManager)}: owned by
+ *       the {@code out} manager; the overload without it uses the manager of the first {@code cond}
+ *       array (the engine's when {@code cond} is empty).
+ *   <li>{@link #encode} and {@link #decode}: new arrays in the manager of their input.
+ *   <li>{@link #logImages} and {@link #logConditionings}: new arrays in the managers of the batch's
+ *       arrays (those of DJL's operations on them; the {@code inputs} entry is a slice of the
+ *       {@code input_key} array).
+ *   <li>{@link #stateDict()}: the engine's own arrays, not copies: do not close them; they stay
+ *       valid until the engine's manager is closed or the weights are replaced (loading, an
+ *       optimizer step).
+ * </ul>
+ *
+ * <p>{@link #trainStep}, {@link #trainBatch} and {@link #forwardBackward} return plain Java values
+ * and run inside an {@link NDScope} (or free their intermediates), so only the model and optimizer
+ * state survive; the batch arrays stay the caller's and are not modified.
+ *
+ * <p><b>Thread-safety.</b> Not thread-safe: training, sampling, loading, saving and the EMA scope
+ * mutate the engine (weights, training modes, step counter, cached sampler). Use an engine from one
+ * thread at a time (or one engine per thread); several engines may run concurrently, their random
+ * draws stay independent ({@link NoiseSource}).
  */
 public class DiffusionEngine extends Module {
 
@@ -321,52 +360,7 @@ public class DiffusionEngine extends Module {
      * architecture) or whose shapes differ is an error, never a silent half-load.
      */
     public LoadResult initFromCkpt(Path path) {
-        if (!path.toString().endsWith(".safetensors")) {
-            throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
-        }
-        // tensor by tensor from the memory-mapped file: the peak is the model plus one tensor
-        try (SafeTensorsFile f = SafeTensors.open(path)) {
-            Map<String, Parameter> entries = stateDictEntries();
-            List<String> keys = f.keys();
-            if (keys.stream().noneMatch(entries::containsKey)) {
-                throw new IllegalArgumentException(path + " shares no key with this model (" + keys.size()
-                        + " keys, e.g. " + keys.stream().limit(3).toList() + "): checkpoint of another architecture?");
-            }
-            List<String> missing = new ArrayList<>();
-            List<String> mismatched = new ArrayList<>();
-            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
-                if (!f.contains(e.getKey())) {
-                    missing.add(e.getKey());
-                } else {
-                    Shape got = new Shape(f.info(e.getKey()).shape());
-                    if (!got.equals(e.getValue().getShape())) {
-                        mismatched.add(e.getKey() + ": expected " + e.getValue().getShape() + ", got " + got);
-                    }
-                }
-            }
-            List<String> unexpected = keys.stream().filter(k -> !entries.containsKey(k)).toList();
-            LoadResult r = new LoadResult(missing, unexpected, mismatched);
-            if (!mismatched.isEmpty()) {
-                throw new StateDictException(getClass().getSimpleName(), r);
-            }
-            NDManager m = getManager();
-            for (Map.Entry<String, Parameter> e : entries.entrySet()) {
-                if (f.contains(e.getKey())) {
-                    try (NDScope ignored = new NDScope(); NDArray v = f.load(e.getKey(), m)) {
-                        e.getValue().setArray(v, m);
-                    }
-                }
-            }
-            LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),
-                    r.unexpectedKeys().size());
-            if (!r.missingKeys().isEmpty()) {
-                LOG.info("Missing Keys: {}", r.missingKeys());
-            }
-            if (!r.unexpectedKeys().isEmpty()) {
-                LOG.info("Unexpected Keys: {}", r.unexpectedKeys());
-            }
-            return r;
-        }
+        return EngineCheckpoint.initFromCkpt(path, this);
     }
 
     /**
@@ -804,5 +798,287 @@ public class DiffusionEngine extends Module {
             }
         }
         return out;
+    }
+
+    // ------------------------------------------------------------------ high-level API
+
+    /** The config this engine was built from (set by {@link EngineLoader}), or null. */
+    private ConfigNode sourceConfig;
+
+    /** The last sampler built for overrides, and the overrides it was built for. */
+    private BaseDiffusionSampler overrideSampler;
+    private List<Object> overrideSamplerKey;
+
+    /**
+     * Builds the engine of a config: {@link EngineLoader#load(ConfigNode, Path, NDManager, long)} with
+     * seed 0. The engine's arrays belong to {@code manager}: closing it frees the engine.
+     *
+     * @param config the config's root (with a {@code model} section), e.g. {@code
+     *     ConfigNode.loadResource("mnist_tiny.yaml")}
+     * @param checkpointOrNull a {@code .safetensors} checkpoint to load strictly by key (the EMA
+     *     weights may be absent), or null for the seeded initial weights
+     * @param manager owns every tensor of the engine
+     * @return the engine, in eval mode, its base learning rate set from {@code model.base_learning_rate}
+     * @throws ConfigException naming the YAML path of the first config error
+     * @throws CheckpointException naming the file and the keys when the checkpoint is missing or does
+     *     not match the model
+     * @throws EngineCheckpoint.NonFiniteTensorException naming the file and the tensor when a loaded
+     *     weight is NaN or infinite
+     */
+    public static DiffusionEngine load(ConfigNode config, Path checkpointOrNull, NDManager manager) {
+        return EngineLoader.load(config, checkpointOrNull, manager, 0L);
+    }
+
+    /**
+     * Reads a config file and builds its engine: {@link #load(ConfigNode, Path, NDManager)}.
+     *
+     * @param configFile the sgm-format YAML file
+     * @param checkpointOrNull a {@code .safetensors} checkpoint, or null
+     * @param manager owns every tensor of the engine
+     * @return the engine, in eval mode
+     * @throws ConfigException naming the file when it is missing, or the YAML path of the first
+     *     config error
+     * @throws CheckpointException naming the file and the keys when the checkpoint is missing or does
+     *     not match the model
+     */
+    public static DiffusionEngine load(Path configFile, Path checkpointOrNull, NDManager manager) {
+        if (!java.nio.file.Files.isRegularFile(configFile)) {
+            throw new ConfigException("", "config file not found: " + configFile);
+        }
+        return load(EngineLoader.config(configFile), checkpointOrNull, manager);
+    }
+
+    /**
+     * Records the config this engine was built from. {@link #sample(Map, int, SampleOptions)} reads
+     * {@code model.params.network_config.params.image_size} from it and rebuilds {@code
+     * model.params.sampler_config} for sampler and guider overrides. {@link EngineLoader} calls it.
+     *
+     * @param root the config's root (with a {@code model} section), or null
+     */
+    public void setConfig(ConfigNode root) {
+        this.sourceConfig = root;
+        this.overrideSampler = null;
+        this.overrideSamplerKey = null;
+    }
+
+    /**
+     * The config recorded by {@link #setConfig}.
+     *
+     * @return the config's root, or null when the engine was built without {@link EngineLoader}
+     */
+    public ConfigNode getConfig() {
+        return sourceConfig;
+    }
+
+    /**
+     * Writes a checkpoint pair like {@code train.Checkpoints.save} ({@link EngineCheckpoint#save}):
+     * the model file (all state-dict keys, the global step and learning rate in its metadata) and,
+     * when an optimizer exists (after a training step), {@code NAME.trainer.safetensors} with the
+     * AdamW state and the same global step. Atomic (temporary files, then renames); a NaN or
+     * infinite tensor is never written. Without an optimizer a stale trainer file is removed.
+     *
+     * @param checkpoint the model file, e.g. {@code run/last.safetensors}
+     * @throws EngineCheckpoint.NonFiniteTensorException (before anything is written) naming the tensor
+     * @throws java.io.UncheckedIOException when a file cannot be written (the previous pair is kept)
+     */
+    public void save(Path checkpoint) {
+        EngineCheckpoint.save(checkpoint, this, null);
+    }
+
+    /**
+     * Samples {@code n} images conditioned on plain Java values and decodes them: the conditioner
+     * builds {@code c} from {@code values} and {@code uc} with every embedder zeroed (sgm's {@code
+     * force_uc_zero_embeddings} on every key), the latent shape is derived from the model, the
+     * sampler runs from {@code randn} drawn with {@code options.seed()}, and the first stage decodes.
+     *
+     * <p>Values, per conditioner input key ({@code "cls"}, {@code "original_size_as_tuple"}, ...): an
+     * integer (repeated for every sample), {@code int[]} / {@code long[]} / {@code List<Integer>} (one
+     * per sample), {@code double[]} / {@code float[]} (one vector for every sample), {@code
+     * double[][]} (one vector per sample) or an {@link NDArray} with {@code n} rows (not modified,
+     * still the caller's). An unconditional model takes an empty map.
+     *
+     * <p>Latent shape: the network's {@code in_channels} (minus the channels of a {@code concat}
+     * conditioning), and the side {@code options.imageSize()} divided by the first stage's
+     * downsampling factor (1 for {@code IdentityFirstStage}, {@code 2^(len(ch_mult)-1)} for {@code
+     * AutoencoderKL}), or else the config's {@code network_config.params.image_size} (the network's
+     * input, i.e. latent, side, as in the ldm configs).
+     *
+     * <p>Ownership: the returned array belongs to {@code options.manager()}, or to the engine's
+     * manager when that is null; the caller closes it (or its manager). Every intermediate lives in a
+     * sub-manager of the engine's that is closed before returning. Runs in eval mode without autograd
+     * and restores the previous training modes; with {@code options.ema()} inside {@link
+     * #emaScope()}. Deterministic: the same values, options and weights give bit-identical images.
+     *
+     * @param values conditioner inputs by key (null: none)
+     * @param n the number of images
+     * @param options sampler, steps, guidance, seed, EMA, image size, progress, result manager (null:
+     *     {@link SampleOptions#defaults()})
+     * @return the images {@code (n, C, H, W)} float32, roughly in [-1, 1]
+     * @throws IllegalArgumentException when {@code n < 1}, a conditioner input is missing or unknown,
+     *     a value cannot be converted, or the latent shape cannot be derived
+     * @throws IllegalStateException when the engine has no sampler, or {@code ema} is requested without
+     *     an EMA, or sampler overrides are requested without a recorded config
+     * @throws io.github.sgm4j.modules.diffusionmodules.sampling.SamplingCancelledException when the
+     *     progress callback cancels
+     */
+    public NDArray sample(Map<String, ?> values, int n, SampleOptions options) {
+        SampleOptions o = options == null ? SampleOptions.defaults() : options;
+        if (n < 1) {
+            throw new IllegalArgumentException("sample: n must be >= 1, got " + n);
+        }
+        if (sampler == null) {
+            throw new IllegalStateException("this DiffusionEngine has no sampler_config: it cannot sample");
+        }
+        if (o.ema() && modelEma == null) {
+            throw new IllegalStateException("sample with ema: this engine keeps no EMA (use_ema is false)");
+        }
+        BaseDiffusionSampler s = samplerFor(o);
+        NDManager out = o.manager() != null ? o.manager() : getManager();
+        Map<String, ?> given = values == null ? Map.of() : values;
+        List<String> keys = conditioner.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
+        List<String> required = new ArrayList<>();
+        for (AbstractEmbModel e : conditioner.getEmbedders()) {
+            if (e.getInputKey() != null) {
+                required.add(e.getInputKey());
+            } else if (e.getInputKeys() != null) {
+                required.addAll(e.getInputKeys());
+            }
+        }
+        List<String> missing = required.stream().filter(k -> !given.containsKey(k)).distinct().toList();
+        List<String> unknown = given.keySet().stream().filter(k -> !required.contains(k)).toList();
+        if (!missing.isEmpty() || !unknown.isEmpty()) {
+            throw new IllegalArgumentException("sample: the conditioner reads " + required + "; "
+                    + (missing.isEmpty() ? "" : "missing " + missing + (unknown.isEmpty() ? "" : ", "))
+                    + (unknown.isEmpty() ? "" : "unknown " + unknown));
+        }
+        Map<Module, Boolean> modes = trainingModes();
+        eval();
+        try (NDScope scope = new NDScope();
+                GradMode ignored = GradMode.disabled();
+                NDManager work = getManager().newSubManager()) {
+            Map<String, NDArray> batch = BatchValues.toArrays(given, n, work);
+            for (Map.Entry<String, NDArray> e : batch.entrySet()) {
+                Shape sh = e.getValue().getShape();
+                if (sh.dimension() == 0 || sh.get(0) != n) {
+                    throw new IllegalArgumentException("sample: '" + e.getKey() + "' has shape " + sh + ", expected " + n
+                            + " rows (one per sample)");
+                }
+            }
+            GeneralConditioner.CondPair cu = conditioner.getUnconditionalConditioning(batch, null, keys, null);
+            Shape latent = latentShape(o.imageSize(), cu.c(), n);
+            NoiseSource noise = NoiseSource.seeded(o.seed());
+            try (EmaScope ema = o.ema() ? emaScope() : EmaScope.none();
+                    NDArray randn = noise.randn(work, latent)) {
+                NDArray z = s.sample(denoiseFunction(), randn, cu.c(), cu.uc(), noise, o.numSteps(), o.progress());
+                NDArray images = decode(z);
+                images.attach(out);
+                NDScope.unregister(images);
+                scope.suppressNotUsedWarning();
+                return images;
+            }
+        } finally {
+            restoreTrainingModes(modes);
+        }
+    }
+
+    /**
+     * One training step on plain Java values or arrays: the values are converted (see {@link
+     * #sample(Map, int, SampleOptions)}; the {@code input_key} images as an {@link NDArray} or a
+     * {@code float[][][][]} {@code (B, C, H, W)}, class labels as {@code int[]}/{@code long[]}/{@code
+     * List<Integer>}, size vectors as {@code double[][]}) and {@link #trainStep(Map, NoiseSource)}
+     * runs.
+     *
+     * <p>Ownership: runs inside an {@link NDScope}: the converted arrays and every intermediate are
+     * freed before returning; only the model, EMA and optimizer state (in the engine's manager)
+     * survive. Arrays passed in stay the caller's and are not modified. The result holds plain Java
+     * values only.
+     *
+     * @param batch the batch by key: {@code input_key} and the conditioner's input keys
+     * @param noise source of every draw of the step (e.g. {@code NoiseSource.seeded(seed)})
+     * @return the loss, per-sample loss, learning rate and global step after the step
+     * @throws IllegalArgumentException when the batch has no {@code input_key} or a value cannot be
+     *     converted
+     * @throws NonFiniteLossException when the loss is NaN or infinite (nothing is updated)
+     */
+    public StepResult trainBatch(Map<String, ?> batch, NoiseSource noise) {
+        int n = BatchValues.batchSize(batch, params.inputKey());
+        try (NDScope scope = new NDScope()) {
+            Map<String, NDArray> arrays = BatchValues.toArrays(batch, n, getManager());
+            StepResult r = trainStep(arrays, noise);
+            scope.suppressNotUsedWarning();
+            return r;
+        }
+    }
+
+    /** The configured sampler, or one rebuilt from the recorded config for the options' overrides. */
+    private BaseDiffusionSampler samplerFor(SampleOptions o) {
+        if (o.sampler() == null && o.guidanceScale() == null && !o.noGuidance()) {
+            return sampler;
+        }
+        if (sourceConfig == null) {
+            throw new IllegalStateException("sampler or guidance overrides need the engine's config: build it with"
+                    + " DiffusionEngine.load or EngineLoader.load (or call setConfig)");
+        }
+        List<Object> key = Arrays.asList(o.sampler(), o.guidanceScale(), o.noGuidance());
+        if (!key.equals(overrideSamplerKey)) {
+            ConfigNode root = SamplerOverrides.apply(sourceConfig, o.sampler(), null, o.guidanceScale(), o.noGuidance());
+            ConfigNode node = root.getNode("model").getNode("params").getNode("sampler_config");
+            overrideSampler = new Instantiator().instantiate(node, BaseDiffusionSampler.class);
+            overrideSamplerKey = key;
+        }
+        return overrideSampler;
+    }
+
+    /** (n, C, H, W) of the latent; see {@link #sample(Map, int, SampleOptions)}. */
+    private Shape latentShape(Integer imageSize, Map<String, NDArray> c, int n) {
+        io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel unet = findUNet(model);
+        if (unet == null) {
+            throw new IllegalArgumentException("cannot derive the latent channels: the network "
+                    + model.getClass().getSimpleName() + " holds no UNetModel; use sample(cond, uc, n, shape, ...)");
+        }
+        long channels = unet.getParams().inChannels();
+        NDArray concat = c.get("concat");
+        if (concat != null) {
+            channels -= concat.getShape().get(1);
+        }
+        int factor;
+        if (firstStageModel instanceof IdentityFirstStage) {
+            factor = 1;
+        } else if (firstStageModel instanceof AutoencoderKL vae) {
+            factor = vae.getDDConfig().downsamplingFactor();
+        } else {
+            throw new IllegalArgumentException("cannot derive the latent size: unknown downsampling factor of the first"
+                    + " stage " + firstStageModel.getClass().getSimpleName());
+        }
+        long side;
+        if (imageSize != null) {
+            if (imageSize % factor != 0) {
+                throw new IllegalArgumentException("image size " + imageSize + " is not a multiple of the first stage's"
+                        + " downsampling factor " + factor);
+            }
+            side = imageSize / factor;
+        } else {
+            ConfigNode net = sourceConfig == null ? null
+                    : sourceConfig.getNode("model").getNode("params").getNode("network_config").getNodeOrEmpty("params");
+            if (net == null || !net.has("image_size") || net.isNull("image_size")) {
+                throw new IllegalArgumentException("cannot derive the image size: pass SampleOptions.withImageSize(pixels)"
+                        + " or set model.params.network_config.params.image_size (the latent side) in the config");
+            }
+            side = net.getInt("image_size");
+        }
+        return new Shape(n, channels, side, side);
+    }
+
+    private static io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel findUNet(Module m) {
+        if (m instanceof io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel u) {
+            return u;
+        }
+        for (Module child : m.children().values()) {
+            io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel u = findUNet(child);
+            if (u != null) {
+                return u;
+            }
+        }
+        return null;
     }
 }

@@ -3,11 +3,9 @@ package io.github.sgm4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
-import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.models.SampleOptions;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
-import io.github.sgm4j.modules.encoders.GeneralConditioner;
 import io.github.sgm4j.noise.TorchNoiseSource;
 import io.github.sgm4j.train.data.MnistDataset;
 import java.io.IOException;
@@ -364,27 +362,22 @@ public final class Trainer {
      */
     public static NDArray sampleImages(DiffusionEngine engine, List<Integer> classes, int n, long seed, boolean useEma,
             Consumer<int[]> progress) throws Exception {
-        NDManager m = engine.getManager();
-        GeneralConditioner cond = engine.getConditioner();
-        List<String> keys = cond.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
+        List<String> keys = engine.getConditioner().getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
         int count = classes == null ? n : classes.size();
-        Map<String, NDArray> batch = new LinkedHashMap<>();
+        Map<String, Object> values = new LinkedHashMap<>();
         if (classes != null) {
             if (!keys.contains("cls")) {
                 throw new IllegalArgumentException("classes were requested but the conditioner has no 'cls' input (keys: "
                         + keys + ")");
             }
-            batch.put("cls", Tensors.create(m, classes.stream().mapToLong(Integer::longValue).toArray()));
+            values.put("cls", classes);
         }
-        GeneralConditioner.CondPair cu = cond.getUnconditionalConditioning(batch, null, keys, null);
-        TorchNoiseSource noise = new TorchNoiseSource(seed);
-        try (AutoCloseable ema = useEma ? engine.emaScope() : () -> { }) {
-            NDArray z = engine.sample(cu.c(), cu.uc(), count, new Shape(1, MnistDataset.SIDE, MnistDataset.SIDE), noise,
-                    progress == null ? null : (step, total, sigma, denoised) -> {
-                        progress.accept(new int[] {step, total});
-                        return true;
-                    });
-            return engine.decode(z);
-        }
+        SampleOptions options = SampleOptions.defaults().withSeed(seed).withEma(useEma && engine.getModelEma() != null)
+                .withImageSize(MnistDataset.SIDE)
+                .withProgress(progress == null ? null : (step, total, sigma, denoised) -> {
+                    progress.accept(new int[] {step, total});
+                    return true;
+                });
+        return engine.sample(values, count, options);
     }
 }
