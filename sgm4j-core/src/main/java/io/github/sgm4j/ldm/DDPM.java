@@ -14,7 +14,6 @@ import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
 import io.github.sgm4j.nn.F;
-import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
@@ -23,6 +22,7 @@ import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.optim.AdamW;
 import io.github.sgm4j.optim.LrScheduler;
+import io.github.sgm4j.optim.TrainingStep;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -798,44 +798,27 @@ public class DDPM extends Module implements SamplingModel {
      * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries, and {@code
      *     lr_abs} when the scheduler applies: LatentDiffusion with {@code scheduler_config} sets the
      *     optimizer's lr to {@code base_lr * multiplier(global_step)} before the update)
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when the loss is NaN or infinite (nothing
+     *     is updated)
      */
-    public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.optim.AdamW optimizer,
+    public Map<String, Double> trainStep(Map<String, NDArray> batch, AdamW optimizer,
             NoiseSource noise) {
         Map<String, Double> out = new LinkedHashMap<>();
         Map<Module, Boolean> modes = trainingModes();
         try (NDScope scope = new NDScope(); NoiseScope ignored = NoiseScope.open(noise)) {
             train();
             Map<String, Parameter> trainable = trainableParameters();
-            for (Parameter p : trainable.values()) {
-                if (!p.getArray().hasGradient()) {
-                    p.getArray().setRequiresGradient(true);
-                }
-            }
-            try (ai.djl.training.GradientCollector gc =
-                    ai.djl.engine.Engine.getEngine("PyTorch").newGradientCollector()) {
-                Losses l = sharedStep(batch, noise);
-                double loss = l.loss().getFloat();
-                if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException("training loss is " + loss + ": no update applied");
-                }
-                out.put("loss", loss);
-                l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
-                gc.backward(l.loss());
-            }
+            TrainingStep.requireGradients(trainable.values());
+            Losses l = TrainingStep.forwardBackward(globalStep, () -> sharedStep(batch, noise), Losses::loss);
+            out.put("loss", (double) l.loss().getFloat());
+            l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
             if (scheduler != null && appliesScheduler()) {
                 // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
                 double lr = optimizer.getParams().lr() * scheduler.multiplier(globalStep);
                 optimizer.setLr(lr);
                 out.put("lr_abs", lr);
             }
-            // in-place updates of leaves that require grad: explicitly without autograd, on any thread
-            try (GradMode noGrad = GradMode.disabled()) {
-                optimizer.step();
-                for (Parameter p : trainable.values()) {
-                    io.github.sgm4j.nn.F.zeroGrad(p.getArray());
-                }
-                onTrainBatchEnd();
-            }
+            TrainingStep.applyGradients(optimizer, trainable.values(), null, this::onTrainBatchEnd);
             globalStep++;
             scope.suppressNotUsedWarning();
         } finally {

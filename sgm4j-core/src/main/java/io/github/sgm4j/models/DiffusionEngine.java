@@ -1,6 +1,5 @@
 package io.github.sgm4j.models;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -8,7 +7,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
@@ -35,6 +33,8 @@ import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.optim.AdamW;
 import io.github.sgm4j.optim.LrScheduler;
+import io.github.sgm4j.optim.NonFiniteLossException;
+import io.github.sgm4j.optim.TrainingStep;
 import io.github.sgm4j.util.TextImages;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
@@ -587,17 +587,13 @@ public class DiffusionEngine extends Module {
         // mode on for the forward/backward on any thread
         try (NoiseScope ignored = NoiseScope.open(noise)) {
             NDArray x = encode(input, noise);
-            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+            NDArray[] losses = TrainingStep.forwardBackward(globalStep, () -> {
                 Map<String, NDArray> cond = conditioner.forward(batch, noise);
                 NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
-                NDArray lossMean = loss.mean();
-                perSample = loss.toFloatArray();
-                mean = lossMean.getFloat();
-                if (!Double.isFinite(mean)) {
-                    throw new NonFiniteLossException(globalStep, mean);
-                }
-                gc.backward(lossMean);
-            }
+                return new NDArray[] {loss, loss.mean()};
+            }, l -> l[1]);
+            perSample = losses[0].toFloatArray();
+            mean = losses[1].getFloat();
         } finally {
             F.setGradEnabled(prev);
             restoreTrainingModes(modes);
@@ -616,56 +612,10 @@ public class DiffusionEngine extends Module {
         AdamW opt = configureOptimizers();
         double lr = learningRate * scheduler.multiplier(globalStep);
         opt.setLr(lr);
-        // in-place updates of leaves that require grad: explicitly without autograd, on any thread
-        try (GradMode ignored = GradMode.disabled()) {
-            if (gradClipNorm != null) {
-                clipGradNorm(gradClipNorm);
-            }
-            opt.step();
-            zeroGrads();
-            if (modelEma != null) {
-                modelEma.update(model);
-            }
-        }
+        TrainingStep.applyGradients(opt, trainableParameters().values(), gradClipNorm,
+                modelEma == null ? null : () -> modelEma.update(model));
         globalStep++;
         return lr;
-    }
-
-    private void zeroGrads() {
-        for (Parameter p : trainableParameters().values()) {
-            F.zeroGrad(p.getArray());
-        }
-    }
-
-    private void clipGradNorm(double maxNorm) {
-        double total = 0;
-        List<NDArray> grads = new ArrayList<>();
-        for (Parameter p : trainableParameters().values()) {
-            NDArray a = p.getArray();
-            if (a.hasGradient()) {
-                NDArray g = a.getGradient();
-                grads.add(g);
-                try (NDArray sq = g.square(); NDArray s = sq.sum()) {
-                    total += s.getFloat();
-                }
-            }
-        }
-        double norm = Math.sqrt(total);
-        double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1) {
-            for (NDArray g : grads) {
-                F.muli(g, coef);
-            }
-        }
-    }
-
-    /** A NaN or infinite training loss; the step was not applied. */
-    public static final class NonFiniteLossException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        NonFiniteLossException(long step, double loss) {
-            super("training loss is " + loss + " at step " + step + ": stopping (no update applied)");
-        }
     }
 
     // ------------------------------------------------------------------ EMA
