@@ -1,8 +1,6 @@
 package io.github.sgm4j.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
@@ -23,6 +21,7 @@ import io.github.sgm4j.modules.diffusionmodules.sampling.SamplerCallback;
 import io.github.sgm4j.modules.diffusionmodules.wrappers.DiffusionNetwork;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
+import io.github.sgm4j.nn.BatchChunks;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.LoadResult;
@@ -412,20 +411,7 @@ public class DiffusionEngine extends Module {
     }
 
     private NDArray chunked(NDArray x, java.util.function.Function<NDArray, NDArray> f) {
-        long b = x.getShape().get(0);
-        int n = params.enAndDecodeNSamplesATime() == null ? (int) b : params.enAndDecodeNSamplesATime();
-        if (n >= b) {
-            return f.apply(x);
-        }
-        NDList parts = new NDList();
-        for (long s = 0; s < b; s += n) {
-            try (NDArray part = x.get(s + ":" + Math.min(b, s + n))) {
-                parts.add(f.apply(part));
-            }
-        }
-        NDArray out = NDArrays.concat(parts, 0);
-        parts.close();
-        return out;
+        return BatchChunks.apply(x, params.enAndDecodeNSamplesATime(), f);
     }
 
     // ------------------------------------------------------------------ sampling
