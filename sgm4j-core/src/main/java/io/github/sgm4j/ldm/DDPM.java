@@ -36,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * posterior_mean_coef2}; {@code lvlb_weights} non-persistent). When a checkpoint carries these
  * buffers, {@link #loadStateDict} compares them with the recomputed ones and refuses a mismatch
  * ({@link ScheduleMismatchException}) unless {@link #setAcceptCheckpointSchedule} is set.
+ *
+ * <p>Size: the schedule math ({@code DdpmSchedule}), config parsing ({@code DdpmConfig}), sampling
+ * loop ({@code DdpmSampling}) and losses ({@code DdpmTraining}) live in their own classes; what is
+ * left is the Module facade: the state (buffers, EMA, step counter), the public methods
+ * {@code LatentDiffusion} and the samplers call, each with its Javadoc, the nested result types of
+ * its API and the checkpoint loading.
  */
 public class DDPM extends Module implements SamplingModel {
 

@@ -49,6 +49,12 @@ import org.slf4j.LoggerFactory;
  * <p>The facade: {@link #encode} / {@link #decode} (scale factor, {@code
  * en_and_decode_n_samples_a_time} chunking), {@link #sample}, {@link #trainStep} (torch-exact AdamW,
  * LambdaLR-style scheduler, EMA update) and {@link #emaScope()}.
+ *
+ * <p>Size: config wiring ({@code EngineConfig}), image/caption logging ({@code ImageLogger}), the
+ * training-step skeleton ({@link io.github.sgm4j.optim.TrainingStep}) and chunking ({@link
+ * io.github.sgm4j.nn.BatchChunks}) live in their own classes; what is left is the facade: state,
+ * the public methods with their Javadoc, the nested result types of its API and the checkpoint
+ * loading.
  */
 public class DiffusionEngine extends Module {
 
@@ -568,8 +574,9 @@ public class DiffusionEngine extends Module {
 
     /**
      * {@code log_conditionings(batch, n)}: each embedder's input (all of them, or those in {@code
-     * log_keys}; none with {@code no_cond_log}) rendered as a caption image (see {@link
-     * ImageLogger}).
+     * log_keys}; none with {@code no_cond_log}) rendered as a caption image by {@link
+     * io.github.sgm4j.util.TextImages#render}: a 1-D tensor (class labels) as one number per image, a
+     * 2-D tensor (sizes, crop coordinates) as its row joined by {@code x}.
      *
      * @param batch the batch
      * @param n at most this many captions per key
