@@ -12,9 +12,10 @@ import java.util.TreeSet;
  * class that implements them. Java class names work as targets too: a fully qualified class with a
  * {@code public static fromConfig(ConfigNode params, Instantiator inst)} method resolves to itself.
  *
- * <p>Classes are named as strings and loaded on first use, so the table also lists targets sgm4j
- * does not (yet) implement (text encoders, video models, data modules of other projects): using one
- * gives a precise "known but not available in this build" error instead of "unknown target".
+ * <p>Classes are named as strings and loaded on first use. Targets sgm4j does not (yet) implement
+ * (text encoders, video models, data modules of other projects) are listed apart in {@link
+ * #UNSUPPORTED}: using one gives a precise "known but not available in this build" error naming
+ * the YAML path instead of "unknown target".
  */
 public final class Targets {
 
@@ -47,20 +48,20 @@ public final class Targets {
         }
     }
 
-    /** Original target name to implementing Java class name. */
+    /**
+     * Original target name to the Java class implementing it (each present in this build, with a
+     * {@code public static fromConfig(ConfigNode, Instantiator)} factory; {@code TargetsTableTest}
+     * checks it).
+     */
     public static final Map<String, String> TABLE = Map.ofEntries(
             entry("sgm.models.diffusion.DiffusionEngine", "io.github.sgm4j.models.DiffusionEngine"),
             entry("sgm.models.autoencoder.AutoencoderKL", "io.github.sgm4j.models.AutoencoderKL"),
             entry("sgm.models.autoencoder.AutoencodingEngineLegacy", "io.github.sgm4j.models.AutoencoderKL"),
             entry("sgm.models.autoencoder.AutoencodingEngine", "io.github.sgm4j.models.AutoencoderKL"),
-            entry("sgm.models.autoencoder.AutoencoderKLModeOnly", "io.github.sgm4j.models.AutoencoderKLModeOnly"),
             entry("sgm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
             entry("ldm.models.autoencoder.AutoencoderKL", "io.github.sgm4j.models.AutoencoderKL"),
             entry("ldm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
-            entry("ldm.models.autoencoder.VQModelInterface", "io.github.sgm4j.models.VQModelInterface"),
             entry("sgm.modules.autoencoding.regularizers.DiagonalGaussianRegularizer", "io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer"),
-            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
-            entry("sgm.modules.autoencoding.temporal_ae.VideoDecoder", "io.github.sgm4j.modules.autoencoding.temporal_ae.VideoDecoder"),
             entry("ldm.modules.losses.LPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator"),
             entry("sgm.modules.distributions.distributions.DiagonalGaussianDistribution", "io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution"),
             entry("sgm.modules.diffusionmodules.model.Encoder", "io.github.sgm4j.modules.diffusionmodules.model.Encoder"),
@@ -69,9 +70,7 @@ public final class Targets {
             entry("ldm.modules.diffusionmodules.model.Decoder", "io.github.sgm4j.modules.diffusionmodules.model.Decoder"),
             entry("sgm.modules.diffusionmodules.openaimodel.UNetModel", "io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel"),
             entry("ldm.modules.diffusionmodules.openaimodel.UNetModel", "io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel"),
-            entry("sgm.modules.diffusionmodules.video_model.VideoUNet", "io.github.sgm4j.modules.diffusionmodules.video_model.VideoUNet"),
             entry("sgm.modules.diffusionmodules.wrappers.OpenAIWrapper", "io.github.sgm4j.modules.diffusionmodules.wrappers.OpenAIWrapper"),
-            entry("sgm.modules.diffusionmodules.wrappers.IdentityWrapper", "io.github.sgm4j.modules.diffusionmodules.IdentityWrapper"),
             entry("sgm.modules.diffusionmodules.denoiser.Denoiser", "io.github.sgm4j.modules.diffusionmodules.denoiser.Denoiser"),
             entry("sgm.modules.diffusionmodules.denoiser.DiscreteDenoiser", "io.github.sgm4j.modules.diffusionmodules.denoiser.DiscreteDenoiser"),
             entry("sgm.modules.diffusionmodules.denoiser_scaling.EDMScaling", "io.github.sgm4j.modules.diffusionmodules.denoiserscaling.EDMScaling"),
@@ -105,14 +104,6 @@ public final class Targets {
             entry("sgm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.modules.encoders.ClassEmbedder"),
             entry("sgm.modules.encoders.modules.ConcatTimestepEmbedderND", "io.github.sgm4j.modules.encoders.ConcatTimestepEmbedderND"),
             entry("sgm.modules.encoders.modules.IdentityEncoder", "io.github.sgm4j.modules.encoders.IdentityEncoder"),
-            entry("sgm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.modules.encoders.FrozenCLIPEmbedder"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPEmbedder"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPEmbedder2"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImageEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPImageEmbedder"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImagePredictionEmbedder", "io.github.sgm4j.modules.encoders.FrozenOpenCLIPImagePredictionEmbedder"),
-            entry("sgm.modules.encoders.modules.VideoPredictionEmbedderWithEncoder", "io.github.sgm4j.modules.encoders.VideoPredictionEmbedderWithEncoder"),
-            entry("sgm.modules.encoders.modules.FrozenT5Embedder", "io.github.sgm4j.modules.encoders.FrozenT5Embedder"),
-            entry("sgm.modules.encoders.modules.SpatialRescaler", "io.github.sgm4j.modules.encoders.SpatialRescaler"),
             entry("sgm.modules.ema.LitEma", "io.github.sgm4j.modules.LitEma"),
             entry("ldm.modules.ema.LitEma", "io.github.sgm4j.modules.LitEma"),
             entry("sgm.lr_scheduler.LambdaLinearScheduler", "io.github.sgm4j.optim.LambdaLinearScheduler"),
@@ -133,16 +124,38 @@ public final class Targets {
             entry("taming.modules.losses.lpips.LPIPS", "io.github.sgm4j.modules.autoencoding.lpips.LPIPS"),
             entry("ldm.models.diffusion.ddpm.DDPM", "io.github.sgm4j.ldm.DDPM"),
             entry("ldm.models.diffusion.ddpm.LatentDiffusion", "io.github.sgm4j.ldm.LatentDiffusion"),
-            entry("ldm.models.diffusion.ddpm.LatentInpaintDiffusion", "io.github.sgm4j.ldm.LatentInpaintDiffusion"),
             entry("ldm.models.diffusion.ddim.DDIMSampler", "io.github.sgm4j.ldm.DDIMSampler"),
             entry("ldm.models.diffusion.plms.PLMSSampler", "io.github.sgm4j.ldm.PLMSSampler"),
-            entry("ldm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.ldm.ClassEmbedder"),
-            entry("ldm.modules.encoders.modules.BERTEmbedder", "io.github.sgm4j.ldm.BERTEmbedder"),
-            entry("ldm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.ldm.FrozenCLIPEmbedder"),
-            entry("ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.ldm.FrozenOpenCLIPEmbedder"),
-            entry("sgm.data.mnist.MNISTLoader", "io.github.sgm4j.train.data.MNISTLoader"),
-            entry("sgm.data.cifar10.CIFAR10Loader", "io.github.sgm4j.train.data.CIFAR10Loader"),
-            entry("sgm.data.dataset.StableDataModuleFromConfig", "io.github.sgm4j.train.data.StableDataModuleFromConfig"));
+            entry("ldm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.ldm.ClassEmbedder"));
+
+    /**
+     * Targets of the original projects that sgm4j knows but does not implement (text encoders,
+     * video models, data modules of the reference training scripts, ...), each with what it is:
+     * using one gives "known but not available in this build" naming the YAML path, instead of
+     * "unknown target".
+     */
+    public static final Map<String, String> UNSUPPORTED = Map.ofEntries(
+            entry("sgm.models.autoencoder.AutoencoderKLModeOnly", "autoencoder variant"),
+            entry("ldm.models.autoencoder.VQModelInterface", "VQ autoencoder (vector quantization is not ported)"),
+            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "sgm autoencoder training loss"),
+            entry("sgm.modules.autoencoding.temporal_ae.VideoDecoder", "video model"),
+            entry("sgm.modules.diffusionmodules.video_model.VideoUNet", "video model"),
+            entry("sgm.modules.diffusionmodules.wrappers.IdentityWrapper", "network wrapper"),
+            entry("sgm.modules.encoders.modules.FrozenCLIPEmbedder", "text encoder (CLIP)"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "text encoder (OpenCLIP)"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2", "text encoder (OpenCLIP)"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImageEmbedder", "image encoder (OpenCLIP)"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPImagePredictionEmbedder", "video conditioning encoder (OpenCLIP)"),
+            entry("sgm.modules.encoders.modules.VideoPredictionEmbedderWithEncoder", "video conditioning encoder"),
+            entry("sgm.modules.encoders.modules.FrozenT5Embedder", "text encoder (T5)"),
+            entry("sgm.modules.encoders.modules.SpatialRescaler", "conditioning encoder"),
+            entry("ldm.models.diffusion.ddpm.LatentInpaintDiffusion", "inpainting model"),
+            entry("ldm.modules.encoders.modules.BERTEmbedder", "text encoder (BERT)"),
+            entry("ldm.modules.encoders.modules.FrozenCLIPEmbedder", "text encoder (CLIP)"),
+            entry("ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "text encoder (OpenCLIP)"),
+            entry("sgm.data.mnist.MNISTLoader", "data module of sgm's training scripts"),
+            entry("sgm.data.cifar10.CIFAR10Loader", "data module of sgm's training scripts"),
+            entry("sgm.data.dataset.StableDataModuleFromConfig", "data module of sgm's training scripts"));
 
     private Targets() {}
 
@@ -151,12 +164,19 @@ public final class Targets {
      *
      * @param target an original dotted name or a Java class name
      * @param path the YAML path of the {@code target} key, for the message
-     * @throws ConfigException for an unknown target, naming the closest known names
+     * @return the fully qualified class name
+     * @throws ConfigException for an unknown target, naming the closest known names, or a known but
+     *     unsupported one ({@link #UNSUPPORTED})
      */
     public static String className(String target, String path) {
         String mapped = TABLE.get(target);
         if (mapped != null) {
             return mapped;
+        }
+        String unsupported = UNSUPPORTED.get(target);
+        if (unsupported != null) {
+            throw new ConfigException(path, "target " + target + " is known but not available in this build ("
+                    + unsupported + ", not part of sgm4j yet)");
         }
         if (TABLE.containsValue(target)) {
             return target;
@@ -167,19 +187,33 @@ public final class Targets {
             return target;
         } catch (ClassNotFoundException | NoSuchMethodException | LinkageError e) {
             List<String> names = new ArrayList<>(new TreeSet<>(TABLE.keySet()));
+            names.addAll(new TreeSet<>(UNSUPPORTED.keySet()));
             names.addAll(new TreeSet<>(TABLE.values()));
             throw new ConfigException(path, "unknown target '" + target + "'"
                     + ConfigNode.suggestion(target, names));
         }
     }
 
-    /** Whether {@code target} is in the table or names a Java class of the table. */
+    /**
+     * Whether {@code target} is in either table or names a Java class of {@link #TABLE}.
+     *
+     * @param target an original dotted name or a Java class name
+     * @return true when known (implemented or not)
+     */
     public static boolean isKnown(String target) {
-        return TABLE.containsKey(target) || TABLE.containsValue(target);
+        return TABLE.containsKey(target) || TABLE.containsValue(target) || UNSUPPORTED.containsKey(target);
     }
 
-    /** Whether the class implementing {@code target} is present in this build. */
+    /**
+     * Whether the class implementing {@code target} is present in this build.
+     *
+     * @param target an original dotted name or a Java class name
+     * @return false for unknown and {@link #UNSUPPORTED} targets
+     */
     public static boolean isAvailable(String target) {
+        if (UNSUPPORTED.containsKey(target)) {
+            return false;
+        }
         String cn = TABLE.getOrDefault(target, target);
         try {
             Class.forName(cn, false, Targets.class.getClassLoader()).getMethod(

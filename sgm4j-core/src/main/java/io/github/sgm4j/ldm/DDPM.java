@@ -5,16 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
-import io.github.sgm4j.modules.diffusionmodules.openaimodel.UNetModel;
-import io.github.sgm4j.nn.F;
-import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
@@ -23,8 +19,8 @@ import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.optim.AdamW;
 import io.github.sgm4j.optim.LrScheduler;
+import io.github.sgm4j.optim.TrainingStep;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * posterior_mean_coef2}; {@code lvlb_weights} non-persistent). When a checkpoint carries these
  * buffers, {@link #loadStateDict} compares them with the recomputed ones and refuses a mismatch
  * ({@link ScheduleMismatchException}) unless {@link #setAcceptCheckpointSchedule} is set.
+ *
+ * <p>Size: the schedule math ({@code DdpmSchedule}), config parsing ({@code DdpmConfig}), sampling
+ * loop ({@code DdpmSampling}) and losses ({@code DdpmTraining}) live in their own classes; what is
+ * left is the Module facade: the state (buffers, EMA, step counter), the public methods
+ * {@code LatentDiffusion} and the samplers call, each with its Javadoc, the nested result types of
+ * its API and the checkpoint loading.
  */
 public class DDPM extends Module implements SamplingModel {
 
@@ -179,62 +181,7 @@ public class DDPM extends Module implements SamplingModel {
      * reference does ({@code [0]} overwritten by {@code [1]}).
      */
     public static Map<String, float[]> registerSchedule(double[] betas, double vPosterior, String parameterization) {
-        int n = betas.length;
-        double[] alphas = new double[n];
-        for (int i = 0; i < n; i++) {
-            alphas[i] = 1. - betas[i];
-        }
-        double[] ac = LdmUtil.alphasCumprod(betas);
-        double[] acPrev = new double[n];
-        acPrev[0] = 1.;
-        System.arraycopy(ac, 0, acPrev, 1, n - 1);
-        Map<String, float[]> out = new LinkedHashMap<>();
-        float[] betas32 = f32(n, i -> betas[i]);
-        float[] ac32 = f32(n, i -> ac[i]);
-        out.put("betas", betas32);
-        out.put("alphas_cumprod", ac32);
-        out.put("alphas_cumprod_prev", f32(n, i -> acPrev[i]));
-        out.put("sqrt_alphas_cumprod", f32(n, i -> Math.sqrt(ac[i])));
-        out.put("sqrt_one_minus_alphas_cumprod", f32(n, i -> Math.sqrt(1. - ac[i])));
-        out.put("log_one_minus_alphas_cumprod", f32(n, i -> Math.log(1. - ac[i])));
-        out.put("sqrt_recip_alphas_cumprod", f32(n, i -> Math.sqrt(1. / ac[i])));
-        out.put("sqrt_recipm1_alphas_cumprod", f32(n, i -> Math.sqrt(1. / ac[i] - 1)));
-        double[] pv = new double[n];
-        for (int i = 0; i < n; i++) {
-            pv[i] = (1 - vPosterior) * betas[i] * (1. - acPrev[i]) / (1. - ac[i]) + vPosterior * betas[i];
-        }
-        float[] pv32 = f32(n, i -> pv[i]);
-        out.put("posterior_variance", pv32);
-        out.put("posterior_log_variance_clipped", f32(n, i -> Math.log(Math.max(pv[i], 1e-20))));
-        out.put("posterior_mean_coef1", f32(n, i -> betas[i] * Math.sqrt(acPrev[i]) / (1. - ac[i])));
-        out.put("posterior_mean_coef2", f32(n, i -> (1. - acPrev[i]) * Math.sqrt(alphas[i]) / (1. - ac[i])));
-        float[] lvlb = new float[n];
-        for (int i = 0; i < n; i++) {
-            if ("eps".equals(parameterization)) {
-                // betas**2 / (2 * posterior_variance * alphas * (1 - alphas_cumprod)), float32 tensors
-                float den = 2f * pv32[i];
-                den = den * (float) alphas[i];
-                den = den * (1f - ac32[i]);
-                lvlb[i] = betas32[i] * betas32[i] / den;
-            } else {
-                // 0.5 * sqrt(a) / (2. * 1 - a) with a = float32 alphas_cumprod (literally '2 - a')
-                float s = (float) Math.sqrt(ac32[i]);
-                lvlb[i] = 0.5f * s / (2f - ac32[i]);
-            }
-        }
-        if (n > 1) {
-            lvlb[0] = lvlb[1];
-        }
-        out.put("lvlb_weights", lvlb);
-        return out;
-    }
-
-    private static float[] f32(int n, java.util.function.IntToDoubleFunction f) {
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) f.applyAsDouble(i);
-        }
-        return out;
+        return DdpmSchedule.register(betas, vPosterior, parameterization);
     }
 
     /** Builds from {@code ldm.models.diffusion.ddpm.DDPM} params (the original YAML). */
@@ -251,63 +198,17 @@ public class DDPM extends Module implements SamplingModel {
 
     /** Reads the DDPM keys of {@code p}; {@code conditioningKey} overrides {@code conditioning_key} when non-null. */
     protected static Params readParams(ConfigNode p, String conditioningKeyOverride) {
-        Params d = Params.defaults();
-        p.ignore("monitor", "use_positional_encodings_unused");
-        if (p.getBoolean("use_positional_encodings", false)) {
-            throw new ConfigException(p.pathOf("use_positional_encodings"), "positional encodings are not supported");
-        }
-        List<Double> givenBetas = p.isNull("given_betas") ? null : p.getDoubleList("given_betas");
-        String schedule = p.getString("beta_schedule", d.betaSchedule());
-        if (givenBetas == null && !List.of("linear", "cosine", "sqrt_linear", "sqrt").contains(schedule)) {
-            throw new ConfigException(p.pathOf("beta_schedule"),
-                    "schedule '" + schedule + "' unknown (linear, cosine, sqrt_linear, sqrt)");
-        }
-        String condKey = conditioningKeyOverride != null ? conditioningKeyOverride
-                : (p.isNull("conditioning_key") ? null : p.getString("conditioning_key"));
-        try {
-            return new Params(
-                    p.getInt("timesteps", d.timesteps()),
-                    schedule,
-                    p.getString("loss_type", d.lossType()),
-                    p.getBoolean("use_ema", d.useEma()),
-                    p.getString("first_stage_key", d.firstStageKey()),
-                    p.getInt("image_size", d.imageSize()),
-                    p.getInt("channels", d.channels()),
-                    p.getInt("log_every_t", d.logEveryT()),
-                    p.getBoolean("clip_denoised", d.clipDenoised()),
-                    p.getDouble("linear_start", d.linearStart()),
-                    p.getDouble("linear_end", d.linearEnd()),
-                    p.getDouble("cosine_s", d.cosineS()),
-                    givenBetas,
-                    p.getDouble("original_elbo_weight", d.originalElboWeight()),
-                    p.getDouble("v_posterior", d.vPosterior()),
-                    p.getDouble("l_simple_weight", d.lSimpleWeight()),
-                    condKey,
-                    p.getString("parameterization", d.parameterization()),
-                    p.getBoolean("learn_logvar", d.learnLogvar()),
-                    p.getDouble("logvar_init", d.logvarInit()),
-                    p.getString("ckpt_path", null),
-                    p.getStringList("ignore_keys", List.of()),
-                    p.getBoolean("load_only_unet", false));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(p.path(), e.getMessage(), e);
-        }
+        return DdpmConfig.readParams(p, conditioningKeyOverride);
     }
 
     /** Builds the {@code DiffusionWrapper(unet_config, conditioning_key)}. */
     protected static DiffusionWrapper buildWrapper(ConfigNode p, Instantiator inst, String conditioningKey) {
-        UNetModel unet = inst.instantiate(p.getNode("unet_config"), UNetModel.class);
-        try {
-            return new DiffusionWrapper(unet, conditioningKey);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(p.pathOf("conditioning_key"), e.getMessage(), e);
-        }
+        return DdpmConfig.buildWrapper(p, inst, conditioningKey);
     }
 
     /** Builds {@code scheduler_config} when present. */
     protected static LrScheduler readScheduler(ConfigNode p, Instantiator inst) {
-        ConfigNode node = p.getNodeOrNull("scheduler_config");
-        return node == null ? null : inst.instantiate(node, LrScheduler.class);
+        return DdpmConfig.readScheduler(p, inst);
     }
 
     // ------------------------------------------------------------------ accessors
@@ -500,44 +401,17 @@ public class DDPM extends Module implements SamplingModel {
 
     /** {@code q_mean_variance(x_start, t)}: the distribution q(x_t | x_0). */
     public MeanVariance qMeanVariance(NDArray xStart, NDArray t) {
-        Shape s = xStart.getShape();
-        NDArray mean;
-        try (NDArray a = LdmUtil.extractIntoTensor(sqrtAlphasCumprod(), t, s)) {
-            mean = a.mul(xStart);
-        }
-        NDArray variance;
-        try (NDArray one = alphasCumprod().getManager().ones(new Shape(numTimesteps));
-                NDArray oneMinus = one.sub(alphasCumprod())) {
-            variance = LdmUtil.extractIntoTensor(oneMinus, t, s);
-        }
-        NDArray logVariance = LdmUtil.extractIntoTensor(scheduleBuffer("log_one_minus_alphas_cumprod"), t, s);
-        return new MeanVariance(mean, variance, logVariance);
+        return DdpmSchedule.qMeanVariance(this, xStart, t);
     }
 
     /** {@code predict_start_from_noise(x_t, t, noise)}. */
     public NDArray predictStartFromNoise(NDArray xT, NDArray t, NDArray noise) {
-        Shape s = xT.getShape();
-        try (NDArray a = LdmUtil.extractIntoTensor(scheduleBuffer("sqrt_recip_alphas_cumprod"), t, s);
-                NDArray b = LdmUtil.extractIntoTensor(scheduleBuffer("sqrt_recipm1_alphas_cumprod"), t, s);
-                NDArray ax = a.mul(xT);
-                NDArray bn = b.mul(noise)) {
-            return ax.sub(bn);
-        }
+        return DdpmSchedule.predictStartFromNoise(this, xT, t, noise);
     }
 
     /** {@code q_posterior(x_start, x_t, t)}: mean, variance and clipped log-variance of q(x_{t-1} | x_t, x_0). */
     public MeanVariance qPosterior(NDArray xStart, NDArray xT, NDArray t) {
-        Shape s = xT.getShape();
-        NDArray mean;
-        try (NDArray c1 = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_mean_coef1"), t, s);
-                NDArray c2 = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_mean_coef2"), t, s);
-                NDArray a = c1.mul(xStart);
-                NDArray b = c2.mul(xT)) {
-            mean = a.add(b);
-        }
-        NDArray variance = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_variance"), t, s);
-        NDArray logVariance = LdmUtil.extractIntoTensor(scheduleBuffer("posterior_log_variance_clipped"), t, s);
-        return new MeanVariance(mean, variance, logVariance);
+        return DdpmSchedule.qPosterior(this, xStart, xT, t);
     }
 
     /**
@@ -616,20 +490,7 @@ public class DDPM extends Module implements SamplingModel {
 
     /** {@code p_sample(x, c, t)} with a conditioning (LatentDiffusion). */
     public NDArray pSample(NDArray x, NDArray c, NDArray t, boolean clip, NoiseSource noise) {
-        long b = x.getShape().get(0);
-        try (NDArray out = applyModel(x, t, c);
-                PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip);
-                NDArray n = noise.randn(x.getManager(), x.getShape());
-                NDArray isZero = F.eq(t, 0);
-                NDArray isZeroF = isZero.toType(DataType.FLOAT32, false);
-                NDArray mask = F.add(isZeroF.neg(), 1f);
-                NDArray maskR = mask.reshape(b, 1, 1, 1);
-                NDArray half = F.mul(p.posterior().logVariance(), 0.5f);
-                NDArray std = half.exp();
-                NDArray ms = maskR.mul(std);
-                NDArray msn = ms.mul(n)) {
-            return p.posterior().mean().add(msn);
-        }
+        return DdpmSampling.pSample(this, x, c, t, clip, noise);
     }
 
     /**
@@ -642,43 +503,7 @@ public class DDPM extends Module implements SamplingModel {
      * @param cond conditioning, or null
      */
     public SampleResult pSampleLoop(Shape shape, NDArray cond, SampleOptions options, NoiseSource noise) {
-        if (options.unconditionalConditioning() != null && options.unconditionalGuidanceScale() != 1.0) {
-            throw new IllegalArgumentException("the DDPM sampling loop has no classifier-free guidance "
-                    + "(unconditional_guidance_scale " + options.unconditionalGuidanceScale() + "): use DDIM or PLMS");
-        }
-        int logEveryT = options.logEveryTOr(params.logEveryT());
-        long b = shape.get(0);
-        NDArray img = options.xT() != null ? options.xT() : noise.randn(getManager(), shape);
-        LdmUtil.checkMask(options.mask(), options.x0(), img.getShape());
-        List<NDArray> intermediates = new ArrayList<>();
-        intermediates.add(img);
-        NDArray xT = img;
-        boolean kept = true;
-        int total = numTimesteps;
-        int step = 0;
-        for (int i = total - 1; i >= 0; i--, step++) {
-            NDArray next;
-            try (NDScope scope = new NDScope()) {
-                NDArray ts = LdmUtil.fullLong(img.getManager(), b, i);
-                next = pSample(img, cond, ts, clipDenoised, noise);
-                if (options.mask() != null) {
-                    next = LdmUtil.blend(this, options.x0(), ts, options.mask(), next, noise);
-                }
-                NDScope.unregister(next);
-            }
-            if (img != xT && !kept) {
-                img.close();
-            }
-            img = next;
-            kept = i % logEveryT == 0 || i == total - 1;
-            if (kept) {
-                intermediates.add(img);
-            }
-            if (options.callback() != null) {
-                options.callback().onStep(step, total, img, img);
-            }
-        }
-        return new SampleResult(img, intermediates, List.of());
+        return DdpmSampling.pSampleLoop(this, shape, cond, options, noise);
     }
 
     /** {@code q_sample(x_start, t)} drawing {@code randn_like(x_start)}. */
@@ -690,23 +515,12 @@ public class DDPM extends Module implements SamplingModel {
 
     /** {@code get_loss(pred, target, mean)}: l1 {@code |target - pred|} or l2 {@code (target - pred)^2}. */
     public NDArray getLoss(NDArray pred, NDArray target, boolean mean) {
-        NDArray loss;
-        try (NDArray d = target.sub(pred)) {
-            loss = "l1".equals(params.lossType()) ? d.abs() : d.mul(d);
-        }
-        if (mean) {
-            try (loss) {
-                return loss.mean();
-            }
-        }
-        return loss;
+        return DdpmTraining.getLoss(params.lossType(), pred, target, mean);
     }
 
     /** {@code x.mean(dim=[1, 2, 3])} (every non-batch axis; one reduction like torch's). */
     protected static NDArray meanFlat(NDArray x) {
-        try (NDArray flat = x.reshape(x.getShape().get(0), -1)) {
-            return flat.mean(new int[] {1});
-        }
+        return DdpmTraining.meanFlat(x);
     }
 
     /** The {@code train}/{@code val} prefix of loss dict keys. */
@@ -722,21 +536,7 @@ public class DDPM extends Module implements SamplingModel {
      * @param noise the noise, or null to draw {@code randn_like(x_start)}
      */
     public Losses pLosses(NDArray xStart, NDArray t, NDArray noise, NoiseSource noiseSource) {
-        NDArray n = noise != null ? noise : noiseSource.randnLike(xStart);
-        NDArray xNoisy = qSample(xStart, t, n);
-        NDArray modelOut = applyModel(xNoisy, t, null);
-        NDArray target = "eps".equals(params.parameterization()) ? n : xStart;
-        NDArray loss = meanFlat(getLoss(modelOut, target, false));
-        Map<String, NDArray> lossDict = new LinkedHashMap<>();
-        String prefix = logPrefix();
-        lossDict.put(prefix + "/loss_simple", loss.mean());
-        NDArray lossSimple = F.mul(loss.mean(), (float) params.lSimpleWeight());
-        NDArray w = scheduleBuffer("lvlb_weights").take(t.getManager(), t);
-        NDArray lossVlb = w.mul(loss).mean();
-        lossDict.put(prefix + "/loss_vlb", lossVlb);
-        NDArray total = lossSimple.add(F.mul(lossVlb, (float) params.originalElboWeight()));
-        lossDict.put(prefix + "/loss", total);
-        return new Losses(total, lossDict);
+        return DdpmTraining.pLosses(this, xStart, t, noise, noiseSource);
     }
 
     /** {@code forward(x)}: {@code t = randint(0, T, (B,))}, then {@link #pLosses}. */
@@ -752,18 +552,7 @@ public class DDPM extends Module implements SamplingModel {
      * @throws IllegalArgumentException when the key is missing or the rank is not 3 or 4
      */
     public static NDArray getInput(Map<String, NDArray> batch, String k) {
-        NDArray x = batch.get(k);
-        if (x == null) {
-            throw new IllegalArgumentException("batch has no key '" + k + "' (keys: " + batch.keySet() + ")");
-        }
-        int rank = x.getShape().dimension();
-        if (rank != 3 && rank != 4) {
-            throw new IllegalArgumentException("batch['" + k + "'] must be [B, H, W] or [B, H, W, C], got " + x.getShape());
-        }
-        try (NDArray x4 = rank == 3 ? x.expandDims(3) : x.reshape(x.getShape());
-                NDArray chw = x4.transpose(0, 3, 1, 2)) {
-            return chw.toType(DataType.FLOAT32, true);
-        }
+        return DdpmTraining.getInput(batch, k);
     }
 
     /** {@code shared_step(batch)}: {@code forward(get_input(batch, first_stage_key))}. */
@@ -798,44 +587,27 @@ public class DDPM extends Module implements SamplingModel {
      * @return the loss dict as doubles ({@code loss} plus the {@code train/...} entries, and {@code
      *     lr_abs} when the scheduler applies: LatentDiffusion with {@code scheduler_config} sets the
      *     optimizer's lr to {@code base_lr * multiplier(global_step)} before the update)
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when the loss is NaN or infinite (nothing
+     *     is updated)
      */
-    public Map<String, Double> trainStep(Map<String, NDArray> batch, io.github.sgm4j.optim.AdamW optimizer,
+    public Map<String, Double> trainStep(Map<String, NDArray> batch, AdamW optimizer,
             NoiseSource noise) {
         Map<String, Double> out = new LinkedHashMap<>();
         Map<Module, Boolean> modes = trainingModes();
         try (NDScope scope = new NDScope(); NoiseScope ignored = NoiseScope.open(noise)) {
             train();
             Map<String, Parameter> trainable = trainableParameters();
-            for (Parameter p : trainable.values()) {
-                if (!p.getArray().hasGradient()) {
-                    p.getArray().setRequiresGradient(true);
-                }
-            }
-            try (ai.djl.training.GradientCollector gc =
-                    ai.djl.engine.Engine.getEngine("PyTorch").newGradientCollector()) {
-                Losses l = sharedStep(batch, noise);
-                double loss = l.loss().getFloat();
-                if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException("training loss is " + loss + ": no update applied");
-                }
-                out.put("loss", loss);
-                l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
-                gc.backward(l.loss());
-            }
+            TrainingStep.requireGradients(trainable.values());
+            Losses l = TrainingStep.forwardBackward(globalStep, () -> sharedStep(batch, noise), Losses::loss);
+            out.put("loss", (double) l.loss().getFloat());
+            l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
             if (scheduler != null && appliesScheduler()) {
                 // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
                 double lr = optimizer.getParams().lr() * scheduler.multiplier(globalStep);
                 optimizer.setLr(lr);
                 out.put("lr_abs", lr);
             }
-            // in-place updates of leaves that require grad: explicitly without autograd, on any thread
-            try (GradMode noGrad = GradMode.disabled()) {
-                optimizer.step();
-                for (Parameter p : trainable.values()) {
-                    io.github.sgm4j.nn.F.zeroGrad(p.getArray());
-                }
-                onTrainBatchEnd();
-            }
+            TrainingStep.applyGradients(optimizer, trainable.values(), null, this::onTrainBatchEnd);
             globalStep++;
             scope.suppressNotUsedWarning();
         } finally {

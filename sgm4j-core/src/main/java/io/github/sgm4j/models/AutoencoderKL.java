@@ -1,7 +1,6 @@
 package io.github.sgm4j.models;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -16,6 +15,7 @@ import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
 import io.github.sgm4j.modules.diffusionmodules.model.Decoder;
 import io.github.sgm4j.modules.diffusionmodules.model.Encoder;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
+import io.github.sgm4j.nn.BatchChunks;
 import io.github.sgm4j.nn.Conv2d;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
@@ -338,7 +338,7 @@ public class AutoencoderKL extends Module implements FirstStage {
      * order, as the reference does.
      */
     public NDArray encodeNSamplesAtATime(NDArray x, Integer n, NoiseSource noise) {
-        return chunks(x, n, part -> encode(part, noise));
+        return BatchChunks.apply(x, n, part -> encode(part, noise));
     }
 
     /**
@@ -346,30 +346,11 @@ public class AutoencoderKL extends Module implements FirstStage {
      * #decode} of consecutive slices of {@code n} latents (null: the whole batch), concatenated.
      */
     public NDArray decodeNSamplesAtATime(NDArray z, Integer n) {
-        return chunks(z, n, this::decode);
+        return BatchChunks.apply(z, n, this::decode);
     }
 
     private NDArray chunks(NDArray x, java.util.function.UnaryOperator<NDArray> f) {
-        return chunks(x, maxBatchSize, f);
-    }
-
-    private static NDArray chunks(NDArray x, Integer maxBatchSize, java.util.function.UnaryOperator<NDArray> f) {
-        if (maxBatchSize != null && maxBatchSize < 1) {
-            throw new IllegalArgumentException("samples at a time must be >= 1, got " + maxBatchSize);
-        }
-        long b = x.getShape().get(0);
-        if (maxBatchSize == null || maxBatchSize >= b) {
-            return f.apply(x);
-        }
-        NDList parts = new NDList();
-        for (long s = 0; s < b; s += maxBatchSize) {
-            try (NDArray part = x.get(s + ":" + Math.min(b, s + maxBatchSize))) {
-                parts.add(f.apply(part));
-            }
-        }
-        NDArray out = NDArrays.concat(parts, 0);
-        parts.close();
-        return out;
+        return BatchChunks.apply(x, maxBatchSize, f);
     }
 
     // ------------------------------------------------------------------ tiling

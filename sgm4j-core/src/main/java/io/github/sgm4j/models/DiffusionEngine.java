@@ -1,18 +1,12 @@
 package io.github.sgm4j.models;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
-import io.github.sgm4j.config.Targets;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.io.SafeTensorsFile;
 import io.github.sgm4j.modules.EmaScope;
@@ -25,6 +19,7 @@ import io.github.sgm4j.modules.diffusionmodules.sampling.SamplerCallback;
 import io.github.sgm4j.modules.diffusionmodules.wrappers.DiffusionNetwork;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.modules.encoders.GeneralConditioner;
+import io.github.sgm4j.nn.BatchChunks;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.GradMode;
 import io.github.sgm4j.nn.LoadResult;
@@ -35,9 +30,8 @@ import io.github.sgm4j.noise.NoiseScope;
 import io.github.sgm4j.noise.NoiseSource;
 import io.github.sgm4j.optim.AdamW;
 import io.github.sgm4j.optim.LrScheduler;
-import io.github.sgm4j.util.TextImages;
-import java.lang.reflect.Constructor;
-import java.lang.reflect.InvocationTargetException;
+import io.github.sgm4j.optim.NonFiniteLossException;
+import io.github.sgm4j.optim.TrainingStep;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -95,6 +89,12 @@ import org.slf4j.LoggerFactory;
  * mutate the engine (weights, training modes, step counter, cached sampler). Use an engine from one
  * thread at a time (or one engine per thread); several engines may run concurrently, their random
  * draws stay independent ({@link NoiseSource}).
+ *
+ * <p>Size: config wiring ({@code EngineConfig}), image/caption logging ({@code ImageLogger}), the
+ * training-step skeleton ({@link io.github.sgm4j.optim.TrainingStep}) and chunking ({@link
+ * io.github.sgm4j.nn.BatchChunks}) live in their own classes; what is left is the facade: state,
+ * the public methods with their Javadoc (the high-level API included), the nested result types
+ * of its API.
  */
 public class DiffusionEngine extends Module {
 
@@ -175,77 +175,16 @@ public class DiffusionEngine extends Module {
         this.scheduler = scheduler == null ? LrScheduler.constant() : scheduler;
     }
 
-    /** Builds from {@code sgm.models.diffusion.DiffusionEngine} params (the original YAML). */
+    /**
+     * Builds from {@code sgm.models.diffusion.DiffusionEngine} params (the original YAML).
+     *
+     * @param p the {@code params} node of the model config
+     * @param inst the instantiator for the nested {@code *_config} nodes
+     * @return the engine (not yet initialized)
+     * @throws ConfigException when a key is missing, invalid or unsupported
+     */
     public static DiffusionEngine fromConfig(ConfigNode p, Instantiator inst) {
-        Module net = inst.instantiate(p.getNode("network_config"), Module.class);
-        boolean compile = p.getBoolean("compile_model", false);
-        if (compile) {
-            LOG.info("compile_model is accepted and has no effect in sgm4j");
-        }
-        Module wrapped = wrap(net, p.getString("network_wrapper", DEFAULT_WRAPPER), p.pathOf("network_wrapper"));
-        Denoiser denoiser = inst.instantiate(p.getNode("denoiser_config"), Denoiser.class);
-        ConfigNode samplerNode = p.getNodeOrNull("sampler_config");
-        BaseDiffusionSampler sampler = samplerNode == null ? null : inst.instantiate(samplerNode, BaseDiffusionSampler.class);
-        ConfigNode condNode = p.getNodeOrNull("conditioner_config");
-        GeneralConditioner conditioner = condNode == null
-                ? new GeneralConditioner(List.of())
-                : inst.instantiate(condNode, GeneralConditioner.class);
-        Module firstStage = inst.instantiate(p.getNode("first_stage_config"), Module.class);
-        ConfigNode lossNode = p.getNodeOrNull("loss_fn_config");
-        StandardDiffusionLoss loss = lossNode == null ? null : inst.instantiate(lossNode, StandardDiffusionLoss.class);
-        ConfigNode optNode = p.getNodeOrNull("optimizer_config");
-        AdamW.Params opt = AdamW.Params.withLr(1e-4);
-        if (optNode != null) {
-            String target = optNode.getString("target");
-            if (!"torch.optim.AdamW".equals(target) && !AdamW.class.getName().equals(target)) {
-                throw new ConfigException(optNode.pathOf("target"),
-                        "optimizer " + target + " is not supported; sgm4j trains with torch.optim.AdamW");
-            }
-            ConfigNode op = optNode.getNodeOrEmpty("params");
-            opt = AdamW.Params.fromConfig(op, 1e-4);
-            op.checkAllKeysRead(java.util.Set.of());
-        }
-        ConfigNode schedNode = p.getNodeOrNull("scheduler_config");
-        LrScheduler sched = schedNode == null ? null : inst.instantiate(schedNode, LrScheduler.class);
-        boolean disableAutocast = p.getBoolean("disable_first_stage_autocast", false);
-        if (disableAutocast) {
-            LOG.debug("disable_first_stage_autocast: sgm4j's first stage runs in the model dtype (no autocast)");
-        }
-        Integer chunk = p.isNull("en_and_decode_n_samples_a_time") ? null : p.getInt("en_and_decode_n_samples_a_time");
-        if (chunk != null && chunk < 1) {
-            throw new ConfigException(p.pathOf("en_and_decode_n_samples_a_time"), "must be >= 1, got " + chunk);
-        }
-        Params params = new Params(
-                p.getString("input_key", "jpg"),
-                p.getBoolean("use_ema", false),
-                p.getDouble("ema_decay_rate", 0.9999),
-                p.getDouble("scale_factor", 1.0),
-                chunk,
-                p.getStringList("log_keys", null),
-                p.getBoolean("no_cond_log", false),
-                p.getString("ckpt_path", null));
-        return new DiffusionEngine(params, wrapped, denoiser, sampler, conditioner, firstStage, loss, opt, sched);
-    }
-
-    private static Module wrap(Module net, String wrapperTarget, String path) {
-        String cn = Targets.className(wrapperTarget, path);
-        try {
-            Class<?> c = Class.forName(cn);
-            for (Constructor<?> k : c.getConstructors()) {
-                Class<?>[] types = k.getParameterTypes();
-                if (types.length == 1 && types[0].isInstance(net)) {
-                    return (Module) k.newInstance(net);
-                }
-            }
-            throw new ConfigException(path, "network wrapper " + cn + " has no public constructor taking a "
-                    + net.getClass().getSimpleName());
-        } catch (ClassNotFoundException e) {
-            throw new ConfigException(path, "network wrapper " + wrapperTarget + " is not available in this build");
-        } catch (InstantiationException | IllegalAccessException e) {
-            throw new ConfigException(path, "cannot create network wrapper " + cn + ": " + e);
-        } catch (InvocationTargetException e) {
-            throw new ConfigException(path, "cannot create network wrapper " + cn + ": " + e.getCause(), e.getCause());
-        }
+        return EngineConfig.build(p, inst);
     }
 
     // ------------------------------------------------------------------ accessors
@@ -406,20 +345,7 @@ public class DiffusionEngine extends Module {
     }
 
     private NDArray chunked(NDArray x, java.util.function.Function<NDArray, NDArray> f) {
-        long b = x.getShape().get(0);
-        int n = params.enAndDecodeNSamplesATime() == null ? (int) b : params.enAndDecodeNSamplesATime();
-        if (n >= b) {
-            return f.apply(x);
-        }
-        NDList parts = new NDList();
-        for (long s = 0; s < b; s += n) {
-            try (NDArray part = x.get(s + ":" + Math.min(b, s + n))) {
-                parts.add(f.apply(part));
-            }
-        }
-        NDArray out = NDArrays.concat(parts, 0);
-        parts.close();
-        return out;
+        return BatchChunks.apply(x, params.enAndDecodeNSamplesATime(), f);
     }
 
     // ------------------------------------------------------------------ sampling
@@ -581,17 +507,13 @@ public class DiffusionEngine extends Module {
         // mode on for the forward/backward on any thread
         try (NoiseScope ignored = NoiseScope.open(noise)) {
             NDArray x = encode(input, noise);
-            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+            NDArray[] losses = TrainingStep.forwardBackward(globalStep, () -> {
                 Map<String, NDArray> cond = conditioner.forward(batch, noise);
                 NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
-                NDArray lossMean = loss.mean();
-                perSample = loss.toFloatArray();
-                mean = lossMean.getFloat();
-                if (!Double.isFinite(mean)) {
-                    throw new NonFiniteLossException(globalStep, mean);
-                }
-                gc.backward(lossMean);
-            }
+                return new NDArray[] {loss, loss.mean()};
+            }, l -> l[1]);
+            perSample = losses[0].toFloatArray();
+            mean = losses[1].getFloat();
         } finally {
             F.setGradEnabled(prev);
             restoreTrainingModes(modes);
@@ -610,56 +532,10 @@ public class DiffusionEngine extends Module {
         AdamW opt = configureOptimizers();
         double lr = learningRate * scheduler.multiplier(globalStep);
         opt.setLr(lr);
-        // in-place updates of leaves that require grad: explicitly without autograd, on any thread
-        try (GradMode ignored = GradMode.disabled()) {
-            if (gradClipNorm != null) {
-                clipGradNorm(gradClipNorm);
-            }
-            opt.step();
-            zeroGrads();
-            if (modelEma != null) {
-                modelEma.update(model);
-            }
-        }
+        TrainingStep.applyGradients(opt, trainableParameters().values(), gradClipNorm,
+                modelEma == null ? null : () -> modelEma.update(model));
         globalStep++;
         return lr;
-    }
-
-    private void zeroGrads() {
-        for (Parameter p : trainableParameters().values()) {
-            F.zeroGrad(p.getArray());
-        }
-    }
-
-    private void clipGradNorm(double maxNorm) {
-        double total = 0;
-        List<NDArray> grads = new ArrayList<>();
-        for (Parameter p : trainableParameters().values()) {
-            NDArray a = p.getArray();
-            if (a.hasGradient()) {
-                NDArray g = a.getGradient();
-                grads.add(g);
-                try (NDArray sq = g.square(); NDArray s = sq.sum()) {
-                    total += s.getFloat();
-                }
-            }
-        }
-        double norm = Math.sqrt(total);
-        double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1) {
-            for (NDArray g : grads) {
-                F.muli(g, coef);
-            }
-        }
-    }
-
-    /** A NaN or infinite training loss; the step was not applied. */
-    public static final class NonFiniteLossException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        NonFiniteLossException(long step, double loss) {
-            super("training loss is " + loss + " at step " + step + ": stopping (no update applied)");
-        }
     }
 
     // ------------------------------------------------------------------ EMA
@@ -688,39 +564,14 @@ public class DiffusionEngine extends Module {
      * @throws Exception when the sampler or the first stage fails
      */
     public Map<String, NDArray> logImages(Map<String, NDArray> batch, int n, NoiseSource noise) throws Exception {
-        NDArray x = batch.get(params.inputKey());
-        if (x == null) {
-            throw new IllegalArgumentException("batch has no '" + params.inputKey() + "' (input_key)");
-        }
-        int count = (int) Math.min(n, x.getShape().get(0));
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        NDArray inputs = x.get("0:" + count);
-        out.put("inputs", inputs);
-        NDArray z = encode(inputs, noise);
-        out.put("reconstructions", decode(z));
-        out.putAll(logConditionings(batch, count));
-        if (sampler != null) {
-            Map<String, NDArray> sub = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> e : batch.entrySet()) {
-                sub.put(e.getKey(), e.getValue().get("0:" + count));
-            }
-            List<String> keys = conditioner.getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
-            GeneralConditioner.CondPair cu = conditioner.getUnconditionalConditioning(sub, null, keys, null);
-            try (EmaScope ignored = emaScope()) {
-                NDArray s = sample(cu.c(), cu.uc(), count, z.getShape().slice(1), noise, null);
-                out.put("samples", decode(s));
-            }
-        }
-        return out;
+        return ImageLogger.logImages(this, batch, n, noise);
     }
 
     /**
      * {@code log_conditionings(batch, n)}: each embedder's input (all of them, or those in {@code
      * log_keys}; none with {@code no_cond_log}) rendered as a caption image by {@link
-     * TextImages#render}: a 1-D tensor (class labels) as one number per image in a font of {@code
-     * H / 4} pixels, a 2-D tensor (sizes, crop coordinates) as its row joined by {@code x} in a font of
-     * {@code H / 20}. As in the reference the canvas is {@code H} wide and {@code W} high (the same
-     * for square inputs).
+     * io.github.sgm4j.util.TextImages#render}: a 1-D tensor (class labels) as one number per image, a
+     * 2-D tensor (sizes, crop coordinates) as its row joined by {@code x}.
      *
      * @param batch the batch
      * @param n at most this many captions per key
@@ -730,74 +581,7 @@ public class DiffusionEngine extends Module {
      *     or set {@code no_cond_log})
      */
     public Map<String, NDArray> logConditionings(Map<String, NDArray> batch, int n) {
-        NDArray x = batch.get(params.inputKey());
-        if (x == null) {
-            throw new IllegalArgumentException("batch has no '" + params.inputKey() + "' (input_key)");
-        }
-        Shape s = x.getShape();
-        int imageH = (int) s.get(s.dimension() - 2);
-        int imageW = (int) s.get(s.dimension() - 1);
-        Map<String, NDArray> log = new LinkedHashMap<>();
-        if (params.noCondLog()) {
-            return log;
-        }
-        for (AbstractEmbModel embedder : conditioner.getEmbedders()) {
-            String key = embedder.getInputKey();
-            if (key == null || (params.logKeys() != null && !params.logKeys().contains(key))) {
-                continue;
-            }
-            NDArray c = batch.get(key);
-            if (c == null) {
-                throw new IllegalArgumentException("log_conditionings: batch has no '" + key + "' (an embedder's input_key)");
-            }
-            long rows = Math.min(n, c.getShape().get(0));
-            int dims = c.getShape().dimension();
-            if (dims != 1 && dims != 2) {
-                throw new IllegalArgumentException("log_conditionings: cannot caption '" + key + "' of shape " + c.getShape()
-                        + " (only 1-D and 2-D tensors); leave it out with log_keys or set no_cond_log");
-            }
-            int cols = dims == 1 ? 1 : (int) c.getShape().get(1);
-            String[] text;
-            try (NDArray head = c.get("0:" + rows)) {
-                text = scalarTexts(head);
-            }
-            List<String> captions = new ArrayList<>();
-            for (int i = 0; i < rows; i++) {
-                captions.add(String.join("x", Arrays.asList(text).subList(i * cols, (i + 1) * cols)));
-            }
-            int size = dims == 1 ? imageH / 4 : imageH / 20;
-            // the reference passes (h, w) where PIL expects (width, height)
-            log.put(key, TextImages.render(x.getManager(), imageW, imageH, captions, size));
-        }
-        return log;
-    }
-
-    /** Python's {@code str(v)} of each element: integers plainly, booleans as True/False, floats as doubles. */
-    private static String[] scalarTexts(NDArray a) {
-        int count = (int) a.size();
-        String[] out = new String[count];
-        DataType t = a.getDataType();
-        if (t == DataType.BOOLEAN) {
-            boolean[] v = a.toBooleanArray();
-            for (int i = 0; i < count; i++) {
-                out[i] = v[i] ? "True" : "False";
-            }
-        } else if (t.isInteger()) {
-            try (NDArray l = a.toType(DataType.INT64, true)) {
-                long[] v = l.toLongArray();
-                for (int i = 0; i < count; i++) {
-                    out[i] = Long.toString(v[i]);
-                }
-            }
-        } else {
-            try (NDArray d = a.toType(DataType.FLOAT64, true)) {
-                double[] v = d.toDoubleArray();
-                for (int i = 0; i < count; i++) {
-                    out[i] = Double.toString(v[i]);
-                }
-            }
-        }
-        return out;
+        return ImageLogger.logConditionings(this, batch, n);
     }
 
     // ------------------------------------------------------------------ high-level API

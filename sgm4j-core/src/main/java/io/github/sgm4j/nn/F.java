@@ -32,6 +32,10 @@ import io.github.sgm4j.noise.NoiseSource;
  * the dtype of {@code x} when {@code x} is float32 or float64 (libtorch rounds the double to float
  * as Java's {@code (float)} cast does, and a 0-d operand never promotes a dimensioned float array),
  * and float64 otherwise (what DJL made of a {@code Double}).
+ *
+ * <p>Size: one file on purpose: it is the single engine boundary (the only class touching DJL
+ * internals), and each op is a few lines with its Javadoc; splitting by op family would spread
+ * that boundary over several classes.
  */
 public final class F {
 

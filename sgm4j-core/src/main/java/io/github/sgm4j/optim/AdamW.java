@@ -103,6 +103,21 @@ public final class AdamW {
         }
     }
 
+    /**
+     * The {@code target: torch.optim.AdamW} factory: its hyper-parameters (the optimizer itself is
+     * created by the model over its trainable parameters, as Lightning's {@code
+     * configure_optimizers}); the learning rate is a placeholder of 1e-4 that the model replaces by
+     * its {@code base_learning_rate}.
+     *
+     * @param params the {@code params} node of {@code optimizer_config}
+     * @param inst the instantiator (unused)
+     * @return the hyper-parameters
+     * @throws io.github.sgm4j.config.ConfigException when a value is invalid or {@code lr} is given
+     */
+    public static Params fromConfig(ConfigNode params, Instantiator inst) {
+        return Params.fromConfig(params, 1e-4);
+    }
+
     private final Map<String, Parameter> params;
     private final Params hp;
     private final NDManager manager;

@@ -224,7 +224,7 @@ public final class Trainer {
                     Map<String, NDArray> batch = data.batch(m, step, opts.batchSize(), opts.seed());
                     r = engine.trainStep(batch, noise);
                     scope.suppressNotUsedWarning();
-                } catch (DiffusionEngine.NonFiniteLossException e) {
+                } catch (io.github.sgm4j.optim.NonFiniteLossException e) {
                     throw new DivergedException(e.getMessage(), step + 1, lastCkpt, lastCkptStep, e);
                 }
                 lastLoss = r.loss();

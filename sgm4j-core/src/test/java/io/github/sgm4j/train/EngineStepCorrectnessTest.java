@@ -177,7 +177,7 @@ class EngineStepCorrectnessTest {
             e.eval();
             Map<String, NDArray> batch = new LinkedHashMap<>(data.batch(m, 0, 4, 3));
             batch.put("jpg", batch.get("jpg").mul(Float.NaN));
-            assertThrows(DiffusionEngine.NonFiniteLossException.class, () -> e.trainStep(batch, NoiseSource.seeded(1)));
+            assertThrows(io.github.sgm4j.optim.NonFiniteLossException.class, () -> e.trainStep(batch, NoiseSource.seeded(1)));
             assertFalse(e.getModel().isTraining(), "network still in eval mode after the failed step");
             e.trainStep(data.batch(m, 0, 4, 3), NoiseSource.seeded(1));
             for (Map.Entry<Module, Boolean> mode : e.trainingModes().entrySet()) {
