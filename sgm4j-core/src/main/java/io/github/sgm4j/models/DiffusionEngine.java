@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * first stage ({@code first_stage_model.*}), loss, sampler and the optional EMA ({@code
  * model_ema.*}), built from the original YAML.
  *
+ * <p>Size: config wiring ({@code EngineConfig}), image/caption logging ({@code ImageLogger}), the
+ * training-step skeleton ({@link io.github.sgm4j.optim.TrainingStep}) and chunking ({@link
+ * io.github.sgm4j.nn.BatchChunks}) live in their own classes; what is left (about half of it Javadoc) is the facade: state,
+ * the public methods with their Javadoc (the high-level API included), the nested result types
+ * of its API.
+ *
  * <p>The facade: {@link #encode} / {@link #decode} (scale factor, {@code
  * en_and_decode_n_samples_a_time} chunking), {@link #sample}, {@link #trainStep} (torch-exact AdamW,
  * LambdaLR-style scheduler, EMA update) and {@link #emaScope()}.
@@ -90,11 +96,6 @@ import org.slf4j.LoggerFactory;
  * thread at a time (or one engine per thread); several engines may run concurrently, their random
  * draws stay independent ({@link NoiseSource}).
  *
- * <p>Size: config wiring ({@code EngineConfig}), image/caption logging ({@code ImageLogger}), the
- * training-step skeleton ({@link io.github.sgm4j.optim.TrainingStep}) and chunking ({@link
- * io.github.sgm4j.nn.BatchChunks}) live in their own classes; what is left is the facade: state,
- * the public methods with their Javadoc (the high-level API included), the nested result types
- * of its API.
  */
 public class DiffusionEngine extends Module {
 

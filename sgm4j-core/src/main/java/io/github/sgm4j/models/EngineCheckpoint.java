@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * The one place where a {@link DiffusionEngine} checkpoint is written and read: a pair of
  * safetensors files.
  *
+ * <p>Size: the one read/write path of sgm4j checkpoint pairs (model file, trainer-state file):
+ * atomic writes, the finiteness checks, step/resume validation and strict loading with their
+ * typed errors belong together; over a third of the file is Javadoc.
+ *
  * <ul>
  *   <li>{@code NAME.safetensors}: the engine's full state dict under the reference keys ({@code
  *       model.diffusion_model.*}, {@code conditioner.embedders.N.*}, {@code model_ema.*}, {@code

@@ -16,6 +16,10 @@ import java.util.Set;
 /**
  * The PyTorch-named module tree sgm4j builds every network from ({@code torch.nn.Module}).
  *
+ * <p>Size: the module tree (registration under PyTorch names, state dict, strict loading, weight-free
+ * key listings, initialisation, train/eval modes) is one abstraction, like {@code torch.nn.Module};
+ * about half of the file is Javadoc.
+ *
  * <p>Children, parameters and buffers are registered under their PyTorch attribute names, so
  * {@link #stateDict()} keys are exactly the reference checkpoint's keys ({@code
  * down.0.block.1.norm1.weight}). Shapes are fixed at construction: {@link #stateDictSpec()} lists

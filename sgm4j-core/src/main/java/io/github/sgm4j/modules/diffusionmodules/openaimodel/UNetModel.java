@@ -47,6 +47,10 @@ public class UNetModel extends Module {
     /**
      * Constructor parameters (sgm names; ldm's extra ones at the end), with sgm's defaults.
      *
+ * <p>Size: a port of {@code openaimodel.UNetModel} (one class of about 300 lines in the reference):
+ * the constructor mirrors its block-building loops and the forward mirrors its forward, keeping the
+ * PyTorch names; the parameter record and its config validation make up the rest.
+ *
      * @param inChannels input channels
      * @param modelChannels base channel count
      * @param outChannels output channels
