@@ -32,12 +32,21 @@ public final class Targets {
             this.text = text;
         }
 
-        /** The YAML spelling. */
+        /**
+         * The YAML spelling.
+         *
+         * @return the sentinel as written in configs, such as {@code __is_first_stage__}
+         */
         public String text() {
             return text;
         }
 
-        /** The sentinel spelled by {@code value}, or null. */
+        /**
+         * The sentinel spelled by {@code value}, or null.
+         *
+         * @param value a config value (any type; only strings can match)
+         * @return the sentinel whose {@link #text()} equals {@code value}, or null when none does
+         */
         public static Sentinel of(Object value) {
             for (Sentinel s : values()) {
                 if (s.text.equals(value)) {

@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * <p>Large inputs: {@link #setMaxBatchSize} ({@code max_batch_size}) processes a batch in chunks,
  * and {@link #setTiling} (opt-in) encodes/decodes overlapping spatial tiles blended with linear
  * ramps, bounding memory by the tile size.
+ *
+ * <p>Arrays: every method returning an {@link NDArray} returns a new array the caller closes
+ * (closing the manager of the input frees it too); inputs are never closed.
+ *
+ * <p>Size: one file because it is one sgm class (config, encode, decode, batch chunks and tiling
+ * share the same fields and checkpoint keys); splitting it would scatter a single port.
  */
 public class AutoencoderKL extends Module implements FirstStage {
 
@@ -51,7 +57,13 @@ public class AutoencoderKL extends Module implements FirstStage {
      * @param latentOverlap overlap between neighbouring tiles in latent pixels
      */
     public record Tiling(int latentTile, int latentOverlap) {
-        /** Validates. */
+        /**
+         * Validates the tile geometry.
+         *
+         * @param latentTile tile size in latent pixels (at least 1)
+         * @param latentOverlap overlap in latent pixels ({@code 0 <= overlap < tile})
+         * @throws IllegalArgumentException when the tile is below 1 or the overlap is out of range
+         */
         public Tiling {
             if (latentTile < 1 || latentOverlap < 0 || latentOverlap >= latentTile) {
                 throw new IllegalArgumentException("tiling needs tile >= 1 and 0 <= overlap < tile, got tile "
@@ -73,11 +85,16 @@ public class AutoencoderKL extends Module implements FirstStage {
     private Tiling tiling;
 
     /**
+     * Builds sgm's {@code AutoencoderKL} / {@code AutoencodingEngineLegacy}: a fresh {@link Encoder}
+     * and {@link Decoder} from {@code dd} (tensors are allocated by {@link #initialize}).
+     *
      * @param dd the encoder/decoder ddconfig
      * @param embedDim latent channels after {@code quant_conv}
      * @param quantConvs whether the legacy {@code quant_conv}/{@code post_quant_conv} exist
      * @param regularizer the posterior regularizer
      * @param ckptPath checkpoint loaded by {@link #initialize}, or null
+     * @throws IllegalArgumentException when {@code quantConvs} is set and {@code dd} has no {@code
+     *     double_z}
      */
     public AutoencoderKL(DDConfig dd, int embedDim, boolean quantConvs, DiagonalGaussianRegularizer regularizer,
             String ckptPath) {
@@ -86,7 +103,19 @@ public class AutoencoderKL extends Module implements FirstStage {
 
     /**
      * With built encoder and decoder (sgm's AutoencodingEngine: the encoder may be any single-input
-     * module, e.g. {@code torch.nn.Identity} for decoder-only video autoencoders).
+     * module, e.g. {@code torch.nn.Identity} for decoder-only video autoencoders). The modules are
+     * registered as children {@code encoder} and {@code decoder}; the autoencoder is left in eval
+     * mode.
+     *
+     * @param encoder the encoder, a single-input module ({@link io.github.sgm4j.nn.UnaryModule})
+     * @param decoder the decoder
+     * @param dd the encoder/decoder ddconfig (channels and downsampling factor)
+     * @param embedDim latent channels after {@code quant_conv}
+     * @param quantConvs whether the legacy {@code quant_conv}/{@code post_quant_conv} exist
+     * @param regularizer the posterior regularizer
+     * @param ckptPath checkpoint loaded by {@link #initialize}, or null
+     * @throws IllegalArgumentException when {@code quantConvs} is set without {@code double_z}, or
+     *     the encoder is not a single-input module
      */
     public AutoencoderKL(Module encoder, Decoder decoder, DDConfig dd, int embedDim, boolean quantConvs,
             DiagonalGaussianRegularizer regularizer, String ckptPath) {
@@ -112,6 +141,14 @@ public class AutoencoderKL extends Module implements FirstStage {
      * Builds from {@code sgm.models.autoencoder.AutoencoderKL} / {@code AutoencodingEngineLegacy} /
      * {@code AutoencodingEngine} or {@code ldm.models.autoencoder.AutoencoderKL} params. Training-only
      * parameters (losses, optimizers, discriminator schedule, monitor) are accepted and not built.
+     *
+     * @param p the {@code params} node ({@code ddconfig} and {@code embed_dim}, or {@code
+     *     encoder_config}/{@code decoder_config}/{@code regularizer_config}; optional {@code
+     *     ckpt_path}, {@code ignore_keys}, {@code max_batch_size}, {@code colorize_nlabels})
+     * @param inst the instantiator for the nested configs
+     * @return the autoencoder, tensors not yet allocated
+     * @throws ConfigException when a required key is missing or invalid, or {@code ckpt_engine} is
+     *     set
      */
     public static AutoencoderKL fromConfig(ConfigNode p, Instantiator inst) {
         String target = inst.currentTarget() == null ? "" : inst.currentTarget();
@@ -167,12 +204,21 @@ public class AutoencoderKL extends Module implements FirstStage {
                 io.github.sgm4j.nn.Init.normal(1.0), true);
     }
 
-    /** The encoder/decoder configuration. */
+    /**
+     * The encoder/decoder configuration.
+     *
+     * @return the ddconfig
+     */
     public DDConfig getDDConfig() {
         return dd;
     }
 
-    /** The ddconfig as a plain map (sgm keys), e.g. to build a twin of this autoencoder from config. */
+    /**
+     * The ddconfig as a plain map (sgm keys), e.g. to build a twin of this autoencoder from config.
+     *
+     * @return a new mutable map from sgm ddconfig keys ({@code z_channels}, {@code ch_mult}, ...) to
+     *     their values, in sgm's order
+     */
     public Map<String, Object> getDDConfigMap() {
         Map<String, Object> m = new java.util.LinkedHashMap<>();
         m.put("double_z", dd.doubleZ());
@@ -189,22 +235,39 @@ public class AutoencoderKL extends Module implements FirstStage {
         return m;
     }
 
-    /** Latent channels. */
+    /**
+     * Latent channels.
+     *
+     * @return {@code embed_dim}, the channel count of the latents {@link #encode} returns
+     */
     public int getEmbedDim() {
         return embedDim;
     }
 
-    /** The encoder module ({@link Encoder}, or e.g. an Identity for decoder-only autoencoders). */
+    /**
+     * The encoder module ({@link Encoder}, or e.g. an Identity for decoder-only autoencoders).
+     *
+     * @return the registered child {@code encoder}
+     */
     public Module getEncoder() {
         return encoder;
     }
 
-    /** The decoder. */
+    /**
+     * The decoder.
+     *
+     * @return the registered child {@code decoder}
+     */
     public Decoder getDecoder() {
         return decoder;
     }
 
-    /** {@code max_batch_size}: batches are encoded/decoded in chunks of this size (null: whole batch). */
+    /**
+     * {@code max_batch_size}: batches are encoded/decoded in chunks of this size (null: whole batch).
+     *
+     * @param maxBatchSize the chunk size (at least 1), or null for the whole batch
+     * @throws IllegalArgumentException when {@code maxBatchSize} is below 1
+     */
     public void setMaxBatchSize(Integer maxBatchSize) {
         if (maxBatchSize != null && maxBatchSize < 1) {
             throw new IllegalArgumentException("max_batch_size must be >= 1, got " + maxBatchSize);
@@ -212,12 +275,21 @@ public class AutoencoderKL extends Module implements FirstStage {
         this.maxBatchSize = maxBatchSize;
     }
 
-    /** Turns tiled encode/decode on ({@code null}: off, the default). */
+    /**
+     * Turns tiled encode/decode on ({@code null}: off, the default).
+     *
+     * @param tiling the tile geometry, or null for whole-image encode/decode
+     */
     public void setTiling(Tiling tiling) {
         this.tiling = tiling;
     }
 
-    /** Sets the attention query-chunking threshold of encoder and decoder. */
+    /**
+     * Sets the attention query-chunking threshold of encoder and decoder (an encoder that is not an
+     * {@link Encoder} is left alone).
+     *
+     * @param n the largest attention score matrix, in elements, computed in one piece
+     */
     public void setMaxScoreElements(long n) {
         if (encoder instanceof Encoder e) {
             e.setMaxScoreElements(n);
@@ -242,7 +314,13 @@ public class AutoencoderKL extends Module implements FirstStage {
 
     // ------------------------------------------------------------------ encode
 
-    /** {@code quant_conv(encoder(x))}: the posterior moments [B, 2 * embed_dim, h, w]. */
+    /**
+     * {@code quant_conv(encoder(x))}: the posterior moments {@code [B, 2 * embed_dim, h, w]} (mean
+     * and log-variance along channels), in chunks of {@code max_batch_size} and tiles when set.
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @return the moments, {@code h = H / f}, {@code w = W / f}; a new array the caller closes
+     */
     public NDArray moments(NDArray x) {
         return chunks(x, this::momentsOne);
     }
@@ -264,19 +342,38 @@ public class AutoencoderKL extends Module implements FirstStage {
         }
     }
 
-    /** The posterior {@code DiagonalGaussianDistribution(moments(x))} (close it when done). */
+    /**
+     * The posterior {@code DiagonalGaussianDistribution(moments(x))} (close it when done).
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @return the posterior, which the caller closes; the moments it is built from are not closed
+     *     with it and go with the manager of {@code x}
+     */
     public DiagonalGaussianDistribution posterior(NDArray x) {
         return new DiagonalGaussianDistribution(moments(x));
     }
 
-    /** {@code encode(x, return_reg_log=True)}: the sampled latent and {@code kl_loss}. */
+    /**
+     * {@code encode(x, return_reg_log=True)}: the sampled latent and {@code kl_loss}.
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param noise the source of the posterior sample's {@code randn}
+     * @return the latent {@code [B, embed_dim, H / f, W / f]} and the 0-d KL loss, new arrays the
+     *     caller closes
+     */
     public DiagonalGaussianRegularizer.Result encodeWithLog(NDArray x, NoiseSource noise) {
         try (NDArray m = moments(x)) {
             return regularizer.apply(m, noise);
         }
     }
 
-    /** {@code encode(x)}: the regularized (sampled) latent. */
+    /**
+     * {@code encode(x)}: the regularized (sampled) latent; the KL loss is discarded.
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param noise the source of the posterior sample's {@code randn}
+     * @return the latent {@code [B, embed_dim, H / f, W / f]}, a new array the caller closes
+     */
     @Override
     public NDArray encode(NDArray x, NoiseSource noise) {
         DiagonalGaussianRegularizer.Result r = encodeWithLog(x, noise);
@@ -286,7 +383,14 @@ public class AutoencoderKL extends Module implements FirstStage {
 
     // ------------------------------------------------------------------ decode
 
-    /** {@code decode(z)}: {@code decoder(post_quant_conv(z))}. */
+    /**
+     * {@code decode(z)}: {@code decoder(post_quant_conv(z))}, in chunks of {@code max_batch_size}
+     * and tiles when set.
+     *
+     * @param z latents {@code [B, embed_dim, h, w]}
+     * @return images {@code [B, out_ch, h * f, w * f]}, a new array the caller closes
+     * @throws IllegalArgumentException when {@code z} is not 4-d with {@code embed_dim} channels
+     */
     @Override
     public NDArray decode(NDArray z) {
         Shape s = z.getShape();
@@ -306,9 +410,12 @@ public class AutoencoderKL extends Module implements FirstStage {
     }
 
     /**
-     * {@code forward(x, sample_posterior)}: encode (a sample, or the mode) then decode.
+     * {@code forward(x, sample_posterior)}: encode (a sample, or the mode, as the regularizer is
+     * configured) then decode.
      *
-     * @return {z, reconstruction, kl_loss}
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param noise the source of the posterior sample's {@code randn}
+     * @return {z, reconstruction, kl_loss}: new arrays the caller closes
      */
     public NDList forward(NDArray x, NoiseSource noise) {
         DiagonalGaussianRegularizer.Result r = encodeWithLog(x, noise);
@@ -320,7 +427,10 @@ public class AutoencoderKL extends Module implements FirstStage {
      * ldm's {@code forward(input, sample_posterior)}: the posterior's sample ({@code randn} from
      * {@code noise}) or its mode, decoded.
      *
-     * @return {z, reconstruction, kl_loss}
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param samplePosterior true to decode a posterior sample, false for its mode (the mean)
+     * @param noise the source of the sample's {@code randn} (unused for the mode)
+     * @return {z, reconstruction, kl_loss}: new arrays the caller closes
      */
     public NDList forward(NDArray x, boolean samplePosterior, NoiseSource noise) {
         DiagonalGaussianRegularizer.Result r;
@@ -336,6 +446,11 @@ public class AutoencoderKL extends Module implements FirstStage {
      * #encode} applied to consecutive slices of {@code n} samples ({@code en_and_decode_n_samples_a_time};
      * null: the whole batch), concatenated. Each slice draws its own posterior noise, in slice
      * order, as the reference does.
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param n the slice size, or null for the whole batch
+     * @param noise the source of the posterior samples' {@code randn}
+     * @return the latents {@code [B, embed_dim, H / f, W / f]}, a new array the caller closes
      */
     public NDArray encodeNSamplesAtATime(NDArray x, Integer n, NoiseSource noise) {
         return BatchChunks.apply(x, n, part -> encode(part, noise));
@@ -344,6 +459,11 @@ public class AutoencoderKL extends Module implements FirstStage {
     /**
      * sgm DiffusionEngine's {@code decode_first_stage} loop without the scale factor: {@link
      * #decode} of consecutive slices of {@code n} latents (null: the whole batch), concatenated.
+     *
+     * @param z latents {@code [B, embed_dim, h, w]}
+     * @param n the slice size, or null for the whole batch
+     * @return images {@code [B, out_ch, h * f, w * f]}, a new array the caller closes
+     * @throws IllegalArgumentException when {@code z} is not 4-d with {@code embed_dim} channels
      */
     public NDArray decodeNSamplesAtATime(NDArray z, Integer n) {
         return BatchChunks.apply(z, n, this::decode);

@@ -13,6 +13,7 @@ public class CheckpointException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;
+    /** The offending keys (immutable; part of the serialized form). */
     private final List<String> keys;
 
     /**

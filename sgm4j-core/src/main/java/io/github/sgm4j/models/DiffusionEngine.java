@@ -190,67 +190,120 @@ public class DiffusionEngine extends Module {
 
     // ------------------------------------------------------------------ accessors
 
-    /** The scalar parameters. */
+    /**
+     * The scalar parameters.
+     *
+     * @return the engine's scalar settings ({@code input_key}, {@code scale_factor}, ...)
+     */
     public Params getParams() {
         return params;
     }
 
-    /** The wrapped network ({@code self.model}). */
+    /**
+     * The wrapped network ({@code self.model}).
+     *
+     * @return the wrapper module whose child {@code diffusion_model} is the network
+     */
     public Module getModel() {
         return model;
     }
 
-    /** The denoiser. */
+    /**
+     * The denoiser.
+     *
+     * @return the denoiser ({@code denoiser_config})
+     */
     public Denoiser getDenoiser() {
         return denoiser;
     }
 
-    /** The sampler, or null. */
+    /**
+     * The sampler, or null.
+     *
+     * @return the configured sampler ({@code sampler_config}), or null when the config has none
+     */
     public BaseDiffusionSampler getSampler() {
         return sampler;
     }
 
-    /** The conditioner. */
+    /**
+     * The conditioner.
+     *
+     * @return the conditioner ({@code conditioner_config}; an empty one when not configured)
+     */
     public GeneralConditioner getConditioner() {
         return conditioner;
     }
 
-    /** The first stage module. */
+    /**
+     * The first stage module.
+     *
+     * @return the frozen first stage ({@code first_stage_model}), always in eval mode
+     */
     public Module getFirstStageModel() {
         return firstStageModel;
     }
 
-    /** The loss, or null. */
+    /**
+     * The loss, or null.
+     *
+     * @return the training loss ({@code loss_fn_config}), or null when the config has none
+     */
     public StandardDiffusionLoss getLossFn() {
         return lossFn;
     }
 
-    /** The EMA, or null. */
+    /**
+     * The EMA, or null.
+     *
+     * @return the EMA of the network ({@code model_ema}), or null without {@code use_ema}
+     */
     public LitEma getModelEma() {
         return modelEma;
     }
 
-    /** The optimizer, once training started (or after {@link #configureOptimizers}). */
+    /**
+     * The optimizer, once training started (or after {@link #configureOptimizers}).
+     *
+     * @return the AdamW optimizer, or null before the first training step
+     */
     public AdamW getOptimizer() {
         return optimizer;
     }
 
-    /** The number of optimizer steps taken ({@code global_step}). */
+    /**
+     * The number of optimizer steps taken ({@code global_step}).
+     *
+     * @return the step counter
+     */
     public long getGlobalStep() {
         return globalStep;
     }
 
-    /** Sets the step counter (when resuming). */
+    /**
+     * Sets the step counter (when resuming).
+     *
+     * @param step the new {@code global_step} (drives the learning-rate scheduler)
+     */
     public void setGlobalStep(long step) {
         this.globalStep = step;
     }
 
-    /** The base learning rate ({@code model.base_learning_rate} of the config; sgm's {@code learning_rate}). */
+    /**
+     * The base learning rate ({@code model.base_learning_rate} of the config; sgm's {@code learning_rate}).
+     *
+     * @return the base learning rate (before the scheduler's multiplier)
+     */
     public double getLearningRate() {
         return learningRate;
     }
 
-    /** Sets the base learning rate. */
+    /**
+     * Sets the base learning rate.
+     *
+     * @param lr the base learning rate (at least 0); takes effect at the next step
+     * @throws IllegalArgumentException when {@code lr} is negative or NaN
+     */
     public void setLearningRate(double lr) {
         if (!(lr >= 0)) {
             throw new IllegalArgumentException("learning rate must be >= 0, got " + lr);
@@ -258,12 +311,20 @@ public class DiffusionEngine extends Module {
         this.learningRate = lr;
     }
 
-    /** Clips the global gradient norm to {@code maxNorm} before each step (null: off, the default). */
+    /**
+     * Clips the global gradient norm to {@code maxNorm} before each step (null: off, the default).
+     *
+     * @param maxNorm the largest global L2 norm of the gradients, or null for no clipping
+     */
     public void setGradClipNorm(Double maxNorm) {
         this.gradClipNorm = maxNorm;
     }
 
-    /** The denoiser closure samplers call ({@code lambda input, sigma, c: denoiser(model, input, sigma, c)}). */
+    /**
+     * The denoiser closure samplers call ({@code lambda input, sigma, c: denoiser(model, input, sigma, c)}).
+     *
+     * @return the denoiser bound to this engine's network; arrays it returns are the caller's to close
+     */
     public DenoiseFunction denoiseFunction() {
         return denoiser.bind(network);
     }
@@ -298,6 +359,12 @@ public class DiffusionEngine extends Module {
      * {@code init_from_ckpt(path)}: loads a {@code .safetensors} state dict non-strictly and logs the
      * missing and unexpected keys. A checkpoint that shares no key with this engine (another
      * architecture) or whose shapes differ is an error, never a silent half-load.
+     *
+     * @param path the {@code .safetensors} checkpoint
+     * @return the missing and unexpected keys
+     * @throws CheckpointException when the file is missing, not a {@code .safetensors} file or
+     *     shares no key with this engine
+     * @throws StateDictException when a tensor's shape differs from the engine's
      */
     public LoadResult initFromCkpt(Path path) {
         return EngineCheckpoint.initFromCkpt(path, this);
@@ -306,7 +373,14 @@ public class DiffusionEngine extends Module {
     /**
      * Loads a state dict non-strictly; throws {@link IllegalArgumentException} when it matches none
      * of this engine's keys (a checkpoint of another architecture) and {@code StateDictException} on
-     * shape mismatches.
+     * shape mismatches. The arrays of {@code sd} are copied into the engine's tensors; the caller
+     * still owns (and closes) them.
+     *
+     * @param sd the state dict by sgm key ({@code model.diffusion_model.*}, ...)
+     * @param source what {@code sd} came from, for the error message (e.g. the file name)
+     * @return the missing and unexpected keys
+     * @throws IllegalArgumentException when {@code sd} shares no key with this engine
+     * @throws StateDictException when a tensor's shape differs from the engine's
      */
     public LoadResult loadCheckpointStateDict(Map<String, NDArray> sd, String source) {
         long overlap = sd.keySet().stream().filter(stateDictKeys()::contains).count();
@@ -319,7 +393,15 @@ public class DiffusionEngine extends Module {
 
     // ------------------------------------------------------------------ first stage
 
-    /** {@code encode_first_stage(x)}: {@code scale_factor * first_stage.encode(x)}, in chunks. */
+    /**
+     * {@code encode_first_stage(x)}: {@code scale_factor * first_stage.encode(x)}, in chunks of
+     * {@code en_and_decode_n_samples_a_time}, without autograd.
+     *
+     * @param x images {@code [B, C, H, W]} in {@code [-1, 1]}
+     * @param noise the source of the first stage's posterior samples
+     * @return the scaled latents {@code [B, z_channels, H / f, W / f]}, a new array in the manager of
+     *     {@code x}; the caller closes it
+     */
     public NDArray encode(NDArray x, NoiseSource noise) {
         boolean prev = F.setGradEnabled(false);
         try {
@@ -335,7 +417,15 @@ public class DiffusionEngine extends Module {
         }
     }
 
-    /** {@code decode_first_stage(z)}: {@code first_stage.decode(z / scale_factor)}, in chunks. */
+    /**
+     * {@code decode_first_stage(z)}: {@code first_stage.decode(z / scale_factor)}, in chunks of
+     * {@code en_and_decode_n_samples_a_time}, without autograd.
+     *
+     * @param z scaled latents {@code [B, z_channels, h, w]} (as {@link #encode} or {@link #sample}
+     *     return them)
+     * @return images {@code [B, C, h * f, w * f]}, roughly in {@code [-1, 1]}, a new array in the
+     *     manager of {@code z}; the caller closes it
+     */
     public NDArray decode(NDArray z) {
         boolean prev = F.setGradEnabled(false);
         try (NDArray scaled = F.mul(z, 1.0 / params.scaleFactor())) {
@@ -378,7 +468,15 @@ public class DiffusionEngine extends Module {
      * autograd (the tree's previous training modes are restored afterwards), so dropout never acts
      * while sampling.
      *
+     * @param cond conditioning (from {@link GeneralConditioner#getUnconditionalConditioning})
+     * @param uc unconditional conditioning, or null
+     * @param batchSize number of samples
+     * @param shape the per-sample shape (C, H, W) of the latent
+     * @param noise source of every draw
+     * @param progress per-step callback (may be null); returning false cancels
      * @param out the manager that owns the returned array
+     * @return the samples in latent space {@code [B, C, H, W]}, attached to {@code out}
+     * @throws IllegalStateException when the engine has no {@code sampler_config}
      */
     public NDArray sample(Map<String, NDArray> cond, Map<String, NDArray> uc, int batchSize, Shape shape,
             NoiseSource noise, SamplerCallback progress, NDManager out) {
@@ -404,7 +502,13 @@ public class DiffusionEngine extends Module {
 
     // ------------------------------------------------------------------ training
 
-    /** The trainable parameters in {@code configure_optimizers} order: the network's, then trainable embedders'. */
+    /**
+     * The trainable parameters in {@code configure_optimizers} order: the network's, then trainable
+     * embedders'.
+     *
+     * @return a new map from state-dict key ({@code model.*}, {@code conditioner.embedders.N.*}) to
+     *     the engine's own parameter (not copies)
+     */
     public Map<String, Parameter> trainableParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
@@ -423,7 +527,12 @@ public class DiffusionEngine extends Module {
         return out;
     }
 
-    /** {@code configure_optimizers()}: AdamW over {@link #trainableParameters()} at the base learning rate. */
+    /**
+     * {@code configure_optimizers()}: AdamW over {@link #trainableParameters()} at the base learning
+     * rate. Built once (its state in the engine's manager), then returned as is.
+     *
+     * @return the engine's optimizer
+     */
     public AdamW configureOptimizers() {
         if (optimizer == null) {
             AdamW.Params hp = optimizerParams;
@@ -446,7 +555,11 @@ public class DiffusionEngine extends Module {
      */
     public record StepResult(double loss, float[] lossPerSample, double lr, long globalStep) {
 
-        /** sgm's log dict: {@code loss}, {@code lr_abs}, {@code global_step}. */
+        /**
+         * sgm's log dict: {@code loss}, {@code lr_abs}, {@code global_step}.
+         *
+         * @return a new map of the three values, in that order
+         */
         public Map<String, Double> logDict() {
             Map<String, Double> m = new LinkedHashMap<>();
             m.put("loss", loss);
@@ -463,6 +576,7 @@ public class DiffusionEngine extends Module {
      *
      * @param batch the batch by key; must hold {@code input_key} and the conditioner's input keys
      * @param noise source of every draw of the step
+     * @return the step's loss, learning rate and step counter (plain values, nothing to close)
      * @throws NonFiniteLossException when the loss is NaN or infinite (nothing is updated)
      */
     public StepResult trainStep(Map<String, NDArray> batch, NoiseSource noise) {
@@ -488,6 +602,13 @@ public class DiffusionEngine extends Module {
      * trainable parameters for {@link #optimizerStep}. The tree is in training mode (frozen parts
      * in eval mode) only during the call: the previous modes are restored afterwards, also on
      * failure. Modules that draw in training mode (dropout) draw from {@code noise}.
+     *
+     * @param batch the batch by key; must hold {@code input_key} and the conditioner's input keys
+     * @param noise source of every draw of the step
+     * @return the loss values (plain values, nothing to close)
+     * @throws IllegalStateException when the engine has no {@code loss_fn_config}
+     * @throws IllegalArgumentException when {@code batch} has no {@code input_key}
+     * @throws NonFiniteLossException when the loss is NaN or infinite
      */
     public LossResult forwardBackward(Map<String, NDArray> batch, NoiseSource noise) {
         if (lossFn == null) {
@@ -545,6 +666,8 @@ public class DiffusionEngine extends Module {
      * {@code ema_scope()}: while open, the network holds the EMA weights; closing restores the
      * training weights (also when an exception leaves the block) and frees the stored copies. A
      * no-op without {@code use_ema}; a nested call while a scope is open returns a no-op scope.
+     *
+     * @return the scope to close (use try-with-resources)
      */
     public EmaScope emaScope() {
         return modelEma == null ? EmaScope.none() : modelEma.scope(model);

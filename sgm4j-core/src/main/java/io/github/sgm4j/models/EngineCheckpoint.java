@@ -359,6 +359,7 @@ public final class EngineCheckpoint {
     public static class NonFiniteTensorException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
 
+        /** The key of the tensor holding a non-finite value (part of the serialized form). */
         private final String key;
 
         /**

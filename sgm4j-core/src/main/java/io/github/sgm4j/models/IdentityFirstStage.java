@@ -12,7 +12,14 @@ import io.github.sgm4j.noise.NoiseSource;
  */
 public class IdentityFirstStage extends Module implements FirstStage {
 
-    /** Builds from config; sgm's IdentityFirstStage takes no parameters (extra ones are accepted and unused, as there). */
+    /**
+     * Builds from config; sgm's IdentityFirstStage takes no parameters (extra ones are accepted and
+     * unused, as there).
+     *
+     * @param params the {@code params} node of the config (all keys are marked as used)
+     * @param inst the instantiator (unused)
+     * @return a new identity first stage
+     */
     public static IdentityFirstStage fromConfig(ConfigNode params, Instantiator inst) {
         params.ignore(params.keys().toArray(new String[0]));
         return new IdentityFirstStage();

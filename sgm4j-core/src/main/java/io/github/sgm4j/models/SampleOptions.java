@@ -37,8 +37,17 @@ public record SampleOptions(String sampler, Integer numSteps, Double guidanceSca
     /**
      * Validates the options.
      *
+     * @param sampler the sampler's target name, or null for the config's sampler
+     * @param numSteps the number of sampler steps (at least 1), or null for the config's
+     * @param guidanceScale the {@code VanillaCFG} scale (finite), or null for the config's guider
+     * @param noGuidance true to sample without guidance ({@code IdentityGuider})
+     * @param seed seed of every draw of the call
+     * @param ema true to sample with the EMA weights
+     * @param imageSize the image side in pixels (at least 1), or null to take it from the config
+     * @param progress called after every sampler step (false cancels), or null
+     * @param manager owns the returned images (the caller closes it), or null for the engine's
      * @throws IllegalArgumentException when {@code numSteps} or {@code imageSize} is below 1 or the
-     *     guidance scale is not finite
+     *     guidance scale is not finite, or {@code sampler} is blank
      */
     public SampleOptions {
         if (numSteps != null && numSteps < 1) {
