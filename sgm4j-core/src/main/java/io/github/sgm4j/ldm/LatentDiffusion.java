@@ -53,13 +53,24 @@ public class LatentDiffusion extends DDPM {
     public record LatentParams(String condStageKey, boolean condStageTrainable, double scaleFactor,
             boolean scaleByStd) {
 
-        /** ldm's defaults. */
+        /**
+         * ldm's defaults ({@code LatentDiffusion.__init__} keyword defaults).
+         *
+         * @return the default latent parameters
+         */
         public static LatentParams defaults() {
             return new LatentParams("image", false, 1.0, false);
         }
     }
 
-    /** The result of {@link #getInput}: the scaled latent and the conditioning (or null). */
+    /**
+     * The result of {@link #getInput}: the scaled latent and the conditioning (or null). The caller
+     * closes {@code z} (and {@code c} when it is a new NDArray).
+     *
+     * @param z the scaled latent {@code scale_factor * z}, [B, C_z, H/f, W/f]
+     * @param c the encoded conditioning NDArray, the raw conditioning input when the cond stage is
+     *     trainable (an NDArray or the batch map), or null for an unconditional model
+     */
     public record Input(NDArray z, Object c) {}
 
     private final LatentParams latentParams;
@@ -78,6 +89,7 @@ public class LatentDiffusion extends DDPM {
      * @param condStageModel the cond stage (the first stage itself for {@code __is_first_stage__}), or
      *     null for an unconditional model
      * @param scheduler the learning-rate schedule, or null
+     * @throws IllegalArgumentException when the first stage does not implement {@link FirstStage}
      */
     public LatentDiffusion(Params params, LatentParams latentParams, DiffusionWrapper model, Module firstStageModel,
             Module condStageModel, LrScheduler scheduler) {
@@ -109,7 +121,14 @@ public class LatentDiffusion extends DDPM {
     /**
      * Builds from {@code ldm.models.diffusion.ddpm.LatentDiffusion} params (the original YAML). A
      * cond stage whose target is not part of sgm4j (e.g. {@code FrozenCLIPEmbedder}) fails with a
-     * {@link ConfigException} naming {@code ...cond_stage_config.target}.
+     * {@link ConfigException} naming {@code ...cond_stage_config.target}. The model is not attached:
+     * call {@code initialize} or {@code attach} before use.
+     *
+     * @param p the {@code params} node of the config
+     * @param inst the instantiator for the UNet, first stage, cond stage and scheduler configs
+     * @return the model
+     * @throws ConfigException when a value is invalid or unsupported ({@code num_timesteps_cond != 1},
+     *     {@code cond_stage_forward}, an unknown {@code conditioning_key}, ...)
      */
     public static LatentDiffusion fromConfig(ConfigNode p, Instantiator inst) {
         int numTimestepsCond = p.getInt("num_timesteps_cond", 1);
@@ -169,27 +188,50 @@ public class LatentDiffusion extends DDPM {
 
     // ------------------------------------------------------------------ accessors
 
-    /** The latent parameters. */
+    /**
+     * The latent parameters.
+     *
+     * @return the LatentDiffusion-specific parameters
+     */
     public LatentParams getLatentParams() {
         return latentParams;
     }
 
-    /** The frozen first stage. */
+    /**
+     * The frozen first stage ({@code first_stage_model}).
+     *
+     * @return the first stage (a {@link FirstStage}; owned by this module)
+     */
     public Module getFirstStageModel() {
         return firstStageModel;
     }
 
-    /** The cond stage, or null. */
+    /**
+     * The cond stage ({@code cond_stage_model}).
+     *
+     * @return the cond stage (the first stage itself for {@code __is_first_stage__}), or null for an
+     *     unconditional model
+     */
     public Module getCondStageModel() {
         return condStageModel;
     }
 
-    /** The current scale factor (the buffer's value with {@code scale_by_std}). */
+    /**
+     * The current scale factor.
+     *
+     * @return the float32 {@code scale_factor} buffer's value with {@code scale_by_std}, else {@code
+     *     scale_factor} from the config
+     * @throws IllegalStateException with {@code scale_by_std} before the buffer is allocated
+     */
     public double getScaleFactor() {
         return scaleFactorBuffer == null ? latentParams.scaleFactor() : scaleFactorBuffer.getArray().getFloat();
     }
 
-    /** Marks the model as restored from a checkpoint ({@code on_train_batch_start} then keeps the scale). */
+    /**
+     * Marks the model as restored from a checkpoint ({@code restarted_from_ckpt}).
+     *
+     * @param restarted true to make {@link #onTrainBatchStart} keep the loaded scale factor
+     */
     public void setRestartedFromCkpt(boolean restarted) {
         this.restartedFromCkpt = restarted;
     }
@@ -204,7 +246,12 @@ public class LatentDiffusion extends DDPM {
         }
     }
 
-    /** {@code use_scheduler}: LatentDiffusion's {@code configure_optimizers} applies {@code scheduler_config} per step. */
+    /**
+     * {@code use_scheduler}: LatentDiffusion's {@code configure_optimizers} applies {@code
+     * scheduler_config} per step.
+     *
+     * @return true
+     */
     @Override
     protected boolean appliesScheduler() {
         return true;
@@ -223,7 +270,14 @@ public class LatentDiffusion extends DDPM {
 
     // ------------------------------------------------------------------ first stage
 
-    /** {@code encode_first_stage(x)}: the KL first stage's posterior (close it when done). */
+    /**
+     * {@code encode_first_stage(x)}: the KL first stage's posterior, computed without gradients.
+     *
+     * @param x images [B, C, H, W] in [-1, 1]
+     * @return the posterior over the unscaled latent; new arrays the caller closes (close the
+     *     distribution)
+     * @throws IllegalStateException when the first stage is not an {@link AutoencoderKL}
+     */
     public DiagonalGaussianDistribution encodeFirstStage(NDArray x) {
         if (!(firstStageModel instanceof AutoencoderKL ae)) {
             throw new IllegalStateException("encode_first_stage: the first stage " + firstStageModel.getClass().getSimpleName()
@@ -237,7 +291,13 @@ public class LatentDiffusion extends DDPM {
         }
     }
 
-    /** {@code get_first_stage_encoding(posterior)}: {@code scale_factor * posterior.sample()}. */
+    /**
+     * {@code get_first_stage_encoding(posterior)}: {@code scale_factor * posterior.sample()}.
+     *
+     * @param posterior the first stage's posterior ({@link #encodeFirstStage}); not closed
+     * @param noise the source of the sample's draw
+     * @return the scaled latent [B, C_z, h, w], a new array the caller closes
+     */
     public NDArray getFirstStageEncoding(DiagonalGaussianDistribution posterior, NoiseSource noise) {
         try (NDArray z = posterior.sample(noise)) {
             return scale(z);
@@ -248,7 +308,14 @@ public class LatentDiffusion extends DDPM {
         return scaleFactorBuffer == null ? F.mul(z, (float) latentParams.scaleFactor()) : z.mul(scaleFactorBuffer.getArray());
     }
 
-    /** The scaled latent of {@code x}: a posterior sample for a KL first stage, {@code encode(x)} otherwise. */
+    /**
+     * The scaled latent of {@code x} ({@code get_first_stage_encoding(encode_first_stage(x))}): a
+     * posterior sample for a KL first stage, {@code encode(x)} otherwise; without gradients.
+     *
+     * @param x images [B, C, H, W] in [-1, 1]
+     * @param noise the source of the posterior draw
+     * @return the scaled latent [B, C_z, h, w], a new array the caller closes
+     */
     public NDArray encodeToLatent(NDArray x, NoiseSource noise) {
         if (firstStageModel instanceof AutoencoderKL) {
             try (DiagonalGaussianDistribution posterior = encodeFirstStage(x)) {
@@ -263,7 +330,13 @@ public class LatentDiffusion extends DDPM {
         }
     }
 
-    /** {@code decode_first_stage(z)}: {@code first_stage.decode(1. / scale_factor * z)}. */
+    /**
+     * {@code decode_first_stage(z)}: {@code first_stage.decode(1. / scale_factor * z)}, without
+     * gradients.
+     *
+     * @param z a scaled latent [B, C_z, h, w]; not closed
+     * @return the decoded images [B, C, H, W] (about [-1, 1]), a new array the caller closes
+     */
     public NDArray decodeFirstStage(NDArray z) {
         boolean prev = F.setGradEnabled(false);
         NDArray scaled;
@@ -286,6 +359,12 @@ public class LatentDiffusion extends DDPM {
      * {@code get_learned_conditioning(c)}: {@code cond_stage_model.encode(c)} (a KL autoencoder: the
      * posterior mode) or {@code cond_stage_model(c)}; {@code c} is an NDArray, or the batch map for
      * a {@link ClassEmbedder}.
+     *
+     * @param c the conditioning input: an NDArray, or the batch map for a {@link ClassEmbedder}
+     * @return the conditioning (e.g. [B, C, h, w] for concat, [B, L, D] for cross-attention), a new
+     *     array the caller closes
+     * @throws IllegalStateException when the model is unconditional or the cond stage cannot be called
+     * @throws IllegalArgumentException when {@code c} is not of the kind the cond stage expects
      */
     @SuppressWarnings("unchecked")
     public NDArray getLearnedConditioning(Object c) {
@@ -322,6 +401,13 @@ public class LatentDiffusion extends DDPM {
      * conditioning: {@code batch} itself for {@code class_label}, {@code batch[cond_stage_key]}
      * (channels-last rearranged) otherwise, the image for {@code cond_stage_key == k}; encoded unless
      * the cond stage is trainable (then {@link #forward} encodes it).
+     *
+     * @param batch the batch by key (channels-last images)
+     * @param k the image key ({@code first_stage_key})
+     * @param noise the source of the posterior draw
+     * @return the scaled latent and the conditioning; new arrays the caller closes
+     * @throws IllegalArgumentException when a key is missing, a rank is not 3 or 4, or {@code
+     *     cond_stage_key} is {@code caption}/{@code coordinates_bbox}
      */
     public Input getInput(Map<String, NDArray> batch, String k, NoiseSource noise) {
         NDArray x = DDPM.getInput(batch, k);
@@ -366,6 +452,12 @@ public class LatentDiffusion extends DDPM {
     /**
      * {@code forward(x, c)}: {@code t = randint(0, T, (B,))}; a trainable cond stage encodes {@code c}
      * here; then {@link #pLosses(NDArray, NDArray, NDArray, NDArray, NoiseSource)}.
+     *
+     * @param x the scaled latent x_0, [B, C, H, W]
+     * @param c the conditioning ({@link Input#c()}), or null for an unconditional model
+     * @param noise the source of {@code t} and of the noise
+     * @return the loss and loss dict, new arrays the caller closes
+     * @throws IllegalArgumentException when a conditioning is needed but missing or not an NDArray
      */
     public Losses forward(NDArray x, Object c, NoiseSource noise) {
         NDArray t = noise.randint(x.getManager(), 0, numTimesteps(), new Shape(x.getShape().get(0)));
@@ -391,7 +483,15 @@ public class LatentDiffusion extends DDPM {
      * logvar[t]} averaged and weighted by {@code l_simple_weight}, plus {@code original_elbo_weight}
      * times the {@code lvlb_weights}-weighted term.
      *
-     * @param noise the noise, or null to draw {@code randn_like(x_start)}
+     * @param xStart the scaled latent x_0, [B, C, H, W]
+     * @param cond the encoded conditioning passed to {@link #applyModel}, or null
+     * @param t the [B] int64 timesteps in [0, T)
+     * @param noise the noise [B, C, H, W], or null to draw {@code randn_like(x_start)}
+     * @param noiseSource the source of that draw
+     * @return the loss and the {@code train/...} or {@code val/...} loss dict (plus {@code loss_gamma}
+     *     and {@code logvar} with {@code learn_logvar}); new arrays the caller closes (intermediates
+     *     are left to the arrays' manager: call it inside an {@code NDScope})
+     * @throws IllegalArgumentException if {@code t} is not 1-D or a timestep is out of range
      */
     public Losses pLosses(NDArray xStart, NDArray cond, NDArray t, NDArray noise, NoiseSource noiseSource) {
         NDArray n = noise != null ? noise : noiseSource.randnLike(xStart);
@@ -419,7 +519,16 @@ public class LatentDiffusion extends DDPM {
         return new Losses(loss, lossDict);
     }
 
-    /** {@code p_mean_variance(x, c, t, clip_denoised)} with the conditioning. */
+    /**
+     * {@code p_mean_variance(x, c, t, clip_denoised)} with the conditioning.
+     *
+     * @param x x_t, [B, C, H, W]
+     * @param c the conditioning passed to {@link #applyModel}, or null
+     * @param t the [B] int64 timesteps in [0, T)
+     * @param clip clamp the predicted x0 to [-1, 1]
+     * @return the model posterior, new arrays the caller closes (close the record)
+     * @throws IllegalArgumentException if {@code t} is not 1-D or a timestep is out of range
+     */
     public MeanVariance pMeanVariance(NDArray x, NDArray c, NDArray t, boolean clip) {
         try (NDArray out = applyModel(x, t, c);
                 PMeanVariance p = pMeanVarianceFromOutput(x, t, out, clip)) {
@@ -433,6 +542,11 @@ public class LatentDiffusion extends DDPM {
      * restored from a checkpoint) sets the {@code scale_factor} buffer to {@code 1 / std} of the
      * unscaled latent samples of {@code batch[first_stage_key]} (unbiased std, one posterior draw).
      *
+     * @param batch the batch by key
+     * @param batchIdx the batch index in the epoch
+     * @param globalStep the trainer's {@code global_step}
+     * @param epoch the current epoch
+     * @param noise the source of the posterior draw
      * @return whether the scale factor was set
      * @throws IllegalStateException when the scale factor is not 1 at that point
      */
@@ -462,7 +576,12 @@ public class LatentDiffusion extends DDPM {
         return true;
     }
 
-    /** The trainable parameters: the network's, {@code logvar} when learned, and a trainable cond stage's. */
+    /**
+     * The trainable parameters: the network's, {@code logvar} when learned, and a trainable cond
+     * stage's ({@code cond_stage_model.*}).
+     *
+     * @return a new map of names to the module's own parameters
+     */
     @Override
     public Map<String, Parameter> trainableParameters() {
         Map<String, Parameter> out = super.trainableParameters();
@@ -478,6 +597,13 @@ public class LatentDiffusion extends DDPM {
      * The DDPM sampling loop ({@code p_sample_loop}) in latent space, conditioned on {@code cond}.
      *
      * @param shape [B, C, H, W] of the latent
+     * @param cond the encoded conditioning, or null
+     * @param options {@code x_T}, {@code mask}/{@code x0}, {@code log_every_t} and the step callback
+     * @param noise the source of every draw
+     * @return the final latent and the kept intermediates (decode with {@link #decodeFirstStage});
+     *     arrays the caller closes
+     * @throws IllegalArgumentException when {@code options} asks for classifier-free guidance or the
+     *     mask does not fit
      */
     public SampleResult sampleLatents(Shape shape, NDArray cond, SampleOptions options, NoiseSource noise) {
         return pSampleLoop(shape, cond, options, noise);
