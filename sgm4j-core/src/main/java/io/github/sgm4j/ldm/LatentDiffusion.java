@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * through a {@code cond_stage_model} (trainable or frozen; the {@code __is_first_stage__} and {@code
  * __is_unconditional__} sentinels) and {@link DiffusionWrapper}'s {@code conditioning_key}.
  *
+ * <p>Size: a port of ldm's {@code LatentDiffusion} (about 900 lines in the reference): first-stage
+ * and conditioning-stage wiring, {@code scale_by_std}, conditioning keys and the latent training
+ * step stay together as in ddpm.py; the schedule, sampling and loss math is shared with {@code DDPM}
+ * and its parts; about half of the file is Javadoc.
+ *
  * <p>Latents are {@code scale_factor * posterior.sample()}; decoding multiplies by {@code 1. /
  * scale_factor} (a double reciprocal for a float scale factor). With {@code scale_by_std} the factor
  * is a persistent 0-d buffer set by {@link #onTrainBatchStart} to 1 / the unbiased std of the first
