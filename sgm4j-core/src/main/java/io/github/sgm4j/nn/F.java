@@ -219,11 +219,7 @@ public final class F {
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
         long b = shape.get(0);
-        long c = shape.get(1);
-        if (c % groups != 0) {
-            throw new IllegalArgumentException(
-                    "group_norm: channels (" + c + ") must be divisible by groups (" + groups + "), input " + shape);
-        }
+        long c = checkGroups(shape, groups);
         long perGroup = shape.size() / (b * groups);
         if (perGroup < 2 || x.getDataType() != DataType.FLOAT32 || b * groups == 0) {
             return groupNormComposed(x, groups, weight, bias, eps);
@@ -255,6 +251,16 @@ public final class F {
         }
     }
 
+    /** The channel count of a group-norm input [B, C, *], checked to be divisible by {@code groups}. */
+    private static long checkGroups(Shape shape, int groups) {
+        long c = shape.get(1);
+        if (c % groups != 0) {
+            throw new IllegalArgumentException(
+                    "group_norm: channels (" + c + ") must be divisible by groups (" + groups + "), input " + shape);
+        }
+        return c;
+    }
+
     /**
      * The composed formulation of {@link #groupNorm}: row-wise moments from libtorch's fused {@code
      * layer_norm} over the [B, G, C/G * prod(*)] view, then the per-channel affine (in place when no
@@ -272,11 +278,7 @@ public final class F {
     public static NDArray groupNormComposed(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
         long b = shape.get(0);
-        long c = shape.get(1);
-        if (c % groups != 0) {
-            throw new IllegalArgumentException(
-                    "group_norm: channels (" + c + ") must be divisible by groups (" + groups + "), input " + shape);
-        }
+        long c = checkGroups(shape, groups);
         // [B, C, *] -> [B, G, C/G * prod(*)]
         long rowLen = shape.size() / (b * groups);
         NDArray normed;
