@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.io.SafeTensorsFile;
 import io.github.sgm4j.testutil.Assert;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -15,8 +17,35 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The default noise source reproduces {@code torch.manual_seed(s); torch.randn(shape)} bit for bit. */
+/**
+ * The default noise source reproduces {@code torch.manual_seed(s); torch.randn(shape)} bit for bit
+ * (the reference values were drawn by torch 1.13 on an AVX2 CPU).
+ */
 class TorchNoiseSourceTest {
+
+    /**
+     * torch's CPU {@code randn} fills tensors of 16 or more elements with a vectorised Box-Muller
+     * kernel on AVX2/AVX-512 CPUs and with a scalar one otherwise ({@code ATEN_CPU_CAPABILITY=default}
+     * or a CPU without AVX2); the two round differently in the last bits (measured: up to 6.9e-7
+     * absolute on O(1) values). With the vectorised kernel the draws must equal the reference
+     * exactly; with the scalar kernel, within these tolerances.
+     */
+    static final double SCALAR_KERNEL_RTOL = 1e-6;
+
+    /** Absolute part of the scalar-kernel tolerance (see {@link #SCALAR_KERNEL_RTOL}). */
+    static final double SCALAR_KERNEL_ATOL = 2e-6;
+
+    /** Whether libtorch runs its vectorised CPU kernels here (the kernels the reference values came from). */
+    static boolean vectorisedKernels() {
+        if ("default".equalsIgnoreCase(System.getenv("ATEN_CPU_CAPABILITY"))) {
+            return false;
+        }
+        try {
+            return Files.readString(Path.of("/proc/cpuinfo")).contains(" avx2");
+        } catch (IOException | RuntimeException e) {
+            return true;  // not Linux: assume a current x86-64 or ARM build with vector kernels
+        }
+    }
 
     @Test
     void seededRandnMatchesTorchBitForBit() {
@@ -25,12 +54,15 @@ class TorchNoiseSourceTest {
             Map<String, NDArray> ref = f.loadAll(m);
             long[][] shapes = {{5}, {2, 3, 4}, {3, 1, 28, 28}, {1000}};
             long[] seeds = {0, 42, 2024, 7};
+            boolean exact = vectorisedKernels();
+            double rtol = exact ? 0 : SCALAR_KERNEL_RTOL;
+            double atol = exact ? 0 : SCALAR_KERNEL_ATOL;
             for (int i = 0; i < seeds.length; i++) {
                 NoiseSource ns = new TorchNoiseSource(seeds[i]);
                 NDArray a = ns.randn(m, new Shape(shapes[i]));
                 NDArray b = ns.randn(m, new Shape(shapes[i]));
-                Assert.allClose("seed " + seeds[i] + " first", ref.get("randn." + seeds[i] + ".first"), a, 0, 0);
-                Assert.allClose("seed " + seeds[i] + " second", ref.get("randn." + seeds[i] + ".second"), b, 0, 0);
+                Assert.allClose("seed " + seeds[i] + " first", ref.get("randn." + seeds[i] + ".first"), a, rtol, atol);
+                Assert.allClose("seed " + seeds[i] + " second", ref.get("randn." + seeds[i] + ".second"), b, rtol, atol);
             }
         }
     }
