@@ -537,10 +537,9 @@ public class DiffusionEngine extends Module {
         if (optimizer == null) {
             AdamW.Params hp = optimizerParams;
             hp = new AdamW.Params(learningRate, hp.beta1(), hp.beta2(), hp.eps(), hp.weightDecay(), hp.amsgrad());
-            optimizer = new AdamW(trainableParameters(), hp, getManager());
-            for (Parameter p : trainableParameters().values()) {
-                p.getArray().setRequiresGradient(true);
-            }
+            Map<String, Parameter> trainable = trainableParameters();
+            optimizer = new AdamW(trainable, hp, getManager());
+            TrainingStep.requireGradients(trainable.values());
         }
         return optimizer;
     }
