@@ -421,6 +421,23 @@ public class AutoencoderKL extends Module implements FirstStage {
         return chunks(z, tiling != null ? this::tiledDecode : this::decodePlain);
     }
 
+    /**
+     * {@code decode(z)} without chunks or tiles, also returning the input of the decoder's {@code
+     * conv_out} (training: the adaptive weight's gradients with respect to {@code conv_out.weight}).
+     *
+     * @param z latents {@code [B, embed_dim, h, w]}
+     * @return {the input of conv_out, the images}: new arrays the caller closes
+     * @throws IllegalStateException when the decoder has {@code give_pre_end} or {@code tanh_out}
+     */
+    public NDList decodeWithConvOutInput(NDArray z) {
+        if (postQuantConv == null) {
+            return decoder.forwardWithConvOutInput(z);
+        }
+        try (NDArray h = postQuantConv.forward(z)) {
+            return decoder.forwardWithConvOutInput(h);
+        }
+    }
+
     private NDArray decodePlain(NDArray z) {
         if (postQuantConv == null) {
             return decoder.forward(z);

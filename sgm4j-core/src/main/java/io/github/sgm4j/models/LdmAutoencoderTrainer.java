@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator;
+import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Module;
@@ -208,21 +209,104 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
     public StepOutput trainingStep(NDArray image, long globalStep, int optimizerIdx, NoiseSource noise) {
         checkIdx(optimizerIdx);
         setNoiseSource(noise);
+        releasePending();
+        NDArray lastLayer = ae.getDecoder().tensor("conv_out.weight").getArray();
         boolean prev = F.setGradEnabled(true);
         try (NDArray inputs = getInput(image)) {
+            if (optimizerIdx == 0 && lastLayer.hasGradient() && splitCapable()) {
+                return generatorStep(inputs, globalStep, lastLayer, noise);
+            }
             NDArray dec;
             LPIPSWithDiscriminator.Output out;
             try (DiagonalGaussianDistribution posterior = ae.posterior(inputs)) {
                 try (NDArray z = posterior.sample(noise)) {
                     dec = ae.decode(z);
                 }
-                NDArray lastLayer = ae.getDecoder().tensor("conv_out.weight").getArray();
                 out = loss.forward(inputs, dec, posterior, optimizerIdx, globalStep,
                         lastLayer.hasGradient() ? lastLayer : null, null, "train", null);
             }
             return new StepOutput(out.loss(), out.log(), dec);
         } finally {
             F.setGradEnabled(prev);
+        }
+    }
+
+    private boolean splitCapable() {
+        DDConfig c = ae.getDecoder().getConfig();
+        return !c.tanhOut() && !c.givePreEnd();
+    }
+
+    /**
+     * The autoencoder step with the loss evaluated on detached leaves of the reconstruction and of
+     * the moments: the adaptive weight's two gradients w.r.t. {@code conv_out.weight} then cost a
+     * backward pass through the loss and one convolution each (as {@code torch.autograd.grad} does),
+     * not two passes through the whole autoencoder. {@link #backward} finishes with one pass from the
+     * leaves' gradients into the autoencoder. Same numbers as the direct graph (gradients meet at the
+     * same tensors).
+     */
+    private StepOutput generatorStep(NDArray inputs, long globalStep, NDArray lastLayer, NoiseSource noise) {
+        NDArray moments = ae.moments(inputs);
+        NDArray convIn;
+        NDArray dec;
+        try (DiagonalGaussianDistribution posterior = new DiagonalGaussianDistribution(moments)) {
+            try (NDArray z = posterior.sample(noise)) {
+                ai.djl.ndarray.NDList pair = ae.decodeWithConvOutInput(z);
+                convIn = pair.get(0);
+                dec = pair.get(1);
+            }
+        }
+        NDArray mLeaf = moments.stopGradient();
+        mLeaf.setRequiresGradient(true);
+        NDArray yLeaf = dec.stopGradient();
+        yLeaf.setRequiresGradient(true);
+        NDArray convInDetached = convIn.stopGradient();
+        convIn.close();
+        pending = new Pending(moments, dec, mLeaf, yLeaf, convInDetached);
+        LPIPSWithDiscriminator.Output out;
+        try (DiagonalGaussianDistribution leafPosterior = new DiagonalGaussianDistribution(mLeaf)) {
+            out = loss.forward(inputs, yLeaf, leafPosterior, 0, globalStep, l -> lastLayerGrad(l, lastLayer),
+                    null, "train", null);
+        }
+        return new StepOutput(out.loss(), out.log(), dec.stopGradient());
+    }
+
+    /** d loss / d conv_out.weight: the loss's gradient at the reconstruction leaf, through one convolution. */
+    private NDArray lastLayerGrad(NDArray lossValue, NDArray lastLayer) {
+        Pending p = pending;
+        F.backward(lossValue, true);
+        try (NDArray gy = p.yLeaf.getGradient();
+                NDArray g = gy.duplicate();
+                NDArray w0 = lastLayer.stopGradient();
+                NDArray w = w0.duplicate()) {
+            F.zeroGrad(p.yLeaf);
+            F.zeroGrad(p.mLeaf);
+            w.setRequiresGradient(true);
+            try (NDArray o = F.conv2d(p.convIn, w, null, 1, 1, 1);
+                    NDArray og = o.mul(g);
+                    NDArray s = og.sum()) {
+                F.backward(s, false);
+            }
+            try (NDArray gw = w.getGradient()) {
+                return gw.duplicate();
+            }
+        }
+    }
+
+    /** The state a generator step leaves for its {@link #backward}. */
+    private record Pending(NDArray moments, NDArray dec, NDArray mLeaf, NDArray yLeaf, NDArray convIn) {
+        void close() {
+            for (NDArray a : new NDArray[] {moments, dec, mLeaf, yLeaf, convIn}) {
+                a.close();
+            }
+        }
+    }
+
+    private Pending pending;
+
+    private void releasePending() {
+        if (pending != null) {
+            pending.close();
+            pending = null;
         }
     }
 
@@ -267,7 +351,24 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
         zeroGrad(optimizerIdx);
         boolean prev = F.setGradEnabled(true);
         try {
-            F.backward(loss, false);
+            Pending p = pending;
+            if (optimizerIdx == 0 && p != null) {
+                F.zeroGrad(p.yLeaf);
+                F.zeroGrad(p.mLeaf);
+                F.backward(loss, false);
+                try (NDArray gy = p.yLeaf.getGradient();
+                        NDArray gm = p.mLeaf.getGradient();
+                        NDArray a = p.dec.mul(gy);
+                        NDArray sa = a.sum();
+                        NDArray b = p.moments.mul(gm);
+                        NDArray sb = b.sum();
+                        NDArray surrogate = sa.add(sb)) {
+                    F.backward(surrogate, false);
+                }
+                releasePending();
+            } else {
+                F.backward(loss, false);
+            }
         } finally {
             F.setGradEnabled(prev);
         }

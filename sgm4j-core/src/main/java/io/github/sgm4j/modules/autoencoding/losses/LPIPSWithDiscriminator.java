@@ -231,9 +231,36 @@ public class LPIPSWithDiscriminator extends Module {
      * @return the 0-d weight
      */
     public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, NDArray lastLayer) {
+        return calculateAdaptiveWeight(nllLoss, gLoss, out -> grad(out, lastLayer));
+    }
+
+    /**
+     * The gradient of a 0-d loss with respect to the decoder's last weight, the graph kept ({@code
+     * torch.autograd.grad(loss, last_layer, retain_graph=True)[0]}).
+     */
+    @FunctionalInterface
+    public interface LastLayerGradient {
+        /**
+         * The gradient.
+         *
+         * @param loss a 0-d loss in a recorded graph
+         * @return a detached gradient shaped like the last weight
+         */
+        NDArray of(NDArray loss);
+    }
+
+    /**
+     * {@code calculate_adaptive_weight} with the gradients taken by {@code lastLayerGrad}.
+     *
+     * @param nllLoss the 0-d nll loss
+     * @param gLoss the 0-d generator loss
+     * @param lastLayerGrad computes a loss's gradient w.r.t. the last weight
+     * @return the 0-d weight
+     */
+    public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, LastLayerGradient lastLayerGrad) {
         boolean prev = F.setGradEnabled(true);
-        NDArray nllGrads = grad(nllLoss, lastLayer);
-        NDArray gGrads = grad(gLoss, lastLayer);
+        NDArray nllGrads = lastLayerGrad.of(nllLoss);
+        NDArray gGrads = lastLayerGrad.of(gLoss);
         F.setGradEnabled(false);
         try (nllGrads;
                 gGrads;
@@ -269,6 +296,31 @@ public class LPIPSWithDiscriminator extends Module {
      */
     public Output forward(NDArray inputs, NDArray reconstructions, DiagonalGaussianDistribution posterior,
             int optimizerIdx, long globalStep, NDArray lastLayer, NDArray cond, String split, NDArray weights) {
+        return forward(inputs, reconstructions, posterior, optimizerIdx, globalStep,
+                lastLayer == null ? null : out -> grad(out, lastLayer), cond, split, weights);
+    }
+
+    /**
+     * {@link #forward(NDArray, NDArray, DiagonalGaussianDistribution, int, long, NDArray, NDArray,
+     * String, NDArray)} with the adaptive weight's gradients taken by {@code lastLayerGrad} (null: no
+     * adaptive weight, d_weight 0).
+     *
+     * @param inputs images [B, C, H, W]
+     * @param reconstructions decoded images, same shape
+     * @param posterior the posterior whose KL to N(0, 1) is penalised
+     * @param optimizerIdx 0 (autoencoder) or 1 (discriminator)
+     * @param globalStep the global step (for {@code disc_start})
+     * @param lastLayerGrad the gradient w.r.t. the decoder's last weight, or null
+     * @param cond conditioning concatenated to the discriminator input, or null
+     * @param split the log prefix ("train")
+     * @param weights per-element nll weights, or null
+     * @return the loss and log
+     * @throws IllegalArgumentException for mismatched shapes, an optimizer index other than 0/1, or
+     *     a {@code cond} that does not match {@code disc_conditional}
+     */
+    public Output forward(NDArray inputs, NDArray reconstructions, DiagonalGaussianDistribution posterior,
+            int optimizerIdx, long globalStep, LastLayerGradient lastLayerGrad, NDArray cond, String split,
+            NDArray weights) {
         if (!inputs.getShape().equals(reconstructions.getShape())) {
             throw new IllegalArgumentException("LPIPSWithDiscriminator: inputs " + inputs.getShape()
                     + " and reconstructions " + reconstructions.getShape() + " differ in shape");
@@ -333,8 +385,8 @@ public class LPIPSWithDiscriminator extends Module {
             }
             logitsFake.close();
             NDArray dWeight;
-            if (params.discFactor() > 0.0 && lastLayer != null && ai.djl.pytorch.jni.JniUtils.isGradMode()) {
-                dWeight = calculateAdaptiveWeight(nllLoss, gLoss, lastLayer);
+            if (params.discFactor() > 0.0 && lastLayerGrad != null && ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+                dWeight = calculateAdaptiveWeight(nllLoss, gLoss, lastLayerGrad);
             } else {
                 dWeight = Tensors.scalar(inputs, 0.0, DataType.FLOAT32);
             }
