@@ -191,7 +191,8 @@ def main():
     def loss_forward(*a, **k):
         out = orig_loss_forward(*a, **k)
         logs.clear()
-        logs.update(out[1])
+        # a copy now: the log's scalars/logvar is a view of the parameter the step then updates
+        logs.update({k: v.detach().clone() for k, v in out[1].items()})
         return out
 
     ae.loss.forward = loss_forward
