@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  * decoder.*}, {@code loss.*}, and {@code quant_conv.*} / {@code post_quant_conv.*} for the legacy
  * targets; the modules are those of the wrapped {@link AutoencoderKL}).
  *
+ * <p>Size: one file because it is one sgm class's training half (optimizer configuration with
+ * parameter groups, Lightning's toggling, the manual-optimisation step), sharing its fields.
+ *
  * <p>sgm trains it with manual optimisation ({@code automatic_optimization = False}): each batch
  * steps one optimizer, {@code batch_idx % len(optimizers)}, or the autoencoder's while {@code
  * global_step < disc_start_iter} ({@link #optimizerIndex}). {@link #optimizerStep} is its {@code
