@@ -129,4 +129,26 @@ class SgmAutoencoderTrainerTest {
                         + "    ae_optimizer_args: [{}]\n", ""), new Instantiator()));
         assertTrue(groups.getMessage().contains("ae_optimizer_args"), groups.getMessage());
     }
+
+    @Test
+    void parameterGroupsSelectByRegexWithTheirOwnArgs() throws IOException {
+        ConfigNode p = withParam("    lr_g_factor: 0.5\n"
+                + "    trainable_ae_params: [[\"encoder\\\\..*\"], [\"decoder\\\\.conv_out\\\\..*\", \"loss\\\\.logvar\"]]\n"
+                + "    ae_optimizer_args: [{lr: 0.25, betas: [0.5, 0.9]}, {}]\n", "");
+        try (NDManager m = NDManager.newBaseManager()) {
+            SgmAutoencoderTrainer t = SgmAutoencoderTrainer.fromConfig(p, new Instantiator());
+            t.setLearningRate(1e-3);
+            t.initialize(m, NoiseSource.seeded(1));
+            List<SgmAutoencoderTrainer.Optimizer> opts = t.configureOptimizers(m);
+            List<io.github.sgm4j.optim.AdamW> groups = opts.get(0).groups();
+            assertEquals(2, groups.size());
+            assertEquals(0.25, groups.get(0).getLr(), "the group's own lr");
+            assertEquals(0.5, groups.get(0).getParams().beta1());
+            assertEquals(5e-4, groups.get(1).getLr(), 1e-15, "lr_g_factor * learning_rate");
+            assertTrue(groups.get(0).names().stream().allMatch(n -> n.startsWith("encoder.")));
+            assertEquals(List.of("decoder.conv_out.weight", "decoder.conv_out.bias", "loss.logvar"),
+                    groups.get(1).names(), "pattern order, then parameter order");
+            assertEquals(1e-3, opts.get(1).groups().get(0).getLr(), "the discriminator keeps learning_rate");
+        }
+    }
 }
