@@ -72,6 +72,8 @@ public final class Targets {
             entry("ldm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
             entry("sgm.modules.autoencoding.regularizers.DiagonalGaussianRegularizer", "io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer"),
             entry("ldm.modules.losses.LPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator"),
+            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
+            entry("sgm.modules.autoencoding.losses.discriminator_loss.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
             entry("sgm.modules.distributions.distributions.DiagonalGaussianDistribution", "io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution"),
             entry("sgm.modules.diffusionmodules.model.Encoder", "io.github.sgm4j.modules.diffusionmodules.model.Encoder"),
             entry("sgm.modules.diffusionmodules.model.Decoder", "io.github.sgm4j.modules.diffusionmodules.model.Decoder"),
@@ -146,7 +148,6 @@ public final class Targets {
     public static final Map<String, String> UNSUPPORTED = Map.ofEntries(
             entry("sgm.models.autoencoder.AutoencoderKLModeOnly", "autoencoder variant"),
             entry("ldm.models.autoencoder.VQModelInterface", "VQ autoencoder (vector quantization is not ported)"),
-            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "sgm autoencoder training loss"),
             entry("sgm.modules.autoencoding.temporal_ae.VideoDecoder", "video model"),
             entry("sgm.modules.diffusionmodules.video_model.VideoUNet", "video model"),
             entry("sgm.modules.diffusionmodules.wrappers.IdentityWrapper", "network wrapper"),
