@@ -92,10 +92,10 @@ public final class Datasets {
                 List<Path> shards = new ArrayList<>();
                 Object raw = p.raw("shards");
                 if (raw instanceof String s) {
-                    shards.addAll(TarShards.list(s));
+                    shards.addAll(ShardPatterns.list(s));
                 } else if (raw instanceof List<?>) {
                     for (String s : p.getStringList("shards")) {
-                        shards.addAll(TarShards.list(s));
+                        shards.addAll(ShardPatterns.list(s));
                     }
                 } else {
                     throw new ConfigException(p.pathOf("shards"), "expected a shard pattern or a list of patterns"

@@ -187,10 +187,11 @@ class LoaderTest {
             DataException e = assertThrows(DataException.class, l::next);
             assertTrue(e.getMessage().contains("gave no complete batch of 4"), e.getMessage());
         }
-        try (Loader l = new Loader(ds, new Loader.Options(2, 2, 2, false, false), 0L)) {
-            l.close();
-            assertThrows(IllegalStateException.class, l::next);
-        }
+        Loader closed = new Loader(ds, new Loader.Options(2, 2, 2, false, false), 0L);
+        closed.next();
+        closed.close();
+        closed.close();
+        assertThrows(IllegalStateException.class, closed::next);
     }
 
     @Test

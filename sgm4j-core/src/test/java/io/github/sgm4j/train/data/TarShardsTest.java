@@ -90,18 +90,18 @@ class TarShardsTest {
     void shardPatterns() throws Exception {
         List<Path> files = writeShards(3, 1);
         String base = dir.resolve("shards").toString();
-        assertEquals(files, TarShards.list(base + "/part-{000..002}.tar"));
-        assertEquals(List.of(files.get(2), files.get(0)), TarShards.list(base + "/part-{002,000}.tar"));
-        assertEquals(files, TarShards.list(base + "/part-*.tar"));
-        assertEquals(files, TarShards.list(base));
-        assertEquals(List.of("a01b", "a01c", "a02b", "a02c"), TarShards.expandBraces("a{01..02}{b,c}"));
-        DataException missing = assertThrows(DataException.class, () -> TarShards.list(base + "/part-{000..003}.tar"));
+        assertEquals(files, ShardPatterns.list(base + "/part-{000..002}.tar"));
+        assertEquals(List.of(files.get(2), files.get(0)), ShardPatterns.list(base + "/part-{002,000}.tar"));
+        assertEquals(files, ShardPatterns.list(base + "/part-*.tar"));
+        assertEquals(files, ShardPatterns.list(base));
+        assertEquals(List.of("a01b", "a01c", "a02b", "a02c"), ShardPatterns.expandBraces("a{01..02}{b,c}"));
+        DataException missing = assertThrows(DataException.class, () -> ShardPatterns.list(base + "/part-{000..003}.tar"));
         assertTrue(missing.getMessage().contains("part-003.tar") && missing.getMessage().contains("does not exist"),
                 missing.getMessage());
-        assertThrows(DataException.class, () -> TarShards.list(base + "/nothing-*.tar"));
-        assertThrows(DataException.class, () -> TarShards.list(base + "/part-{000..002.tar"));
+        assertThrows(DataException.class, () -> ShardPatterns.list(base + "/nothing-*.tar"));
+        assertThrows(DataException.class, () -> ShardPatterns.list(base + "/part-{000..002.tar"));
         Files.createDirectories(dir.resolve("emptydir"));
-        DataException none = assertThrows(DataException.class, () -> TarShards.list(dir.resolve("emptydir").toString()));
+        DataException none = assertThrows(DataException.class, () -> ShardPatterns.list(dir.resolve("emptydir").toString()));
         assertTrue(none.getMessage().contains("no .tar"), none.getMessage());
     }
 
