@@ -27,6 +27,10 @@ public record ImageTransform(int size, boolean randomCrop, boolean flip, boolean
     /**
      * Checks the size.
      *
+     * @param size the output side
+     * @param randomCrop crop at a random offset
+     * @param flip random horizontal flips
+     * @param rejectSmall reject images smaller than {@code size}
      * @throws IllegalArgumentException when {@code size < 1}
      */
     public ImageTransform {

@@ -50,6 +50,11 @@ public final class Loader implements AutoCloseable {
         /**
          * Checks the values.
          *
+         * @param batchSize samples per batch
+         * @param numWorkers decoding threads (0: the caller's thread)
+         * @param prefetch batches decoded ahead
+         * @param shuffle whether each epoch is shuffled
+         * @param skipBadFiles skip and count bad files
          * @throws IllegalArgumentException when a value is out of range
          */
         public Options {

@@ -28,6 +28,10 @@ public final class MnistData implements Dataset {
         /**
          * Checks the size.
          *
+         * @param root the IDX directory
+         * @param train the training split
+         * @param size the output side
+         * @param pad pad (else resize)
          * @throws IllegalArgumentException when {@code size < 1}, or padding to less than 28
          */
         public Params {

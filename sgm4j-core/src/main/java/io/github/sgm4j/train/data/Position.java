@@ -13,6 +13,8 @@ public record Position(long epoch, long index) {
     /**
      * Checks the components.
      *
+     * @param epoch the 0-based epoch
+     * @param index the 0-based item index
      * @throws IllegalArgumentException when a component is negative
      */
     public Position {

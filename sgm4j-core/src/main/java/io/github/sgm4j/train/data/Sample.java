@@ -26,6 +26,10 @@ public final class Sample {
         /**
          * Checks the length.
          *
+         * @param channels C
+         * @param height H
+         * @param width W
+         * @param data the {@code C*H*W} values
          * @throws IllegalArgumentException when {@code data.length != C*H*W} or a side is not positive
          */
         public Image {

@@ -51,6 +51,12 @@ public final class TarShards implements Dataset {
         /**
          * Checks the values.
          *
+         * @param shards the shard files
+         * @param transform resize, crop, flip
+         * @param extensions image member extensions
+         * @param captions emit {@code txt}
+         * @param labels emit {@code cls}
+         * @param shuffleBuffer the buffer shuffle's size
          * @throws DataException when there is no shard
          * @throws IllegalArgumentException when {@code shuffleBuffer < 0}
          */
