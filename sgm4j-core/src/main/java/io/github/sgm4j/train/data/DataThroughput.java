@@ -16,6 +16,9 @@ import javax.imageio.ImageIO;
  */
 public final class DataThroughput {
 
+    /** Batches read before timing starts. */
+    public static final int WARMUP_BATCHES = 4;
+
     private DataThroughput() {}
 
     /**
@@ -82,7 +85,7 @@ public final class DataThroughput {
 
     /**
      * Times {@code batches} batches through an image folder at {@code size} (centre crop, flips on,
-     * shuffled), after one untimed warm-up batch.
+     * shuffled), after {@value #WARMUP_BATCHES} untimed warm-up batches (JIT, decoder start-up).
      *
      * @param folder the image folder
      * @param size the training size
@@ -95,7 +98,9 @@ public final class DataThroughput {
         ImageFolder ds = new ImageFolder(new ImageFolder.Params(folder, new ImageTransform(size, false, true, false),
                 ImageFolder.DEFAULT_EXTENSIONS, false, false));
         try (Loader loader = new Loader(ds, new Loader.Options(batchSize, workers, 2, true, false), 0L)) {
-            loader.next();
+            for (int i = 0; i < WARMUP_BATCHES; i++) {
+                loader.next();
+            }
             long w0 = loader.waitNanos();
             long t0 = System.nanoTime();
             long images = 0;

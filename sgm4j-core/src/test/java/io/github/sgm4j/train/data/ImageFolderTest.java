@@ -260,4 +260,21 @@ class ImageFolderTest {
             assertEquals(new Position(1, 5), l.position());
         }
     }
+
+    @Test
+    void unreadableFilesAreNamedOrSkipped() throws Exception {
+        for (int n = 0; n < 3; n++) {
+            TestImages.write(dir.resolve("i" + n + ".png"), TestImages.pattern(2, 2, n), "png");
+        }
+        ImageFolder ds = folder(dir, new ImageTransform(2, false, false, false), false, false);
+        Files.delete(dir.resolve("i1.png"));
+        try (Loader l = loader(ds, 2, false, false)) {
+            DataException e = assertThrows(DataException.class, l::next);
+            assertTrue(e.getMessage().contains("i1.png") && e.getMessage().contains("cannot read"), e.getMessage());
+        }
+        try (Loader l = new Loader(ds, new Loader.Options(2, 2, 1, false, true), 0L)) {
+            assertEquals(List.of(dir.resolve("i0.png").toString(), dir.resolve("i2.png").toString()), l.next().sources());
+            assertEquals(1, l.skippedFiles());
+        }
+    }
 }
