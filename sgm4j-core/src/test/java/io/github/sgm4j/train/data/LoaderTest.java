@@ -195,6 +195,37 @@ class LoaderTest {
     }
 
     @Test
+    void aDatasetThatCannotBeOpenedFailsEveryCall() {
+        Dataset broken = new Dataset() {
+            @Override
+            public String description() {
+                return "broken";
+            }
+
+            @Override
+            public long size() {
+                return -1;
+            }
+
+            @Override
+            public List<String> keys() {
+                return List.of();
+            }
+
+            @Override
+            public ItemStream open(long epoch, long seed, boolean shuffle) {
+                throw new DataException("shard list vanished");
+            }
+        };
+        for (int workers : new int[] {0, 2}) {
+            try (Loader l = new Loader(broken, new Loader.Options(2, workers, 2, true, true), 0L)) {
+                assertEquals("shard list vanished", assertThrows(DataException.class, l::next).getMessage());
+                assertEquals("shard list vanished", assertThrows(DataException.class, l::next).getMessage());
+            }
+        }
+    }
+
+    @Test
     void badItemsFailWithoutSkipping() {
         try (Loader l = new Loader(synthetic(10, true), new Loader.Options(5, 2, 2, false, false), 0L)) {
             DataException e = assertThrows(DataException.class, l::next);
