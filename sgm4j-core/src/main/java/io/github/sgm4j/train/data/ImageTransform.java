@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * The image pipeline of SDXL-style training, as sgm's batch keys expect it: resize the shorter side
  * to {@code size} ({@link Resampler}, the longer side to {@code floor(size * long / short)} as
- * torchvision's {@code Resize(int)}), crop {@code size x size} (centre, or at a random offset),
+ * torchvision's {@code Resize(int)}; the result clamped to [0, 1] as PIL's 8-bit resize is), crop {@code size x size} (centre, or at a random offset),
  * optionally flip horizontally with probability 1/2, scale to [-1, 1] ({@code x * 2 - 1}).
  *
  * <p>Sets {@code jpg} {@code (3, size, size)}, {@code original_size_as_tuple} {@code (h, w)} of the
@@ -64,7 +64,10 @@ public record ImageTransform(int size, boolean randomCrop, boolean flip, boolean
             rw = size;
             rh = (int) ((long) size * h / w);
         }
-        float[] x = Resampler.resize(img.rgb(), 3, h, w, rh, rw);
+        float[] x = img.rgb();
+        if (rh != h || rw != w) {
+            x = Resampler.clamp01(Resampler.resize(x, 3, h, w, rh, rw));
+        }
         int top;
         int left;
         if (randomCrop) {

@@ -9,7 +9,7 @@ import java.util.List;
  * [-1, 1] ({@code u8 / 255 * 2 - 1}, as sgm's {@code ToTensor} then {@code x * 2 - 1}) and {@code
  * cls}. At {@code size} 28 the values equal {@link MnistDataset#gather}; a larger size either pads
  * with black ({@code -1}; {@code (size - 28) / 2} rows and columns before, the rest after) or
- * resizes with {@link Resampler}; a smaller size resizes.
+ * resizes with {@link Resampler} (clamped to [0, 1] before scaling); a smaller size resizes.
  *
  * <p>Each epoch's order is {@link MnistDataset#permutation}, so the loader's batches equal the
  * batches {@link MnistDataset#batch} gives for the same seed and step.
@@ -141,7 +141,7 @@ public final class MnistData implements Dataset {
                     for (int p = 0; p < u.length; p++) {
                         u[p] = px[p] / 255.0f;
                     }
-                    out = Resampler.resize(u, 1, side, side, size, size);
+                    out = Resampler.clamp01(Resampler.resize(u, 1, side, side, size, size));
                     for (int p = 0; p < out.length; p++) {
                         out[p] = out[p] * 2.0f - 1.0f;
                     }

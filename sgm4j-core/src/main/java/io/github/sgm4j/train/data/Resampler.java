@@ -7,8 +7,9 @@ package io.github.sgm4j.train.data;
  * widened by the scale factor, so every input pixel contributes, as in area averaging). Chosen
  * because one filter then serves both directions: sharp when enlarging small images, free of
  * aliasing when shrinking photos to training size, and the same pixels a torchvision {@code
- * Resize(..., BICUBIC, antialias=True)} pipeline feeds the reference. Values are not clamped
- * (bicubic overshoots slightly at edges, as torch does on float tensors).
+ * Resize(..., BICUBIC, antialias=True)} pipeline feeds the reference. {@link #resize} does not
+ * clamp (bicubic overshoots slightly at edges, as torch does on float tensors); {@link #clamp01}
+ * bounds the result as PIL's 8-bit resize does, which the data pipelines use.
  *
  * <p>Separable: the width is resampled first, then the height, in float32 accumulation per output
  * pixel with normalised weights.
@@ -75,6 +76,19 @@ public final class Resampler {
                 }
             }
             x = y;
+        }
+        return x;
+    }
+
+    /**
+     * Clamps every value to [0, 1] in place.
+     *
+     * @param x the values
+     * @return {@code x}
+     */
+    public static float[] clamp01(float[] x) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Math.min(1.0f, Math.max(0.0f, x[i]));
         }
         return x;
     }

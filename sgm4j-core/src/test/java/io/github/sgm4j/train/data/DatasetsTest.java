@@ -112,7 +112,7 @@ class DatasetsTest {
             for (int p = 0; p < 784; p++) {
                 u[p] = px[p] / 255f;
             }
-            float[] r = Resampler.resize(u, 1, 28, 28, 16, 16);
+            float[] r = Resampler.clamp01(Resampler.resize(u, 1, 28, 28, 16, 16));
             for (int p = 0; p < 256; p++) {
                 assertEquals(r[p] * 2f - 1f, x[p], 0f);
             }

@@ -118,7 +118,7 @@ class ImageFolderTest {
         TestImages.write(dir.resolve("a.png"), TestImages.pattern(6, 9, 3), "png");
         ImageFolder ds = folder(dir, new ImageTransform(4, false, false, false), false, false);
         float[] src = ImageDecoder.decode(Files.readAllBytes(dir.resolve("a.png")), "a").rgb();
-        float[] r = Resampler.resize(src, 3, 6, 9, 4, 6);
+        float[] r = Resampler.clamp01(Resampler.resize(src, 3, 6, 9, 4, 6));
         try (Loader l = loader(ds, 1, false, false)) {
             float[] x = l.next().floats("jpg");
             for (int c = 0; c < 3; c++) {
