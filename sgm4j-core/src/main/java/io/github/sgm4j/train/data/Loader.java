@@ -421,10 +421,12 @@ public final class Loader implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 // stopped by close()
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 if (!stop) {
+                    RuntimeException r = e instanceof RuntimeException re ? re
+                            : new IllegalStateException("the data feeder of " + dataset.description() + " failed: " + e, e);
                     try {
-                        queue.put(new Slot(epoch, -1, null, null, null, false, e));
+                        queue.put(new Slot(epoch, -1, null, null, null, false, r));
                     } catch (InterruptedException ie) {
                         // stopped by close()
                     }
