@@ -21,6 +21,8 @@ The outputs are small (a few KB each) and committed next to this script:
   malicious.pth       a zip checkpoint whose data.pkl calls posix.system("touch <marker>") on
                       unpickling (a __reduce__ payload), outside the state dict
   malicious_tensor.pth the same payload stored as a value of the state dict (on a tensor path)
+  load_from_bytes.pth a state dict whose tensor is rebuilt (with the allow-listed
+                      _rebuild_tensor_v2) over a storage made by torch.storage._load_from_bytes
   *.expected.safetensors  the tensors torch itself loads from each file above (torch.load of the
                       file, state dict flattened, every view made contiguous), written with the
                       shared st_io.py layout (BF16 kept as BF16 bits)
@@ -116,6 +118,22 @@ def flatten_expected(sd, prefix=""):
     return out
 
 
+class FromBytes:
+    """A storage pickled as torch.storage._load_from_bytes(b"..."): torch.load would run torch.load on
+    the embedded bytes; sgm4j must refuse it by name."""
+
+    def __reduce__(self):
+        import torch.storage
+        return (torch.storage._load_from_bytes, (b"PWNED-BYTES",))
+
+
+class SneakyTensor:
+    """A tensor rebuilt with the allow-listed _rebuild_tensor_v2 over a FromBytes storage."""
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, (FromBytes(), 0, (1,), (1,), False, collections.OrderedDict()))
+
+
 class Pwn:
     """Unpickling this object runs posix.system("touch MARKER") in Python."""
 
@@ -165,6 +183,7 @@ def main():
 
     torch.save({"state_dict": {"w": torch.ones(2)}, "payload": Pwn()}, "malicious.pth")
     torch.save({"w": torch.ones(2), "evil": Pwn()}, "malicious_tensor.pth")
+    torch.save({"w": SneakyTensor()}, "load_from_bytes.pth")
     assert not os.path.exists(MARKER)
     print("wrote", sorted(f for f in os.listdir(".") if not f.endswith(".py")))
 

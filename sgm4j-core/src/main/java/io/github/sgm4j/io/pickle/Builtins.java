@@ -25,7 +25,7 @@ final class Builtins {
             }
             if (args.size() == 1 && args.get(0) != null) {
                 for (Object pair : iterable(g, args.get(0))) {
-                    List<?> kv = pair instanceof PickleTuple t ? t.asList() : pair instanceof List<?> l ? l : null;
+                    List<?> kv = pair instanceof PickleTuple t ? t.asList() : pair instanceof PickleList l ? l.items() : null;
                     if (kv == null || kv.size() != 2) {
                         throw new PickleException(g + " argument items must be (key, value) pairs, got "
                                 + PickleValues.describe(pair));
@@ -54,7 +54,7 @@ final class Builtins {
             if (args.size() == 1 && args.get(0) instanceof PickleBytes b) {
                 return b;
             }
-            if (args.size() == 1 && args.get(0) instanceof List<?> l) {
+            if (args.size() == 1 && args.get(0) instanceof PickleList l) {
                 byte[] out = new byte[l.size()];
                 for (int i = 0; i < out.length; i++) {
                     if (!(l.get(i) instanceof Long v) || v < 0 || v > 255) {
@@ -108,8 +108,8 @@ final class Builtins {
     }
 
     private static List<?> iterable(PickleGlobal g, Object o) {
-        if (o instanceof List<?> l) {
-            return l;
+        if (o instanceof PickleList l) {
+            return l.items();
         } else if (o instanceof PickleTuple t) {
             return t.asList();
         } else if (o instanceof PickleSet s) {

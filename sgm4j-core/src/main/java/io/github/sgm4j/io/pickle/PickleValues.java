@@ -46,7 +46,7 @@ public final class PickleValues {
             return "bytes";
         } else if (value instanceof PickleTuple) {
             return "tuple";
-        } else if (value instanceof List) {
+        } else if (value instanceof PickleList) {
             return "list";
         } else if (value instanceof PickleDict d) {
             return d.isOrdered() ? "OrderedDict" : "dict";
@@ -78,8 +78,8 @@ public final class PickleValues {
             sb.append("b<").append(b.length()).append(" bytes>");
         } else if (v instanceof PickleTuple t) {
             items(sb, "(", t.asList(), ")", depth);
-        } else if (v instanceof List<?> l) {
-            items(sb, "[", l, "]", depth);
+        } else if (v instanceof PickleList l) {
+            items(sb, "[", l.items(), "]", depth);
         } else if (v instanceof PickleSet s) {
             items(sb, s.isFrozen() ? "frozenset({" : "{", s.items(), s.isFrozen() ? "})" : "}", depth);
         } else if (v instanceof PickleDict d) {

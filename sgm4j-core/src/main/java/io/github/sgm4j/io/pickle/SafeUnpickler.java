@@ -21,7 +21,7 @@ import java.util.Set;
  *
  * <p>Values are rebuilt as: None {@code null}, bool {@link Boolean}, int {@link Long} (or {@link
  * BigInteger} beyond 64 bits), float {@link Double}, str {@link String}, bytes {@link PickleBytes},
- * tuple {@link PickleTuple}, list {@link ArrayList}, dict and {@code collections.OrderedDict} {@link
+ * tuple {@link PickleTuple}, list {@link PickleList}, dict and {@code collections.OrderedDict} {@link
  * PickleDict}, set and frozenset {@link PickleSet}, a global reference {@link PickleGlobal}. A call
  * (REDUCE, NEWOBJ, INST, OBJ) of {@code collections.OrderedDict}, {@code builtins.set} / {@code
  * frozenset} / {@code bytes} / {@code bytearray} or {@code _codecs.encode} builds the value; a call
@@ -177,8 +177,8 @@ public final class SafeUnpickler {
                 case 'N' -> push(null);
                 case 0x88 -> push(Boolean.TRUE);
                 case 0x89 -> push(Boolean.FALSE);
-                case ']' -> push(new ArrayList<>());
-                case 'l' -> push(new ArrayList<>(popMark()));
+                case ']' -> push(new PickleList());
+                case 'l' -> push(new PickleList(popMark()));
                 case 'a' -> {
                     Object v = pop();
                     append(peek(), v);
@@ -337,9 +337,7 @@ public final class SafeUnpickler {
     }
 
     private void append(Object target, Object v) {
-        if (target instanceof List<?>) {
-            @SuppressWarnings("unchecked")
-            List<Object> l = (List<Object>) target;
+        if (target instanceof PickleList l) {
             l.add(v);
         } else if (target instanceof PickleObject o) {
             o.addItem(v);
