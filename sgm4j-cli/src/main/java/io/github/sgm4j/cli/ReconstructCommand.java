@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.models.FirstStage;
@@ -39,7 +39,7 @@ final class ReconstructCommand implements Callable<Integer> {
     @Parameters(index = "2", description = "output image (PNG)")
     Path out;
 
-    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors)")
+    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors, or a PyTorch .ckpt/.pth)")
     Path ckpt;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
@@ -79,7 +79,7 @@ final class ReconstructCommand implements Callable<Integer> {
                 Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
-                model.loadStateDict(SafeTensors.readAll(ckpt, manager), true);
+                model.loadStateDict(StateDicts.readAll(ckpt, manager), true);
                 rec = fs.decode(fs.encode(x, noise));
             } else {
                 throw new IllegalArgumentException(config + ": model " + model.getClass().getSimpleName()
