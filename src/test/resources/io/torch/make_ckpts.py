@@ -23,6 +23,10 @@ The outputs are small (a few KB each) and committed next to this script:
   malicious_tensor.pth the same payload stored as a value of the state dict (on a tensor path)
   load_from_bytes.pth a state dict whose tensor is rebuilt (with the allow-listed
                       _rebuild_tensor_v2) over a storage made by torch.storage._load_from_bytes
+  protocolN.pkl       (N = 0..5) the same plain-Python structure pickled with each protocol (no
+                      torch): ints of every width, floats, str (non-ASCII), bytes, None/bools, list,
+                      tuple, dict, set, frozenset, OrderedDict, a shared (memoized) list and an
+                      argparse.Namespace, read by SafeUnpicklerProtocolsTest
   *.expected.safetensors  the tensors torch itself loads from each file above (torch.load of the
                       file, state dict flattened, every view made contiguous), written with the
                       shared st_io.py layout (BF16 kept as BF16 bits)
@@ -141,8 +145,31 @@ class Pwn:
         return (os.system, ("touch " + MARKER,))
 
 
+def protocol_value():
+    shared = [7, 8]
+    return {
+        "ints": [0, 1, 255, 256, 65535, 65536, -1, 2 ** 31 - 1, -2 ** 31, 2 ** 63 - 1, -2 ** 63, 2 ** 70, -3 ** 50],
+        "floats": [0.0, -2.5, 1e300, float("inf")],
+        "text": "h\u00e9llo \u2713 \U0001F600",
+        "bytes": b"\x00\xff\n",
+        "consts": (None, True, False),
+        "tuple": ("a", ("b", ("c",))),
+        "set": {3, 1, 2},
+        "frozen": frozenset(["x"]),
+        "ordered": collections.OrderedDict([("k2", 2), ("k1", 1)]),
+        "shared": (shared, shared),
+        "ns": argparse.Namespace(lr=0.5),
+        ("tuple", "key"): "value",
+        7: "int key",
+    }
+
+
 def main():
     os.chdir(HERE)
+    import pickle
+    for proto in range(6):
+        with open("protocol%d.pkl" % proto, "wb") as f:
+            pickle.dump(protocol_value(), f, protocol=proto)
     sd = dtype_state_dict()
     torch.save(sd, "dtypes.pth")
     save_safetensors(flatten_expected(torch.load("dtypes.pth")), "dtypes.expected.safetensors")

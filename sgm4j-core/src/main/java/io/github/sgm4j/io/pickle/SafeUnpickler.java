@@ -24,7 +24,8 @@ import java.util.Set;
  * tuple {@link PickleTuple}, list {@link PickleList}, dict and {@code collections.OrderedDict} {@link
  * PickleDict}, set and frozenset {@link PickleSet}, a global reference {@link PickleGlobal}. A call
  * (REDUCE, NEWOBJ, INST, OBJ) of {@code collections.OrderedDict}, {@code builtins.set} / {@code
- * frozenset} / {@code bytes} / {@code bytearray} or {@code _codecs.encode} builds the value; a call
+ * frozenset} / {@code bytes} / {@code bytearray} or {@code _codecs.encode} builds the value ({@code
+ * copyreg._reconstructor(cls, ...)} of protocols 0 and 1 becomes a placeholder of {@code cls}); a call
  * the {@link PickleResolver} allows is built by it; any other call becomes a {@link PickleObject}
  * placeholder recording the global and its arguments (reported by {@link #foreignGlobals()}). No
  * Java class is looked up by a name from the file and nothing it names is run.
@@ -164,10 +165,10 @@ public final class SafeUnpickler {
                 }
                 case 0x8a -> push(littleEndianInt(bytes(u8())));
                 case 0x8b -> push(littleEndianInt(bytes(length(s32()))));
-                case 'S' -> push(PickleText.unquote(line()));
+                case 'S' -> push(utf8(PickleText.unquote(latin1Line()).getBytes(StandardCharsets.ISO_8859_1)));
                 case 'T' -> push(utf8(bytes(length(s32()))));
                 case 'U' -> push(utf8(bytes(u8())));
-                case 'V' -> push(PickleText.rawUnicodeEscape(line()));
+                case 'V' -> push(PickleText.rawUnicodeEscape(latin1Line()));
                 case 'X' -> push(utf8(bytes(length(u32()))));
                 case 0x8c -> push(utf8(bytes(u8())));
                 case 0x8d -> push(utf8(bytes(length(u64()))));
@@ -318,6 +319,12 @@ public final class SafeUnpickler {
 
     private Object call(Object callee, PickleTuple args, PickleDict kwargs) {
         if (callee instanceof PickleGlobal g) {
+            if ((g.is("copy_reg", "_reconstructor") || g.is("copyreg", "_reconstructor")) && args.size() == 3
+                    && args.get(0) instanceof PickleGlobal cls) {
+                // protocols 0 and 1 instantiate classes through copyreg: record the class itself
+                foreign.add(cls.qualifiedName());
+                return new PickleObject(sequence++, cls, new PickleTuple(new Object[0]), null);
+            }
             if (kwargs == null || kwargs.size() == 0) {
                 Object builtin = Builtins.call(g, args, keys);
                 if (builtin != Builtins.NOT_BUILTIN) {
@@ -480,6 +487,13 @@ public final class SafeUnpickler {
         byte[] b = java.util.Arrays.copyOfRange(data, pos, pos + n);
         pos += n;
         return b;
+    }
+
+    /** A text line as Latin-1 (UNICODE's raw-unicode-escape and STRING's repr are byte-oriented). */
+    private String latin1Line() {
+        int start = pos;
+        String utf = line();
+        return new String(data, start, utf.isEmpty() ? 0 : pos - 1 - start, StandardCharsets.ISO_8859_1);
     }
 
     private String line() {
