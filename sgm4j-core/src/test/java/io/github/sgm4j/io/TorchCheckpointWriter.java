@@ -36,8 +36,43 @@ public final class TorchCheckpointWriter {
      * @throws IOException if the file cannot be written
      */
     public static void write(Path path, Map<String, NDArray> stateDict, Map<String, Object> topLevel) throws IOException {
-        ByteArrayOutputStream p = new ByteArrayOutputStream();
         Map<String, byte[]> storages = new LinkedHashMap<>();
+        java.util.List<Spec> specs = new java.util.ArrayList<>();
+        for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+            NDArray a = e.getValue();
+            String key = String.valueOf(storages.size());
+            ByteBuffer bb = a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            byte[] bytes = new byte[bb.remaining()];
+            bb.get(bytes);
+            storages.put(key, bytes);
+            specs.add(new Spec(e.getKey(), storageType(a), key, a.size(), a.getShape().getShape()));
+        }
+        ByteArrayOutputStream p = pickle(specs, topLevel);
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("archive/data.pkl", p.toByteArray());
+        storages.forEach((k, v) -> entries.put("archive/data/" + k, v));
+        entries.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        try (OutputStream os = Files.newOutputStream(path); ZipOutputStream z = new ZipOutputStream(os)) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                ZipEntry ze = new ZipEntry(e.getKey());
+                ze.setMethod(ZipEntry.STORED);
+                ze.setSize(e.getValue().length);
+                CRC32 crc = new CRC32();
+                crc.update(e.getValue());
+                ze.setCrc(crc.getValue());
+                z.putNextEntry(ze);
+                z.write(e.getValue());
+                z.closeEntry();
+            }
+        }
+    }
+
+    /** One contiguous tensor of the pickle: its name, storage class, storage key, numel and shape. */
+    record Spec(String name, String storageType, String key, long numel, long[] shape) {}
+
+    /** The {@code data.pkl} of {@code specs} (see {@link #write}). */
+    static ByteArrayOutputStream pickle(java.util.List<Spec> specs, Map<String, Object> topLevel) throws IOException {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
         p.write(new byte[] {(byte) 0x80, 2});
         if (topLevel != null) {
             p.write(new byte[] {'}', '('});
@@ -57,24 +92,18 @@ public final class TorchCheckpointWriter {
         }
         global(p, "collections", "OrderedDict");
         p.write(new byte[] {')', 'R', '('});
-        for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
-            NDArray a = e.getValue();
-            String key = String.valueOf(storages.size());
-            ByteBuffer bb = a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            byte[] bytes = new byte[bb.remaining()];
-            bb.get(bytes);
-            storages.put(key, bytes);
-            unicode(p, e.getKey());
+        for (Spec s : specs) {
+            unicode(p, s.name());
             global(p, "torch._utils", "_rebuild_tensor_v2");
             p.write(new byte[] {'(', '('});
             unicode(p, "storage");
-            global(p, "torch", storageType(a));
-            unicode(p, key);
+            global(p, "torch", s.storageType());
+            unicode(p, s.key());
             unicode(p, "cpu");
-            long1(p, a.size());
+            long1(p, s.numel());
             p.write(new byte[] {'t', 'Q'});
             long1(p, 0);
-            long[] shape = a.getShape().getShape();
+            long[] shape = s.shape();
             p.write('(');
             for (long d : shape) {
                 long1(p, d);
@@ -86,8 +115,8 @@ public final class TorchCheckpointWriter {
                 strides[i] = stride;
                 stride *= shape[i];
             }
-            for (long s : strides) {
-                long1(p, s);
+            for (long st : strides) {
+                long1(p, st);
             }
             p.write(new byte[] {'t', (byte) 0x89});
             global(p, "collections", "OrderedDict");
@@ -98,23 +127,7 @@ public final class TorchCheckpointWriter {
             p.write('u');
         }
         p.write('.');
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        entries.put("archive/data.pkl", p.toByteArray());
-        storages.forEach((k, v) -> entries.put("archive/data/" + k, v));
-        entries.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-        try (OutputStream os = Files.newOutputStream(path); ZipOutputStream z = new ZipOutputStream(os)) {
-            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-                ZipEntry ze = new ZipEntry(e.getKey());
-                ze.setMethod(ZipEntry.STORED);
-                ze.setSize(e.getValue().length);
-                CRC32 crc = new CRC32();
-                crc.update(e.getValue());
-                ze.setCrc(crc.getValue());
-                z.putNextEntry(ze);
-                z.write(e.getValue());
-                z.closeEntry();
-            }
-        }
+        return p;
     }
 
     private static String storageType(NDArray a) {
