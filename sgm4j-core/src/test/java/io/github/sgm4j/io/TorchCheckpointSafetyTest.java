@@ -162,6 +162,49 @@ class TorchCheckpointSafetyTest {
         assertTrue(e.getMessage().contains("unhashable tuple"), e.getMessage());
     }
 
+    @Test
+    void amplificationThroughTheMemoIsBounded() {
+        // a list of 100k Nones, then set(that list) 10k times through the memo: ~170 KB of pickle asking
+        // for a billion set elements
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.write(']');
+        p.write('q');
+        p.write(0);
+        p.write('(');
+        for (int i = 0; i < 100_000; i++) {
+            p.write('N');
+        }
+        p.write('e');
+        p.write('0');
+        p.writeBytes("c__builtin__\nset\nq\u0001".getBytes(StandardCharsets.ISO_8859_1));
+        for (int i = 0; i < 10_000; i++) {
+            p.writeBytes(new byte[] {'h', 1, 'h', 0, (byte) 0x85, 'R', '0'});
+        }
+        p.write('.');
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            PickleException e = assertThrows(PickleException.class, () -> new SafeUnpickler(NOTHING).load(p.toByteArray()));
+            assertTrue(e.getMessage().contains("size budget"), e.getMessage());
+        });
+        // two 20 KB keys differing only at the end, memoized, inserted into 200k small dicts: each insert
+        // compares them in full (4e9 character comparisons for 1.8 MB of pickle): the work budget stops it
+        ByteArrayOutputStream q = new ByteArrayOutputStream();
+        for (int k = 0; k < 2; k++) {
+            byte[] kb = ("k".repeat(20_000) + k).getBytes(StandardCharsets.UTF_8);
+            q.write('X');
+            q.writeBytes(new byte[] {(byte) kb.length, (byte) (kb.length >> 8), 0, 0});
+            q.writeBytes(kb);
+            q.writeBytes(new byte[] {'q', (byte) k, '0'});
+        }
+        for (int i = 0; i < 200_000; i++) {
+            q.writeBytes(new byte[] {'}', 'h', 0, 'N', 's', 'h', 1, 'N', 's', '0'});
+        }
+        q.writeBytes(new byte[] {'N', '.'});
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            PickleException e = assertThrows(PickleException.class, () -> new SafeUnpickler(NOTHING).load(q.toByteArray()));
+            assertTrue(e.getMessage().contains("work budget"), e.getMessage());
+        });
+    }
+
     private static void call(ByteArrayOutputStream p, String key, String module, String name, String arg) throws IOException {
         unicode(p, key);
         unicode(p, module);

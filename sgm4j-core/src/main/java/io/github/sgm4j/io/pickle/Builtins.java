@@ -24,7 +24,9 @@ final class Builtins {
                 throw new PickleException(g + " takes at most 1 argument, got " + args.size());
             }
             if (args.size() == 1 && args.get(0) != null) {
-                for (Object pair : iterable(g, args.get(0))) {
+                List<?> pairs = iterable(g, args.get(0));
+                keys.chargeItems(pairs.size());
+                for (Object pair : pairs) {
                     List<?> kv = pair instanceof PickleTuple t ? t.asList() : pair instanceof PickleList l ? l.items() : null;
                     if (kv == null || kv.size() != 2) {
                         throw new PickleException(g + " argument items must be (key, value) pairs, got "
@@ -41,7 +43,9 @@ final class Builtins {
                 throw new PickleException(g + " takes at most 1 argument, got " + args.size());
             }
             if (args.size() == 1) {
-                for (Object o : iterable(g, args.get(0))) {
+                List<?> elements = iterable(g, args.get(0));
+                keys.chargeItems(elements.size());
+                for (Object o : elements) {
                     s.add(o);
                 }
             }
@@ -55,6 +59,7 @@ final class Builtins {
                 return b;
             }
             if (args.size() == 1 && args.get(0) instanceof PickleList l) {
+                keys.chargeItems(l.size());
                 byte[] out = new byte[l.size()];
                 for (int i = 0; i < out.length; i++) {
                     if (!(l.get(i) instanceof Long v) || v < 0 || v > 255) {
@@ -65,6 +70,7 @@ final class Builtins {
                 return new PickleBytes(out);
             }
             if (args.size() == 2 && args.get(0) instanceof String s && args.get(1) instanceof String enc) {
+                keys.chargeItems(s.length());
                 return encode(g, s, enc);
             }
             throw new PickleException(g + " with arguments " + PickleValues.describe(args) + " is not supported");
@@ -73,6 +79,7 @@ final class Builtins {
             if (args.size() != 2 || !(args.get(0) instanceof String s) || !(args.get(1) instanceof String enc)) {
                 throw new PickleException("_codecs.encode takes (str, encoding), got " + PickleValues.describe(args));
             }
+            keys.chargeItems(s.length());
             return encode(g, s, enc);
         }
         return NOT_BUILTIN;

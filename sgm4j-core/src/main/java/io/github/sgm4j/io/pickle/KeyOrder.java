@@ -13,9 +13,25 @@ import java.util.Comparator;
 final class KeyOrder implements Comparator<Object> {
 
     private long budget;
+    private long items;
 
-    KeyOrder(long budget) {
+    /**
+     * @param budget the key-comparison work allowed (characters and elements compared)
+     * @param items the elements and bytes the builtins may materialize from existing values (a pickle
+     *     can call {@code set(x)} or {@code _codecs.encode(s)} on one memoized value many times)
+     */
+    KeyOrder(long budget, long items) {
         this.budget = budget;
+        this.items = items;
+    }
+
+    /** Charges {@code n} elements or bytes built by a builtin from existing values. */
+    void chargeItems(long n) {
+        items -= n;
+        if (items < 0) {
+            throw new PickleException("the builtins' copies of existing values exceed the size budget (a pickle built"
+                    + " to exhaust memory)");
+        }
     }
 
     /** Lifts the budget (after loading, lookups by the caller are not charged). */

@@ -77,7 +77,7 @@ public final class SafeUnpickler {
             throw new IllegalStateException("a SafeUnpickler reads one pickle");
         }
         data = pickle;
-        keys = new KeyOrder(100_000_000L + 256L * pickle.length);
+        keys = new KeyOrder(100_000_000L + 256L * pickle.length, 1_000_000L + 16L * pickle.length);
         try {
             Object result = run();
             keys.disarm();
