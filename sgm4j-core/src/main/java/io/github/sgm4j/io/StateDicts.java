@@ -64,20 +64,27 @@ public final class StateDicts {
     }
 
     /**
-     * Whether {@code path} starts like a PyTorch checkpoint (a zip or a pickle) rather than safetensors.
+     * Whether {@code path} starts like a PyTorch checkpoint rather than safetensors: a zip header, or
+     * a pickle (the legacy format, refused later with advice), unless the first 9 bytes read as a
+     * safetensors header length followed by {@code '{'} (a header length such as 0x280 also starts
+     * with the pickle protocol byte 0x80).
      *
      * @param path the file
      * @return true for a zip or pickle header
      * @throws UncheckedIOException if the file cannot be read
      */
     public static boolean isTorch(Path path) {
-        byte[] head = new byte[4];
+        byte[] head = new byte[9];
         int n;
         try (InputStream in = Files.newInputStream(path)) {
             n = in.readNBytes(head, 0, head.length);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
-        return TorchCheckpoint.looksLikeTorch(java.util.Arrays.copyOf(head, n));
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+            return true;
+        }
+        boolean safetensors = n == 9 && head[8] == '{' && head[5] == 0 && head[6] == 0 && head[7] == 0;
+        return !safetensors && TorchCheckpoint.looksLikeTorch(java.util.Arrays.copyOf(head, n));
     }
 }

@@ -55,6 +55,13 @@ import java.util.zip.Inflater;
  * #foreignGlobals()}; such an object <em>inside the state dict</em> is refused with a {@link
  * TorchCheckpointFormatException} naming the key and the global. The legacy non-zip format ({@code
  * _use_new_zipfile_serialization=False}) is refused with advice to re-save the file.
+ *
+ * <p>Storages are read from the memory map when stored uncompressed (as {@code torch.save} writes
+ * them); an archive re-compressed with deflate still loads, but each storage used is inflated into
+ * the heap and kept until {@link #close()}. A {@code byteorder} entry of {@code big} is honoured by
+ * swapping bytes. Only the central directory's CRC of small entries ({@code data.pkl}, {@code
+ * byteorder}) and of inflated storages is checked; stored storages are read as they are. Not
+ * thread-safe: load from one thread at a time.
  */
 public final class TorchCheckpoint implements StateDictFile {
 

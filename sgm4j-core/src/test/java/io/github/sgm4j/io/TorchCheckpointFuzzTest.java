@@ -88,7 +88,7 @@ class TorchCheckpointFuzzTest {
             Map<String, byte[]> entries = entries(TorchCheckpointTest.DIR.resolve(name));
             String pkl = entries.keySet().stream().filter(k -> k.endsWith("/data.pkl")).findFirst().orElseThrow();
             byte[] original = entries.get(pkl);
-            for (int i = 0; i < 160; i++) {
+            for (int i = 0; i < 120; i++) {
                 Map<String, byte[]> mutated = new LinkedHashMap<>(entries);
                 mutated.put(pkl, mutate(original, r));
                 Path f = tmp.resolve("m" + i + ".pth");
@@ -105,7 +105,7 @@ class TorchCheckpointFuzzTest {
         int[] outcomes = new int[2];
         for (String name : FIXTURES) {
             byte[] original = Files.readAllBytes(TorchCheckpointTest.DIR.resolve(name));
-            for (int i = 0; i < 100; i++) {
+            for (int i = 0; i < 80; i++) {
                 byte[] b = original.clone();
                 if (r.nextBoolean()) {
                     b = java.util.Arrays.copyOf(b, r.nextInt(b.length));

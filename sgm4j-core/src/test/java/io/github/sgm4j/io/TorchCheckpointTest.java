@@ -142,6 +142,20 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void safetensorsWhoseHeaderLengthLooksLikeAPickleIsSafetensors() throws IOException {
+        // header length 0x280 = 640: the file starts 0x80 0x02, like a protocol-2 pickle
+        String json = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] h = (json + " ".repeat(640 - json.length())).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 640 + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(640).put(h).putFloat(2.5f);
+        Path f = Files.write(tmp.resolve("x.safetensors"), b.array());
+        try (StateDictFile s = StateDicts.open(f)) {
+            assertInstanceOf(SafeTensorsFile.class, s);
+            assertEquals(2.5f, s.load("a", m).getFloat(0));
+        }
+    }
+
+    @Test
     void notACheckpointIsATypedError() throws IOException {
         Path zip = tmp.resolve("other.zip");
         try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip))) {
@@ -153,6 +167,37 @@ class TorchCheckpointTest {
         assertTrue(e.getMessage().contains("no <root>/data.pkl"), e.getMessage());
         Path txt = Files.writeString(tmp.resolve("notes.ckpt"), "hello world, not a checkpoint");
         assertThrows(SafeTensorsFormatException.class, () -> StateDicts.open(txt));
+    }
+
+    @Test
+    void bigEndianArchiveIsByteSwapped() throws IOException {
+        Map<String, NDArray> sd = new java.util.LinkedHashMap<>();
+        sd.put("f32", ai.djl.ndarray.NDArrays.stack(new ai.djl.ndarray.NDList(m.ones(new ai.djl.ndarray.types.Shape(3)),
+                m.zeros(new ai.djl.ndarray.types.Shape(3)))));
+        sd.put("i64", m.arange(0, 5, 1, DataType.INT64));
+        Path le = tmp.resolve("le.pth");
+        TorchCheckpointWriter.write(le, sd, null);
+        Map<String, byte[]> entries = TorchCheckpointFuzzTest.entries(le);
+        swap(entries.get("archive/data/0"), 4);
+        swap(entries.get("archive/data/1"), 8);
+        entries.put("archive/byteorder", "big".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        Path be = tmp.resolve("be.pth");
+        TorchCheckpointFuzzTest.writeZip(be, entries);
+        try (TorchCheckpoint f = TorchCheckpoint.open(be)) {
+            for (String k : sd.keySet()) {
+                SafeTensorsTest.assertBitEqual(sd.get(k), f.load(k, m));
+            }
+        }
+    }
+
+    private static void swap(byte[] b, int es) {
+        for (int p = 0; p < b.length; p += es) {
+            for (int i = 0; i < es / 2; i++) {
+                byte t = b[p + i];
+                b[p + i] = b[p + es - 1 - i];
+                b[p + es - 1 - i] = t;
+            }
+        }
     }
 
     @Test
