@@ -312,6 +312,27 @@ public class AutoencoderKL extends Module implements FirstStage {
         }
     }
 
+    /**
+     * Loads a training checkpoint's weights for inference: the loss's keys ({@code loss.*}: the
+     * discriminator, LPIPS, {@code logvar}) are dropped with one log line, every other key must match
+     * exactly.
+     *
+     * @param stateDict the checkpoint's tensors by reference key
+     * @return the load result (clean)
+     * @throws io.github.sgm4j.nn.StateDictException when a non-loss key is missing, unexpected or of
+     *     the wrong shape
+     */
+    public LoadResult loadInferenceWeights(Map<String, NDArray> stateDict) {
+        Map<String, NDArray> sd = new java.util.LinkedHashMap<>(stateDict);
+        int before = sd.size();
+        sd.keySet().removeIf(k -> k.startsWith("loss."));
+        if (sd.size() != before) {
+            LOG.info("ignored {} training-only loss.* keys (discriminator, LPIPS, logvar) for inference",
+                    before - sd.size());
+        }
+        return loadStateDict(sd, true);
+    }
+
     // ------------------------------------------------------------------ encode
 
     /**

@@ -30,7 +30,7 @@ import java.util.Map;
  * AdamW} with weight decay 0): optimizer 0 over encoder, decoder and quant convs, optimizer 1 over
  * the discriminator. {@code loss.logvar} is in neither (ldm never trains it).
  */
-public class LdmAutoencoderTrainer extends Module {
+public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining {
 
     /**
      * The result of one training step.
@@ -41,9 +41,15 @@ public class LdmAutoencoderTrainer extends Module {
      */
     public record StepOutput(NDArray loss, Map<String, NDArray> log, NDArray reconstructions) {}
 
+    /** The keys of {@link #trainBatch}'s log, in a fixed order. */
+    public static final List<String> LOG_KEYS = List.of("aeloss", "discloss", "total_loss", "logvar", "kl_loss",
+            "nll_loss", "rec_loss", "d_weight", "disc_factor", "g_loss", "disc_loss", "logits_real", "logits_fake");
+
     private final AutoencoderKL ae;
     private final LPIPSWithDiscriminator loss;
     private double learningRate;
+    private long globalStep;
+    private List<AdamW> optimizers = List.of();
 
     /**
      * Wraps an autoencoder (with quant convs) and its loss.
@@ -293,5 +299,126 @@ public class LdmAutoencoderTrainer extends Module {
         }
         out.reconstructions().close();
         return new StepOutput(out.loss(), out.log(), null);
+    }
+
+    /**
+     * Allocates the tree (autoencoder and loss) and attaches the wrapped autoencoder to the same
+     * manager, so it can encode and decode on its own; then loads the loss's pretrained LPIPS weights (when it
+     * uses them).
+     *
+     * @param manager owns the arrays
+     * @param noise the source of the initialisers' draws
+     */
+    @Override
+    public void initialize(NDManager manager, NoiseSource noise) {
+        super.initialize(manager, noise);
+        ae.attach(manager);
+        loss.loadPretrainedLpips();
+    }
+
+    @Override
+    public List<String> logKeys() {
+        return LOG_KEYS;
+    }
+
+    @Override
+    public Module module() {
+        return this;
+    }
+
+    @Override
+    public List<AdamW> configureOptimizers(NDManager manager, double lr) {
+        setLearningRate(lr);
+        optimizers = configureOptimizers(manager);
+        return optimizers;
+    }
+
+    @Override
+    public List<AdamW> getOptimizers() {
+        return optimizers;
+    }
+
+    @Override
+    public double getLearningRate() {
+        return learningRate;
+    }
+
+    @Override
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>(autoencoderParameters());
+        out.putAll(discriminatorParameters());
+        return out;
+    }
+
+    @Override
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    @Override
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
+    }
+
+    /**
+     * ldm under Lightning 1.4: optimizer 0 (autoencoder) then optimizer 1 (discriminator), each with
+     * its own forward, at the same global step; then the global step advances.
+     *
+     * @param images the batch [B, C, H, W] in [-1, 1]
+     * @param batchIdx the batch index (unused: ldm runs both optimizers on every batch)
+     * @param noise the source of the posterior samples and LPIPS's dropout masks
+     * @return {@code aeloss}, {@code discloss} and the loss's log values
+     * @throws IllegalStateException before {@link #configureOptimizers(NDManager, double)}
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when a loss is NaN or infinite
+     */
+    @Override
+    public Map<String, Double> trainBatch(NDArray images, long batchIdx, NoiseSource noise) {
+        if (optimizers.size() != 2) {
+            throw new IllegalStateException("configureOptimizers(manager, lr) was not called");
+        }
+        Map<String, Double> log = new LinkedHashMap<>();
+        try (NDArray bhwc = images.transpose(0, 2, 3, 1)) {
+            for (int idx = 0; idx < 2; idx++) {
+                StepOutput out = optimizerStepChecked(bhwc, idx, noise);
+                log.put(idx == 0 ? "aeloss" : "discloss", (double) out.loss().getFloat());
+                out.log().forEach((k, v) -> {
+                    log.put(k.startsWith("train/") ? k.substring(6) : k, scalarValue(v));
+                    v.close();
+                });
+                out.loss().close();
+            }
+        }
+        globalStep++;
+        return log;
+    }
+
+    static double scalarValue(NDArray v) {
+        if (v.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32) {
+            return v.getFloat();
+        }
+        try (NDArray c = v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)) {
+            return c.getFloat();
+        }
+    }
+
+    private StepOutput optimizerStepChecked(NDArray bhwc, int idx, NoiseSource noise) {
+        train();
+        toggleOptimizer(idx);
+        zeroGrad(idx);
+        StepOutput out = trainingStep(bhwc, globalStep, idx, noise);
+        double l = out.loss().getFloat();
+        if (!Double.isFinite(l)) {
+            out.reconstructions().close();
+            throw new io.github.sgm4j.optim.NonFiniteLossException(globalStep + 1, l);
+        }
+        backward(out.loss(), idx);
+        boolean prev = F.setGradEnabled(false);
+        try {
+            optimizers.get(idx).step();
+        } finally {
+            F.setGradEnabled(prev);
+        }
+        out.reconstructions().close();
+        return out;
     }
 }

@@ -8,6 +8,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.modules.autoencoding.lpips.LPIPS;
+import io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights;
 import io.github.sgm4j.modules.autoencoding.lpips.NLayerDiscriminator;
 import io.github.sgm4j.modules.autoencoding.lpips.VqPerceptual;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
@@ -97,6 +98,8 @@ public class LPIPSWithDiscriminator extends Module {
     private final LPIPS perceptualLoss;
     private final NLayerDiscriminator discriminator;
     private final VqPerceptual.DiscLoss discLossFn;
+    private java.nio.file.Path pretrainedLpips;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LPIPSWithDiscriminator.class);
 
     /**
      * Builds the loss (LPIPS weights still to be loaded, see {@link LPIPS}).
@@ -105,8 +108,12 @@ public class LPIPSWithDiscriminator extends Module {
      */
     public LPIPSWithDiscriminator(Params params) {
         this.params = params;
-        this.perceptualLoss = register("perceptual_loss", new LPIPS());
-        perceptualLoss.eval();
+        if (params.perceptualWeight() > 0) {
+            this.perceptualLoss = register("perceptual_loss", new LPIPS());
+            perceptualLoss.eval();
+        } else {
+            this.perceptualLoss = null;
+        }
         double init = params.logvarInit();
         this.logvar = parameter("logvar", new Shape(), (m, s, d, n) -> Tensors.scalar(m, init, d));
         this.discriminator = register("discriminator", NLayerDiscriminator.weightsInit(new NLayerDiscriminator(
@@ -127,12 +134,57 @@ public class LPIPSWithDiscriminator extends Module {
         if (!discLoss.equals("hinge") && !discLoss.equals("vanilla")) {
             throw new ConfigException(p.pathOf("disc_loss"), "expected 'hinge' or 'vanilla', got '" + discLoss + "'");
         }
-        return new LPIPSWithDiscriminator(new Params(p.getLong("disc_start"), p.getDouble("logvar_init", d.logvarInit()),
+        String lpipsDir = p.getString("lpips_dir", null);
+        LPIPSWithDiscriminator loss = new LPIPSWithDiscriminator(new Params(p.getLong("disc_start"), p.getDouble("logvar_init", d.logvarInit()),
                 p.getDouble("kl_weight", d.klWeight()), p.getDouble("pixelloss_weight", d.pixellossWeight()),
                 p.getInt("disc_num_layers", d.discNumLayers()), p.getInt("disc_in_channels", d.discInChannels()),
                 p.getDouble("disc_factor", d.discFactor()), p.getDouble("disc_weight", d.discWeight()),
                 p.getDouble("perceptual_weight", d.perceptualWeight()), p.getBoolean("use_actnorm", d.useActnorm()),
                 p.getBoolean("disc_conditional", d.discConditional()), discLoss));
+        if (loss.perceptualLoss != null) {
+            loss.pretrainedLpips = LpipsWeights.directory(lpipsDir);
+        } else {
+            LOG.info("{}: perceptual_weight is 0: LPIPS is off (not built, no loss.perceptual_loss.* keys)", p.path());
+        }
+        return loss;
+    }
+
+    /**
+     * Allocates the tensors, then, for a loss built from a config with {@code perceptual_weight > 0},
+     * loads the pretrained LPIPS weights ({@link LpipsWeights}: {@code lpips_dir}, {@value
+     * LpipsWeights#ENV} or {@code ~/.cache/sgm4j/lpips}). A loss built with the constructor leaves
+     * LPIPS's weights to the caller.
+     *
+     * @param manager the manager that will own the arrays
+     * @param noise the source of the initialisers' draws
+     * @throws LpipsWeights.MissingWeightsException naming the missing file and its directory
+     */
+    @Override
+    public void initialize(ai.djl.ndarray.NDManager manager, io.github.sgm4j.noise.NoiseSource noise) {
+        super.initialize(manager, noise);
+        loadPretrainedLpips();
+    }
+
+    /**
+     * Loads the pretrained LPIPS weights when this loss was built from a config with {@code
+     * perceptual_weight > 0} (no-op otherwise). {@link #initialize} calls it; a parent module that
+     * allocates this loss as part of its tree calls it after allocation.
+     *
+     * @throws LpipsWeights.MissingWeightsException naming the missing file and its directory
+     */
+    public void loadPretrainedLpips() {
+        if (pretrainedLpips != null) {
+            LpipsWeights.load(perceptualLoss, pretrainedLpips);
+        }
+    }
+
+    /**
+     * The directory the pretrained LPIPS weights are read from at {@link #initialize}.
+     *
+     * @return the directory, or null when LPIPS is off or its weights are the caller's business
+     */
+    public java.nio.file.Path getPretrainedLpipsDir() {
+        return pretrainedLpips;
     }
 
     /**
@@ -393,7 +445,7 @@ public class LPIPSWithDiscriminator extends Module {
     /**
      * The perceptual metric ({@code perceptual_loss}).
      *
-     * @return the module
+     * @return the module, or null when {@code perceptual_weight} is 0 (LPIPS off, not built)
      */
     public LPIPS getPerceptualLoss() {
         return perceptualLoss;
