@@ -103,7 +103,7 @@ final class ReconstructCommand implements Callable<Integer> {
                 Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
             } else if (model instanceof io.github.sgm4j.models.AutoencoderKL ae) {
-                ae.loadInferenceWeights(SafeTensors.readAll(ckpt, manager));
+                ae.loadInferenceWeights(StateDicts.readAll(ckpt, manager));
                 rec = ae.decode(ae.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
                 model.loadStateDict(StateDicts.readAll(ckpt, manager), true);
