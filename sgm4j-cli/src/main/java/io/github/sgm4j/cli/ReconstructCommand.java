@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.models.FirstStage;
@@ -39,7 +39,7 @@ final class ReconstructCommand implements Callable<Integer> {
     @Parameters(index = "2", arity = "0..1", description = "output image (PNG); omit with --mnist")
     Path out;
 
-    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors)")
+    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors, or a PyTorch .ckpt/.pth)")
     Path ckpt;
 
     @Option(names = "--mnist", description = "evaluate on the MNIST test set in this IDX directory (held-out digits,"
@@ -103,10 +103,10 @@ final class ReconstructCommand implements Callable<Integer> {
                 Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
             } else if (model instanceof io.github.sgm4j.models.AutoencoderKL ae) {
-                ae.loadInferenceWeights(SafeTensors.readAll(ckpt, manager));
+                ae.loadInferenceWeights(StateDicts.readAll(ckpt, manager));
                 rec = ae.decode(ae.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
-                model.loadStateDict(SafeTensors.readAll(ckpt, manager), true);
+                model.loadStateDict(StateDicts.readAll(ckpt, manager), true);
                 rec = fs.decode(fs.encode(x, noise));
             } else {
                 throw new IllegalArgumentException(config + ": model " + model.getClass().getSimpleName()

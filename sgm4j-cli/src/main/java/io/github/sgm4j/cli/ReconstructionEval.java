@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.models.AutoencoderKL;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
@@ -51,7 +51,7 @@ final class ReconstructionEval {
                         + built.getClass().getSimpleName() + ")");
             }
             ae.initialize(manager, new TorchNoiseSource(c.seed));
-            ae.loadInferenceWeights(SafeTensors.readAll(c.ckpt, manager));
+            ae.loadInferenceWeights(StateDicts.readAll(c.ckpt, manager));
             ae.eval();
             double psnr = 0;
             double ssim = 0;

@@ -9,7 +9,7 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer;
 import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
 import io.github.sgm4j.modules.diffusionmodules.model.Decoder;
@@ -303,7 +303,7 @@ public class AutoencoderKL extends Module implements FirstStage {
         super.initialize(manager, noise);
         if (ckptPath != null) {
             try (NDScope ignored = new NDScope()) {
-                Map<String, NDArray> sd = new java.util.LinkedHashMap<>(SafeTensors.readAll(Path.of(ckptPath), manager));
+                Map<String, NDArray> sd = new java.util.LinkedHashMap<>(StateDicts.readAll(Path.of(ckptPath), manager));
                 // ldm init_from_ckpt: keys starting with an ignore_keys entry are deleted first
                 sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
                 LoadResult r = loadStateDict(sd, false);

@@ -3,7 +3,7 @@ package io.github.sgm4j.modules.autoencoding.lpips;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.nn.LoadResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +27,9 @@ import java.util.Map;
  *   <li>heads: {@code vgg_lpips.safetensors}, {@code vgg.safetensors} or {@code vgg.pth} (keys {@code linK.model.1.weight}).
  * </ul>
  *
- * <p>{@code .pth} files are read through the safe checkpoint reader when this build has one;
- * otherwise convert them to safetensors (the README shows a two-line script).
+ * <p>{@code .pth} files are read by the safe checkpoint reader ({@link StateDicts}: PyTorch's zip
+ * format, never executing code); files in torch's legacy non-zip format are refused with advice to
+ * re-save them or convert them to safetensors (the README shows a two-line script).
  */
 public final class LpipsWeights {
 
@@ -137,22 +138,6 @@ public final class LpipsWeights {
     }
 
     private static Map<String, NDArray> read(Path file, NDManager m) {
-        String name = file.getFileName().toString();
-        if (name.endsWith(".safetensors")) {
-            return SafeTensors.readAll(file, m);
-        }
-        return StateDictFiles.readAll(file, m);
-    }
-
-    /** Reads a non-safetensors weight file; replaced by the safe checkpoint reader when it exists. */
-    static final class StateDictFiles {
-        private StateDictFiles() {}
-
-        static Map<String, NDArray> readAll(Path file, NDManager m) {
-            throw new MissingWeightsException(file + ": this build reads LPIPS weights from safetensors only; convert it "
-                    + "(python: safetensors.torch.save_file(torch.load(f, weights_only=True), out)) to "
-                    + file.getFileName().toString().replaceAll("\\.pth$", "") + ".safetensors, or use "
-                    + String.join(" / ", VGG_FILES.get(0), LIN_FILES.get(0)));
-        }
+        return StateDicts.readAll(file, m);
     }
 }
