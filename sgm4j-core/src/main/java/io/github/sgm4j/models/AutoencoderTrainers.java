@@ -61,8 +61,10 @@ public final class AutoencoderTrainers {
             }
             t = LdmAutoencoderTrainer.fromConfig(p, new Instantiator());
         } else if (SGM_TARGETS.contains(target)) {
-            throw new ConfigException(model.pathOf("target"), "training of " + target
-                    + " is not in this build yet (ldm.models.autoencoder.AutoencoderKL is)");
+            if (!p.isNode("loss_config")) {
+                throw new ConfigException(p.pathOf("loss_config"), target + " needs a loss_config to be trained");
+            }
+            t = SgmAutoencoderTrainer.fromConfig(p, new Instantiator());
         } else {
             throw new ConfigException(model.pathOf("target"), "not an autoencoder target: " + target);
         }

@@ -47,7 +47,7 @@ import java.util.regex.Pattern;
  * <p>{@code ema_decay} is rejected: sgm builds its {@code LitEma} before the encoder, decoder and
  * loss exist, so it tracks no parameter and raises {@code KeyError} at the end of the first batch.
  */
-public class SgmAutoencoderTrainer extends Module {
+public class SgmAutoencoderTrainer extends Module implements AutoencoderTraining {
 
     /**
      * The result of one training step.
@@ -142,6 +142,11 @@ public class SgmAutoencoderTrainer extends Module {
     private final List<ConfigNode> discOptimizerArgs;
     private double learningRate;
     private List<Optimizer> optimizers = List.of();
+    private long globalStep;
+
+    /** The keys of {@link #trainBatch}'s log, in a fixed order ({@code optimizer}: the index that stepped). */
+    public static final List<String> LOG_KEYS = List.of("optimizer", "loss/total", "loss/nll", "loss/rec", "loss/g",
+            "scalars/logvar", "scalars/d_weight", "kl_loss", "loss/disc", "logits/real", "logits/fake");
     private Map<Parameter, Boolean> toggled;
 
     /**
@@ -608,5 +613,116 @@ public class SgmAutoencoderTrainer extends Module {
             optimizers.get(idx).step();
         }
         return out;
+    }
+
+    /**
+     * Allocates the tree, attaches the wrapped autoencoder to the same manager and loads the loss's
+     * pretrained LPIPS weights (when it uses them).
+     *
+     * @param manager owns the arrays
+     * @param noise the source of the initialisers' draws
+     */
+    @Override
+    public void initialize(NDManager manager, NoiseSource noise) {
+        super.initialize(manager, noise);
+        getAutoencoder().attach(manager);
+        getLoss().loadPretrainedLpips();
+    }
+
+    @Override
+    public Module module() {
+        return this;
+    }
+
+    @Override
+    public List<AdamW> configureOptimizers(NDManager manager, double lr) {
+        setLearningRate(lr);
+        configureOptimizers(manager);
+        return getOptimizers();
+    }
+
+    /**
+     * Every parameter group's Adam of every optimizer, flattened in order (optimizer 0's groups, then
+     * optimizer 1's): the states a checkpoint holds.
+     *
+     * @return the group optimizers
+     */
+    @Override
+    public List<AdamW> getOptimizers() {
+        List<AdamW> out = new ArrayList<>();
+        optimizers.forEach(o -> out.addAll(o.groups()));
+        return out;
+    }
+
+    @Override
+    public double getLearningRate() {
+        return learningRate;
+    }
+
+    @Override
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        optimizers.forEach(o -> out.putAll(o.parameters()));
+        return out;
+    }
+
+    @Override
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    @Override
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
+    }
+
+    @Override
+    public List<String> logKeys() {
+        return LOG_KEYS;
+    }
+
+    /**
+     * sgm under manual optimisation: {@link #optimizerStep} with the batch index and the global
+     * step, then the global step advances (one optimizer step per batch).
+     *
+     * @param images the batch [B, C, H, W] in [-1, 1]
+     * @param batchIdx the batch index
+     * @param noise the source of the random draws
+     * @return {@code optimizer} (the index that stepped) and the loss's log values
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when the loss is NaN or infinite (checked
+     *     before the update)
+     */
+    @Override
+    public Map<String, Double> trainBatch(NDArray images, long batchIdx, NoiseSource noise) {
+        if (optimizers.isEmpty()) {
+            throw new IllegalStateException("configureOptimizers(manager, lr) was not called");
+        }
+        train();
+        int idx = optimizerIndex(batchIdx, globalStep, optimizers.size());
+        zeroGrad(idx);
+        StepOutput out;
+        toggleOptimizer(idx);
+        try {
+            out = trainingStep(images, globalStep, idx, noise);
+            double l = out.loss().getFloat();
+            if (!Double.isFinite(l)) {
+                throw new io.github.sgm4j.optim.NonFiniteLossException(globalStep + 1, l);
+            }
+            backward(out);
+        } finally {
+            untoggleOptimizer();
+        }
+        if (out.differentiable()) {
+            optimizers.get(idx).step();
+        }
+        Map<String, Double> log = new LinkedHashMap<>();
+        log.put("optimizer", (double) idx);
+        out.log().forEach((k, v) -> {
+            log.put(k.startsWith("train/") ? k.substring(6) : k, LdmAutoencoderTrainer.scalarValue(v));
+            v.close();
+        });
+        out.loss().close();
+        globalStep++;
+        return log;
     }
 }

@@ -71,6 +71,38 @@ class AutoencoderTrainingTest {
         }
     }
 
+    static Stream<String> sgmConfigs() throws Exception {
+        try (Stream<Path> s = Files.list(CONFIGS.resolve("sgm/example_training/autoencoder/kl-f4"))) {
+            return s.map(p -> "sgm/example_training/autoencoder/kl-f4/" + p.getFileName()).sorted().toList().stream();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("sgmConfigs")
+    void sgmConfigTrainsThreeStepsAndReloadsStrictly(String rel, @TempDir Path out) throws Exception {
+        ConfigNode root = tiny(rel, 1);
+        try (NDManager m = NDManager.newBaseManager()) {
+            AutoencoderTraining t = AutoencoderTrainers.build(root.getNode("model"), m, 0, 1e-4);
+            List<Map<String, Double>> logs = new ArrayList<>();
+            AutoencoderRun.Result r = new AutoencoderRun(t, AutoencoderTrainingTest::images, images(m, 99, 2, 1),
+                    new AutoencoderRun.Options(3, 2, out, 0, 0, 0)).run((step, log) -> logs.add(log));
+            assertEquals(3, r.finalStep());
+            // sgm: one optimizer per batch, batch_idx % 2 once global_step >= disc_start_iter (0 here)
+            assertEquals(List.of(0.0, 1.0, 0.0), logs.stream().map(l -> l.get("optimizer")).toList());
+            for (Map<String, Double> log : logs) {
+                assertTrue(log.values().stream().allMatch(Double::isFinite), rel + ": " + log);
+            }
+            Map<String, NDArray> sd = SafeTensors.readAll(r.lastCheckpoint(), m);
+            assertTrue(sd.containsKey("loss.logvar") && sd.keySet().stream().anyMatch(k -> k.startsWith("loss.discriminator.")));
+            AutoencoderTraining fresh = AutoencoderTrainers.build(root.getNode("model"), m, 5, 1e-4);
+            AutoencoderRun.resume(r.lastCheckpoint(), fresh);
+            for (Map.Entry<String, NDArray> e : fresh.module().stateDict().entrySet()) {
+                assertTrue(e.getValue().contentEquals(sd.get(e.getKey())), e.getKey());
+            }
+            assertEquals(3, fresh.getGlobalStep());
+        }
+    }
+
     /** The config with tiny widths: ch 32, 32x32 images, disc_start 1, LPIPS from the test directory. */
     @SuppressWarnings("unchecked")
     static ConfigNode tiny(String rel, long discStart) throws Exception {
@@ -81,10 +113,17 @@ class AutoencoderTrainingTest {
     static ConfigNode tiny(String rel, long discStart, Path lpips) throws Exception {
         Map<String, Object> root = new Yaml().load(Files.readString(CONFIGS.resolve(rel)));
         Map<String, Object> params = (Map<String, Object>) ((Map<String, Object>) root.get("model")).get("params");
-        Map<String, Object> dd = (Map<String, Object>) params.get("ddconfig");
+        boolean sgm = params.containsKey("encoder_config");
+        Map<String, Object> dd = sgm ? (Map<String, Object>) ((Map<String, Object>) params.get("encoder_config")).get("params")
+                : (Map<String, Object>) params.get("ddconfig");
         dd.put("ch", 32);
         dd.put("resolution", 32);
-        Map<String, Object> loss = (Map<String, Object>) ((Map<String, Object>) params.get("lossconfig")).get("params");
+        if (sgm && dd.containsKey("num_res_blocks")) {
+            dd.put("attn_type", "vanilla".equals(dd.get("attn_type")) || "vanilla-xformers".equals(dd.get("attn_type"))
+                    ? "vanilla" : dd.get("attn_type"));
+        }
+        Map<String, Object> loss = (Map<String, Object>) ((Map<String, Object>) params.get(sgm ? "loss_config" : "lossconfig"))
+                .get("params");
         loss.put("disc_start", discStart);
         loss.put("lpips_dir", lpips.toString());
         return ConfigNode.of(root);

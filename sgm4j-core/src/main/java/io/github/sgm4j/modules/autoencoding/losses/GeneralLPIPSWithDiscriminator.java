@@ -112,6 +112,7 @@ public class GeneralLPIPSWithDiscriminator extends Module {
     private final Params params;
     private final Parameter logvar;
     private final LPIPS perceptualLoss;
+    private java.nio.file.Path pretrainedLpips;
     private final Module discriminator;
     private final VqPerceptual.DiscLoss discLossFn;
     private final Set<String> additionalLogKeys;
@@ -142,8 +143,12 @@ public class GeneralLPIPSWithDiscriminator extends Module {
                     + " is not a single-input module");
         }
         this.params = params;
-        this.perceptualLoss = register("perceptual_loss", new LPIPS());
-        perceptualLoss.eval();
+        if (params.perceptualWeight() > 0) {
+            this.perceptualLoss = register("perceptual_loss", new LPIPS());
+            perceptualLoss.eval();
+        } else {
+            this.perceptualLoss = null;
+        }
         double init = params.logvarInit();
         this.logvar = parameter("logvar", new Shape(), (m, s, d, n) -> Tensors.scalar(m, init, d));
         logvar.setRequiresGrad(params.learnLogvar());
@@ -199,9 +204,49 @@ public class GeneralLPIPSWithDiscriminator extends Module {
                 throw new ConfigException(p.pathOf("discriminator_config"), "the discriminator "
                         + disc.getClass().getSimpleName() + " is not a single-input module");
             }
-            return new GeneralLPIPSWithDiscriminator(params, NLayerDiscriminator.weightsInit(disc));
+            return withLpipsDir(new GeneralLPIPSWithDiscriminator(params, NLayerDiscriminator.weightsInit(disc)), p);
         }
-        return new GeneralLPIPSWithDiscriminator(params, numLayers, inChannels);
+        return withLpipsDir(new GeneralLPIPSWithDiscriminator(params, numLayers, inChannels), p);
+    }
+
+    private static GeneralLPIPSWithDiscriminator withLpipsDir(GeneralLPIPSWithDiscriminator loss, ConfigNode p) {
+        String dir = p.getString("lpips_dir", null);
+        if (loss.perceptualLoss != null) {
+            loss.pretrainedLpips = io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights.directory(dir);
+        } else {
+            org.slf4j.LoggerFactory.getLogger(GeneralLPIPSWithDiscriminator.class).info(
+                    "{}: perceptual_weight is 0: LPIPS is off (not built, no loss.perceptual_loss.* keys)", p.path());
+        }
+        return loss;
+    }
+
+    /**
+     * Allocates the tensors, then loads the pretrained LPIPS weights for a loss built from a config
+     * with {@code perceptual_weight > 0} ({@link #loadPretrainedLpips}).
+     *
+     * @param manager the manager that will own the arrays
+     * @param noise the source of the initialisers' draws
+     * @throws io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights.MissingWeightsException naming
+     *     the missing file and its directory
+     */
+    @Override
+    public void initialize(ai.djl.ndarray.NDManager manager, io.github.sgm4j.noise.NoiseSource noise) {
+        super.initialize(manager, noise);
+        loadPretrainedLpips();
+    }
+
+    /**
+     * Loads the pretrained LPIPS weights ({@code lpips_dir}, {@code SGM4J_LPIPS_DIR} or {@code
+     * ~/.cache/sgm4j/lpips}) when this loss was built from a config with {@code perceptual_weight >
+     * 0}; no-op otherwise. A parent that allocates this loss within its tree calls it afterwards.
+     *
+     * @throws io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights.MissingWeightsException naming
+     *     the missing file and its directory
+     */
+    public void loadPretrainedLpips() {
+        if (pretrainedLpips != null) {
+            io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights.load(perceptualLoss, pretrainedLpips);
+        }
     }
 
     /**
