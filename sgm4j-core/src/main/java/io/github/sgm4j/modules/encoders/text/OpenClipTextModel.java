@@ -201,7 +201,7 @@ public class OpenClipTextModel extends Module {
 
         NDArray forward(NDArray x, NDArray mask) {
             try (NDArray qkv = F.linear(x, inProjWeight.getArray(), inProjBias.getArray());
-                    NDList parts = qkv.split(3, -1);
+                    NDList parts = qkv.split(3, 2); // [B, L, 3D] -> q, k, v [B, L, D]
                     NDArray q = F.div(parts.get(0), Math.sqrt(width / heads));
                     NDArray o = TextAttention.attend(q, parts.get(1), parts.get(2), heads, mask)) {
                 return outProj.forward(o);

@@ -76,8 +76,12 @@ final class TextAttention {
      */
     static long[] argmaxPerRow(NDArray ids) {
         long[] flat;
-        try (NDArray l = ids.toType(DataType.INT64, false)) {
-            flat = l.toLongArray();
+        if (ids.getDataType() == DataType.INT64) {
+            flat = ids.toLongArray();
+        } else {
+            try (NDArray l = ids.toType(DataType.INT64, true)) {
+                flat = l.toLongArray();
+            }
         }
         int rows = Math.toIntExact(ids.getShape().get(0));
         int len = Math.toIntExact(ids.getShape().get(1));
