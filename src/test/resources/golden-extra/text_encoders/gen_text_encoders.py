@@ -161,6 +161,7 @@ def install_stubs():
     for n in ("ByT5Tokenizer", "T5EncoderModel", "T5Tokenizer"):
         setattr(tf, n, None)
     sys.modules["transformers"] = tf
+    shared["stand_in_class"] = CLIPTextModelStandIn
     return shared
 
 
