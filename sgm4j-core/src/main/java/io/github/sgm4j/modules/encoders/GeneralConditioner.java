@@ -323,9 +323,10 @@ public class GeneralConditioner extends io.github.sgm4j.nn.Module {
             }
             if (legacyUcgValue != null && ucgRate > 0.0 && !(legacyUcgValue instanceof String)) {
                 throw new ConfigException(e.pathOf("legacy_ucg_value"), "legacy_ucg_value " + legacyUcgValue
-                        + " with ucg_rate " + ucgRate + " is not supported: only prompt replacement (a string value,"
-                        + " for a text embedder) is; drop legacy_ucg_value to get the ucg_rate dropout, which zeroes"
-                        + " the embedding");
+                        + " with ucg_rate " + ucgRate + " is not supported: the reference replaces such batch values"
+                        + " with numpy's generator; sgm4j replaces only prompts (a string value, for a text embedder),"
+                        + " from the noise source; drop legacy_ucg_value to get the ucg_rate dropout, which zeroes the"
+                        + " embedding");
             }
             if (legacyUcgValue instanceof String str) {
                 m.setLegacyUcgValue(str);
