@@ -42,6 +42,12 @@ public class ClipTextModel extends Module {
         /**
          * Validates the sizes.
          *
+         * @param vocabSize see the record
+         * @param width see the record
+         * @param layers see the record
+         * @param heads see the record
+         * @param contextLength see the record
+         * @param mlpWidth see the record
          * @throws IllegalArgumentException if a size is not positive or the width does not split into heads
          */
         public Arch {

@@ -38,6 +38,12 @@ public class OpenClipTextModel extends Module {
         /**
          * Validates the sizes.
          *
+         * @param vocabSize see the record
+         * @param width see the record
+         * @param layers see the record
+         * @param heads see the record
+         * @param contextLength see the record
+         * @param embedDim see the record
          * @throws IllegalArgumentException if a size is not positive or the width does not split into heads
          */
         public Arch {
