@@ -9,6 +9,7 @@ import io.github.sgm4j.nn.LayerNorm;
 import io.github.sgm4j.nn.Linear;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.ModuleList;
+import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.nn.Embedding;
 import java.util.ArrayList;
 import java.util.List;
@@ -163,6 +164,7 @@ public class ClipTextModel extends Module {
 
     /** {@code CLIPTextEmbeddings}: position_ids buffer, token_embedding, position_embedding. */
     private static final class Embeddings extends Module {
+        private final Parameter positionIds;
         private final Embedding tokenEmbedding;
         private final Embedding positionEmbedding;
 
@@ -172,17 +174,18 @@ public class ClipTextModel extends Module {
                 pos[i] = i;
             }
             // register_buffer("position_ids", arange(max_position_embeddings).expand((1, -1))): persistent in 4.19
-            buffer("position_ids", new Shape(1, arch.contextLength()), DataType.INT64, Init.values(pos), true);
+            positionIds = buffer("position_ids", new Shape(1, arch.contextLength()), DataType.INT64, Init.values(pos),
+                    true);
             tokenEmbedding = register("token_embedding", new Embedding(arch.vocabSize(), arch.width()));
             positionEmbedding = register("position_embedding", new Embedding(arch.contextLength(), arch.width()));
         }
 
         NDArray forward(NDArray inputIds) {
             long len = inputIds.getShape().get(1);
-            // inputs_embeds + position_embedding(position_ids[:, :L]); positions are 0..L-1
-            NDArray posTable = positionEmbedding.getWeight().getArray();
-            try (NDArray tok = tokenEmbedding.forward(inputIds);
-                    NDArray pos = posTable.get("0:" + len)) {
+            // inputs_embeds + position_embedding(position_ids[:, :L]), with the checkpoint's position_ids
+            try (NDArray ids = positionIds.getArray().get(":, 0:" + len);
+                    NDArray tok = tokenEmbedding.forward(inputIds);
+                    NDArray pos = positionEmbedding.forward(ids)) {
                 return tok.add(pos);
             }
         }
