@@ -47,11 +47,11 @@ import st_io  # noqa: E402
 VOCAB = 400
 SOT, EOT = VOCAB - 2, VOCAB - 1  # like 49406 / 49407: EOT is the largest id
 CTX = 77
-CLIP_CFG = dict(width=32, layers=3, heads=4)
+CLIP_CFG = dict(width=16, layers=3, heads=4)
 OPENCLIP_CFG = {
-    "embed_dim": 24,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
-    "text_cfg": {"context_length": CTX, "vocab_size": VOCAB, "width": 32, "heads": 4, "layers": 3},
+    "embed_dim": 12,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 16, "head_width": 8, "patch_size": 16},
+    "text_cfg": {"context_length": CTX, "vocab_size": VOCAB, "width": 16, "heads": 4, "layers": 3},
 }
 
 RECORDED = {}

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.TestFactory;
 class TextEncoderParityTest {
 
     /**
-     * Tiny (width 32, 3 blocks) fp32 towers, torch 1.13 (nn.MultiheadAttention, q divided by
+     * Tiny (width 16, 3 blocks) fp32 towers, torch 1.13 (nn.MultiheadAttention, q divided by
      * sqrt(d)) vs libtorch 2.7.1 (q multiplied by d^-0.5 for HF): rounding-level differences,
      * bounded by 1e-5 absolute plus 1e-5 relative on outputs of order 1.
      */
