@@ -5,7 +5,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -168,6 +170,14 @@ public final class TextFixer {
         if (ascii) {
             return text;
         }
+        List<int[]> runs = utf8LookingRuns(text);
+        boolean bad = c1;
+        for (int[] r : runs) {
+            bad |= runLooksBad(text, r[0], r[1]);
+        }
+        if (!bad) {
+            return text;
+        }
         if (latin1) {
             String fixed = decodeUtf8(latin1Bytes(text));
             if (fixed != null) {
@@ -184,28 +194,150 @@ public final class TextFixer {
                 return fixed;
             }
         }
+        // mojibake inside otherwise sound text: fix each UTF-8-looking run on its own
+        StringBuilder sb = new StringBuilder(text.length());
+        int pos = 0;
+        for (int[] r : runs) {
+            sb.append(text, pos, r[0]);
+            String run = text.substring(r[0], r[1]);
+            sb.append(run.length() < text.length() && runLooksBad(text, r[0], r[1]) ? fixEncoding(run) : run);
+            pos = r[1];
+        }
+        sb.append(text, pos, text.length());
+        String fixed = sb.toString();
+        if (!fixed.equals(text)) {
+            return fixed;
+        }
         if (latin1 && c1) {
             // latin-1 bytes read as strict windows-1252 (fails on its five undefined bytes)
-            StringBuilder sb = new StringBuilder(text.length());
+            StringBuilder w1252 = new StringBuilder(text.length());
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
                 if (c >= 0x80 && c <= 0x9F) {
                     char w = WINDOWS_1252_C1[c - 0x80];
                     if (w == c) {
-                        sb = null;
-                        break;
+                        return fixC1Controls(text);
                     }
-                    sb.append(w);
+                    w1252.append(w);
                 } else {
-                    sb.append(c);
+                    w1252.append(c);
                 }
             }
-            if (sb != null) {
-                return sb.toString();
+            return w1252.toString();
+        }
+        return c1 ? fixC1Controls(text) : text;
+    }
+
+    /**
+     * Runs of characters that look like UTF-8 read as Latin-1/windows-1252: one or more sequences
+     * of a lead (bytes C2..DF, E0..EF, or ð/ó) followed by the matching number of continuation
+     * characters, not preceded by a strict continuation character (ftfy's {@code UTF8_DETECTOR_RE},
+     * restricted to the Latin-1 and windows-1252 readings).
+     */
+    private static List<int[]> utf8LookingRuns(String text) {
+        List<int[]> runs = new ArrayList<>();
+        int i = 0;
+        int n = text.length();
+        while (i < n) {
+            int end = i;
+            if (i == 0 || !isStrictContinuation(text.charAt(i - 1))) {
+                while (end < n) {
+                    int len = sequenceLength(text.charAt(end));
+                    if (len == 0 || end + len > n) {
+                        break;
+                    }
+                    boolean ok = true;
+                    for (int k = 1; k < len; k++) {
+                        ok &= isContinuation(text.charAt(end + k));
+                    }
+                    if (!ok) {
+                        break;
+                    }
+                    end += len;
+                }
+            }
+            if (end > i) {
+                runs.add(new int[] {i, end});
+                i = end;
+            } else {
+                i++;
             }
         }
-        return text;
+        return runs;
     }
+
+    /** The UTF-8 sequence length a character's Latin-1/windows-1252 byte would lead, or 0. */
+    private static int sequenceLength(char c) {
+        if (c >= 0xC2 && c <= 0xDF) {
+            return 2;
+        }
+        if (c >= 0xE0 && c <= 0xEF) {
+            return 3;
+        }
+        if (c == 0xF0 || c == 0xF3) {
+            return 4;
+        }
+        return 0;
+    }
+
+    /**
+     * A continuation character: bytes 80..BF read as Latin-1 or windows-1252, a space (standing
+     * for a lost no-break space), or Æ æ Ø ø (continuation bytes in MacRoman).
+     */
+    private static boolean isContinuation(char c) {
+        if (c == ' ' || c == '\u00C6' || c == '\u00E6' || c == '\u00D8' || c == '\u00F8') {
+            return true;
+        }
+        int b = c <= 0xFF ? c : windows1252Byte(c);
+        return b >= 0x80 && b <= 0xBF;
+    }
+
+    /** Continuation characters that also stand for themselves next to mojibake. */
+    private static boolean isPlausibleAfterLetter(char c) {
+        return c == ' ' || c == '\u2013' || c == '\u2014' || c == '\u2015' || c == '\u2018'
+                || c == '\u2019' || c == '\u201A' || c == '\u201C' || c == '\u201D' || c == '\u201E'
+                || c == '\u2022' || c == '\u2026';
+    }
+
+    private static boolean isStrictContinuation(char c) {
+        return isContinuation(c) && !isPlausibleAfterLetter(c);
+    }
+
+    /**
+     * This port's stand-in for ftfy's badness test on one run. A run is taken as mojibake when it
+     * holds a C1 control or a rarely used symbol (¤ ¦ ¨ ¬ ¯ ´ ¸ ƒ ˆ ‰ ˜ ™ Š š Œ œ Ž ž Ÿ ‹ ›), when
+     * it starts with Â Ã Î Ð, when an accented capital is followed by ² ³ ¹ ¼ ½ ¾ ¶ §, or when an
+     * accented small letter is followed by a currency sign (¢ £ ¥ €): sequences that sound text
+     * hardly ever contains and that UTF-8 read as windows-1252 produces all the time.
+     */
+    private static boolean runLooksBad(String text, int start, int end) {
+        char lead = text.charAt(start);
+        if (lead == '\u00C2' || lead == '\u00C3' || lead == '\u00CE' || lead == '\u00D0') {
+            return true;
+        }
+        for (int i = start; i < end; i++) {
+            char c = text.charAt(i);
+            if ((c >= 0x80 && c <= 0x9F) || RARE_SYMBOLS.indexOf(c) >= 0) {
+                return true;
+            }
+            if (i + 1 < end && sequenceLength(c) > 0) {
+                char next = text.charAt(i + 1);
+                boolean upperAccented = c >= 0xC0 && c <= 0xDE && c != 0xD7;
+                boolean lowerAccented = c >= 0xDF && c <= 0xFF && c != 0xF7;
+                if (upperAccented && "\u00B2\u00B3\u00B9\u00BC\u00BD\u00BE\u00B6\u00A7".indexOf(next) >= 0) {
+                    return true;
+                }
+                if (lowerAccented && "\u00A2\u00A3\u00A5\u20AC".indexOf(next) >= 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static final String RARE_SYMBOLS =
+            "\u00A4\u00A6\u00A8\u00AC\u00AF\u00B4\u00B8\u0192\u02C6\u2030\u02DC\u2122"
+                    + "\u0160\u0161\u0152\u0153\u017D\u017E\u0178\u2039\u203A";
 
     private static byte[] latin1Bytes(String text) {
         byte[] bytes = new byte[text.length()];
