@@ -211,7 +211,7 @@ final class HtmlUnescape {
             return "\r";
         }
         if (num >= 0x80 && num <= 0x9F) {
-            return String.valueOf(TextFixer.sloppyWindows1252((int) num));
+            return String.valueOf(Mojibake.sloppyWindows1252((int) num));
         }
         return null;
     }

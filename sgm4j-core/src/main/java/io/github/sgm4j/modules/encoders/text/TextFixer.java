@@ -1,13 +1,7 @@
 package io.github.sgm4j.modules.encoders.text;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,39 +25,23 @@ import java.util.Map;
  *   <li>NFC normalisation.
  * </ol>
  *
- * <p>Mojibake: ftfy decides whether text "looks bad" with a large table of suspicious character
- * sequences, then tries ten single-byte encodings. This port covers the common case: text that is
- * entirely Latin-1 or windows-1252 (with ftfy's "sloppy" reading of its five undefined bytes) and
- * whose bytes in that encoding are valid UTF-8 containing a multi-byte sequence is re-decoded as
- * UTF-8 (so {@code cafÃ©} becomes {@code café}, doubly encoded text is fixed in two rounds, and
- * Cyrillic read as windows-1252 is restored); otherwise C1 controls in all-Latin-1 text are read as
- * windows-1252. Not covered: the other single-byte encodings (windows-1250/1251/1253/1254/1257,
- * ISO-8859-2, MacRoman, cp437), {@code restore_byte_a0} (a lost no-break space, as in {@code Ã
- * la}), {@code replace_lossy_sequences} (U+FFFD inside mojibake), CESU-8/Java-style UTF-8 variants,
- * {@code decode_inconsistent_utf8} (mojibake mixed with correct non-ASCII text), and ftfy's
- * badness table itself: text that re-decodes cleanly is taken as mojibake even where ftfy would
- * judge the sequence plausible. Such input is rare in prompts.
+ * <p>Mojibake is undone by {@link Mojibake} for Latin-1, windows-1250/1251/1252/1253/1254/1257
+ * and ISO-8859-2, for whole texts and for runs inside sound text, behind a small stand-in for
+ * ftfy's badness heuristic (see that class for what is not covered).
+ *
+ * <p>The behaviour reimplemented here is ftfy's, by Robyn Speer (https://github.com/rspeer/python-ftfy,
+ * Apache License 2.0); the ligature list, the control-character ranges, the fix order and the
+ * mojibake approach follow ftfy 6.3. No ftfy source is included.
  *
  * <p>Character data (NFC, fullwidth forms) come from the JVM's Unicode tables (Unicode 13 on Java
  * 17; the reference used Python 3.11's Unicode 14).
  */
 public final class TextFixer {
 
-    private static final char[] WINDOWS_1252_C1 = {
-        '\u20AC', '\u0081', '\u201A', '\u0192', '\u201E', '\u2026', '\u2020', '\u2021',
-        '\u02C6', '\u2030', '\u0160', '\u2039', '\u0152', '\u008D', '\u017D', '\u008F',
-        '\u0090', '\u2018', '\u2019', '\u201C', '\u201D', '\u2022', '\u2013', '\u2014',
-        '\u02DC', '\u2122', '\u0161', '\u203A', '\u0153', '\u009D', '\u017E', '\u0178'
-    };
-
-    private static final Map<Character, Integer> WINDOWS_1252_REVERSE = new HashMap<>();
     private static final Map<Integer, String> LIGATURES = new HashMap<>();
     private static final Map<Integer, String> WIDTH = new HashMap<>();
 
     static {
-        for (int b = 0x80; b <= 0x9F; b++) {
-            WINDOWS_1252_REVERSE.put(WINDOWS_1252_C1[b - 0x80], b);
-        }
         String[][] ligatures = {
             {"\u0132", "IJ"}, {"\u0133", "ij"}, {"\u0149", "\u02BCn"},
             {"\u01F1", "DZ"}, {"\u01F2", "Dz"}, {"\u01F3", "dz"},
@@ -120,8 +98,8 @@ public final class TextFixer {
             if (unescapeHtml) {
                 text = HtmlUnescape.ftfyUnescape(text);
             }
-            text = fixEncoding(text);
-            text = fixC1Controls(text);
+            text = Mojibake.fix(text);
+            text = Mojibake.fixC1Controls(text);
             text = translate(text, LIGATURES);
             text = translate(text, WIDTH);
             text = uncurlQuotes(text);
@@ -134,280 +112,6 @@ public final class TextFixer {
                 return text;
             }
         }
-    }
-
-    /** ftfy's {@code fix_encoding} (the covered part): repeated until nothing changes. */
-    static String fixEncoding(String text) {
-        while (true) {
-            String next = fixEncodingOneStep(text);
-            if (next.equals(text)) {
-                return text;
-            }
-            text = next;
-        }
-    }
-
-    private static String fixEncodingOneStep(String text) {
-        boolean ascii = true;
-        boolean latin1 = true;
-        boolean sloppy1252 = true;
-        boolean c1 = false;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c >= 0x80) {
-                ascii = false;
-            }
-            if (c > 0xFF) {
-                latin1 = false;
-            }
-            if (c >= 0x80 && c <= 0x9F) {
-                c1 = true;
-            }
-            if (windows1252Byte(c) < 0 || c == 0x1A) {
-                sloppy1252 = false;
-            }
-        }
-        if (ascii) {
-            return text;
-        }
-        List<int[]> runs = utf8LookingRuns(text);
-        boolean bad = c1;
-        for (int[] r : runs) {
-            bad |= runLooksBad(text, r[0], r[1]);
-        }
-        if (!bad) {
-            return text;
-        }
-        if (latin1) {
-            String fixed = decodeUtf8(latin1Bytes(text));
-            if (fixed != null) {
-                return fixed;
-            }
-        }
-        if (sloppy1252) {
-            byte[] bytes = new byte[text.length()];
-            for (int i = 0; i < text.length(); i++) {
-                bytes[i] = (byte) windows1252Byte(text.charAt(i));
-            }
-            String fixed = decodeUtf8(bytes);
-            if (fixed != null) {
-                return fixed;
-            }
-        }
-        // mojibake inside otherwise sound text: fix each UTF-8-looking run on its own
-        StringBuilder sb = new StringBuilder(text.length());
-        int pos = 0;
-        for (int[] r : runs) {
-            sb.append(text, pos, r[0]);
-            String run = text.substring(r[0], r[1]);
-            sb.append(run.length() < text.length() && runLooksBad(text, r[0], r[1]) ? fixEncoding(run) : run);
-            pos = r[1];
-        }
-        sb.append(text, pos, text.length());
-        String fixed = sb.toString();
-        if (!fixed.equals(text)) {
-            return fixed;
-        }
-        if (latin1 && c1) {
-            // latin-1 bytes read as strict windows-1252 (fails on its five undefined bytes)
-            StringBuilder w1252 = new StringBuilder(text.length());
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c >= 0x80 && c <= 0x9F) {
-                    char w = WINDOWS_1252_C1[c - 0x80];
-                    if (w == c) {
-                        return fixC1Controls(text);
-                    }
-                    w1252.append(w);
-                } else {
-                    w1252.append(c);
-                }
-            }
-            return w1252.toString();
-        }
-        return c1 ? fixC1Controls(text) : text;
-    }
-
-    /**
-     * Runs of characters that look like UTF-8 read as Latin-1/windows-1252: one or more sequences
-     * of a lead (bytes C2..DF, E0..EF, or ð/ó) followed by the matching number of continuation
-     * characters, not preceded by a strict continuation character (ftfy's {@code UTF8_DETECTOR_RE},
-     * restricted to the Latin-1 and windows-1252 readings).
-     */
-    private static List<int[]> utf8LookingRuns(String text) {
-        List<int[]> runs = new ArrayList<>();
-        int i = 0;
-        int n = text.length();
-        while (i < n) {
-            int end = i;
-            if (i == 0 || !isStrictContinuation(text.charAt(i - 1))) {
-                while (end < n) {
-                    int len = sequenceLength(text.charAt(end));
-                    if (len == 0 || end + len > n) {
-                        break;
-                    }
-                    boolean ok = true;
-                    for (int k = 1; k < len; k++) {
-                        ok &= isContinuation(text.charAt(end + k));
-                    }
-                    if (!ok) {
-                        break;
-                    }
-                    end += len;
-                }
-            }
-            if (end > i) {
-                runs.add(new int[] {i, end});
-                i = end;
-            } else {
-                i++;
-            }
-        }
-        return runs;
-    }
-
-    /** The UTF-8 sequence length a character's Latin-1/windows-1252 byte would lead, or 0. */
-    private static int sequenceLength(char c) {
-        if (c >= 0xC2 && c <= 0xDF) {
-            return 2;
-        }
-        if (c >= 0xE0 && c <= 0xEF) {
-            return 3;
-        }
-        if (c == 0xF0 || c == 0xF3) {
-            return 4;
-        }
-        return 0;
-    }
-
-    /**
-     * A continuation character: bytes 80..BF read as Latin-1 or windows-1252, a space (standing
-     * for a lost no-break space), or Æ æ Ø ø (continuation bytes in MacRoman).
-     */
-    private static boolean isContinuation(char c) {
-        if (c == ' ' || c == '\u00C6' || c == '\u00E6' || c == '\u00D8' || c == '\u00F8') {
-            return true;
-        }
-        int b = c <= 0xFF ? c : windows1252Byte(c);
-        return b >= 0x80 && b <= 0xBF;
-    }
-
-    /** Continuation characters that also stand for themselves next to mojibake. */
-    private static boolean isPlausibleAfterLetter(char c) {
-        return c == ' ' || c == '\u2013' || c == '\u2014' || c == '\u2015' || c == '\u2018'
-                || c == '\u2019' || c == '\u201A' || c == '\u201C' || c == '\u201D' || c == '\u201E'
-                || c == '\u2022' || c == '\u2026';
-    }
-
-    private static boolean isStrictContinuation(char c) {
-        return isContinuation(c) && !isPlausibleAfterLetter(c);
-    }
-
-    /**
-     * This port's stand-in for ftfy's badness test on one run. A run is taken as mojibake when it
-     * holds a C1 control or a rarely used symbol (¤ ¦ ¨ ¬ ¯ ´ ¸ ƒ ˆ ‰ ˜ ™ Š š Œ œ Ž ž Ÿ ‹ ›), when
-     * it starts with Â Ã Î Ð, when an accented capital is followed by ² ³ ¹ ¼ ½ ¾ ¶ §, or when an
-     * accented small letter is followed by a currency sign (¢ £ ¥ €): sequences that sound text
-     * hardly ever contains and that UTF-8 read as windows-1252 produces all the time.
-     */
-    private static boolean runLooksBad(String text, int start, int end) {
-        char lead = text.charAt(start);
-        if (lead == '\u00C2' || lead == '\u00C3' || lead == '\u00CE' || lead == '\u00D0') {
-            return true;
-        }
-        for (int i = start; i < end; i++) {
-            char c = text.charAt(i);
-            if ((c >= 0x80 && c <= 0x9F) || RARE_SYMBOLS.indexOf(c) >= 0) {
-                return true;
-            }
-            if (i + 1 < end && sequenceLength(c) > 0) {
-                char next = text.charAt(i + 1);
-                boolean upperAccented = c >= 0xC0 && c <= 0xDE && c != 0xD7;
-                boolean lowerAccented = c >= 0xDF && c <= 0xFF && c != 0xF7;
-                if (upperAccented && "\u00B2\u00B3\u00B9\u00BC\u00BD\u00BE\u00B6\u00A7".indexOf(next) >= 0) {
-                    return true;
-                }
-                if (lowerAccented && "\u00A2\u00A3\u00A5\u20AC".indexOf(next) >= 0) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private static final String RARE_SYMBOLS =
-            "\u00A4\u00A6\u00A8\u00AC\u00AF\u00B4\u00B8\u0192\u02C6\u2030\u02DC\u2122"
-                    + "\u0160\u0161\u0152\u0153\u017D\u017E\u0178\u2039\u203A";
-
-    private static byte[] latin1Bytes(String text) {
-        byte[] bytes = new byte[text.length()];
-        for (int i = 0; i < text.length(); i++) {
-            bytes[i] = (byte) text.charAt(i);
-        }
-        return bytes;
-    }
-
-    /** Strict UTF-8 decoding of bytes holding a multi-byte sequence; null if invalid or plain. */
-    private static String decodeUtf8(byte[] bytes) {
-        boolean multiByte = false;
-        for (byte b : bytes) {
-            if ((b & 0xFF) == 0xED || (b & 0xFF) == 0xC0) {
-                // ftfy switches to its CESU-8 / Java-UTF-8 decoder here: not covered
-                return null;
-            }
-            if ((b & 0xC0) == 0xC0) {
-                multiByte = true;
-            }
-        }
-        if (!multiByte) {
-            return null;
-        }
-        try {
-            return StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
-    }
-
-    /** The byte of {@code c} in ftfy's sloppy windows-1252, or -1 if it has none. */
-    private static int windows1252Byte(char c) {
-        if (c < 0x80 || (c >= 0xA0 && c <= 0xFF)) {
-            return c;
-        }
-        Integer b = WINDOWS_1252_REVERSE.get(c);
-        return b == null ? -1 : b;
-    }
-
-    /**
-     * The character ftfy's sloppy windows-1252 decodes byte {@code b} (0x80..0x9F) to; its five
-     * undefined bytes decode to the C1 control of the same value.
-     *
-     * @param b a byte value 0x80..0x9F
-     * @return the character
-     */
-    static char sloppyWindows1252(int b) {
-        return WINDOWS_1252_C1[b - 0x80];
-    }
-
-    private static String fixC1Controls(String text) {
-        StringBuilder sb = null;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c >= 0x80 && c <= 0x9F) {
-                if (sb == null) {
-                    sb = new StringBuilder(text.length()).append(text, 0, i);
-                }
-                sb.append(WINDOWS_1252_C1[c - 0x80]);
-            } else if (sb != null) {
-                sb.append(c);
-            }
-        }
-        return sb == null ? text : sb.toString();
     }
 
     private static String translate(String text, Map<Integer, String> table) {
