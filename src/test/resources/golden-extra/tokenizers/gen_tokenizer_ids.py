@@ -33,7 +33,13 @@ Usage:
   PYTHONPATH=/path/to/site /usr/bin/python3 gen_tokenizer_ids.py \
       --bpe sgm4j-core/src/main/resources/io/github/sgm4j/modules/encoders/text/bpe_simple_vocab_16e6.txt.gz \
       --open-clip-tokenizer /path/to/open_clip/src/open_clip/tokenizer.py \
-      --out src/test/resources/golden-extra/tokenizers/ids.json
+      --out src/test/resources/golden-extra/tokenizers/ids.json \
+      --random-out src/test/resources/golden-extra/tokenizers/ids_random.json
+
+ids.json holds the hand-written PROMPTS with full 77-id rows of both tokenizers; ids_random.json
+holds RANDOM_COUNT seeded random prompts (random_prompts below: words, scripts, emoji, whitespace,
+control characters, HTML references, special-token texts and mojibake made by encoding UTF-8 text
+with Latin-1/windows-1252/windows-1251, glued with or without spaces) with the untruncated id lists.
 """
 import argparse
 import gzip
@@ -42,6 +48,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import random
 import sys
 import tempfile
 import types
@@ -197,11 +204,95 @@ PROMPTS = [
 ]
 
 
+RANDOM_SEED = 20261205
+RANDOM_COUNT = 300
+
+_WORDS = ["cat", "Dog", "HOUSE", "astronaut", "riding", "a", "the", "of", "photo", "masterpiece", "8k",
+          "hdr", "don't", "it's", "THEY'RE", "we've", "I'm", "you'll", "he'd", "o'clock", "'s", "'t", "'Re"]
+_SCRIPTS = ["caf\u00e9", "na\u00efve", "\u00c5ngstr\u00f6m", "stra\u00dfe", "\u0130stanbul", "\u039f\u0394\u039f\u03a3",
+            "\u03c3\u03bf\u03c6\u03af\u03b1", "\u041c\u043e\u0441\u043a\u0432\u0430", "\u6771\u4eac", "\u732b",
+            "\uc11c\uc6b8", "\u0645\u062f\u064a\u0646\u0629", "\u05e9\u05dc\u05d5\u05dd",
+            "\u0939\u093f\u0928\u094d\u0926\u0940", "\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e", "e\u0301",
+            "a\u0308\u0301", "\u01c5", "\u0149", "\ufb05", "\u017f", "\u212a", "\u216b", "\u00bd", "\u00b2", "\u0663",
+            "\u2460", "\U0001d518\U0001d52b", "\U0002070e", "\uff46\uff55\uff4c\uff4c", "\uff8a\uff9f\uff9d",
+            "\uff76\uff9e", "\u3000", "\ufb01", "\u0132", "\u00b5", "\u1f88", "\u00c9", "\u00e9"]
+_EMOJI = ["\U0001f600", "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466", "\U0001f44d\U0001f3fd",
+          "\U0001f1ef\U0001f1f5", "\u2764\ufe0f", "1\ufe0f\u20e3", "\U0001f3f3\ufe0f\u200d\U0001f308", "\u2728"]
+_PUNCT = [".", ",", "!!!", "?!", "...", "(", ")", "[", "]", "<", ">", "@", "#", "&", "*", "_", "~", "|", "\\",
+          "--", ";", "'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "\u201e", "\u02bc", "\u2014", "\u2013",
+          "\u2026", "\u00ab", "\u00bb", "\u00bf", "\u00a9", "\u2122", "\u20ac", "\u00a3", "\u00b0"]
+_SPACES = [" ", "  ", "\t", "\n", "\r\n", "\r", "\u00a0", "\u2028", "\u2029", "\u0085", "\x1c", "\x1f",
+           "\u200b", "\u180e", "\ufeff", "\u2003", "\u202f", "\x0b", "\x0c"]
+_CONTROLS = ["\x00", "\x07", "\x1b[31m", "\x1b[0m", "\x1b[1;32m", "\x7f", "\x80", "\x81", "\x85", "\x93",
+             "\x9d", "\u206a", "\ufff9", "\ufffd", "\ud800", "\udfff", "\x1a"]
+_HTML = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&nbsp;", "&copy;", "&eacute;", "&EACUTE;", "&AMP;",
+         "&Amp;", "&amp;amp;", "&#233;", "&#xE9;", "&#X41;", "&#0;", "&#13;", "&#128;", "&#150;", "&#129;",
+         "&#xD800;", "&#1114112;", "&#x1F600;", "&ampfoo", "&notit;", "&notin;", "&lt", "&copy", "&#65abc;",
+         "&szlig;", "&SZLIG;", "&frac12;", "&unknown;", "&#;", "&", "&#9;", "&#127;", "&#xFFFE;"]
+_SPECIAL = ["<|startoftext|>", "<|endoftext|>", "<|ENDOFTEXT|>", "<start_of_text>", "<END_OF_TEXT>"]
+_MOJIBAKE_SOURCES = ["caf\u00e9", "na\u00efve", "cr\u00e8me br\u00fbl\u00e9e", "doesn\u2019t",
+                     "\u201cquoted\u201d", "\u043f\u0440\u0438\u0432\u0435\u0442", "\u6771\u4eac",
+                     "\U0001f600", "se\u00f1or", "\u00fcber", "\u2013", "\u2026"]
+
+
+def _mojibake(rng, text):
+    data = text.encode("utf-8")
+    how = rng.choice(["latin-1", "cp1252", "cp1252", "cp1251", "cp1252 twice"])
+    try:
+        if how == "cp1252 twice":
+            return data.decode("cp1252").encode("utf-8").decode("cp1252")
+        return data.decode(how)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def random_prompts(seed, count):
+    """Seeded random prompts: 0..14 fragments of the pools above, glued with or without spaces."""
+    rng = random.Random(seed)
+
+    def fragment():
+        k = rng.random()
+        if k < 0.30:
+            return rng.choice(_WORDS)
+        if k < 0.45:
+            return rng.choice(_SCRIPTS)
+        if k < 0.52:
+            return rng.choice(_EMOJI)
+        if k < 0.62:
+            return rng.choice(_PUNCT)
+        if k < 0.72:
+            return rng.choice(_SPACES)
+        if k < 0.77:
+            return rng.choice(_CONTROLS)
+        if k < 0.85:
+            return rng.choice(_HTML)
+        if k < 0.87:
+            return rng.choice(_SPECIAL)
+        if k < 0.93:
+            return _mojibake(rng, rng.choice(_MOJIBAKE_SOURCES))
+        return str(rng.randint(0, 10 ** rng.randint(1, 8)))
+
+    prompts = []
+    for _ in range(count):
+        joiner = rng.choice(["", " ", " ", " "])
+        prompts.append(joiner.join(fragment() for _ in range(rng.randint(0, 14))))
+    return prompts
+
+
+def write_cases(path, cases, meta=None):
+    with open(path, "w", encoding="utf-8") as f:
+        # one case a line keeps the file small and diffable
+        f.write("{" + ('"meta": ' + json.dumps(meta, indent=1) + ",\n" if meta else "") + '"cases": [\n')
+        f.write(",\n".join(json.dumps(c, ensure_ascii=True) for c in cases))
+        f.write("\n]}\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bpe", required=True)
     ap.add_argument("--open-clip-tokenizer", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--random-out", required=True)
     args = ap.parse_args()
 
     import ftfy
@@ -232,7 +323,6 @@ def main():
         oc_full = len(oc_tok.encode(text)) + 2
         cases.append({"prompt": text, "fix_text": ftfy.fix_text(text), "hf": hf_ids, "hf_length": hf_full,
                       "open_clip": oc_ids, "open_clip_length": oc_full})
-        # Words without special tokens tokenize the same in both (same BPE, same pattern).
     meta = {
         "python": sys.version.split()[0],
         "transformers": tf_version,
@@ -247,12 +337,19 @@ def main():
         "length_fields": "ids before truncation incl. start and end tokens",
         "fix_text": "ftfy.fix_text(prompt) with default settings",
     }
-    with open(args.out, "w", encoding="utf-8") as f:
-        # one case a line keeps the file small and diffable
-        f.write('{"meta": ' + json.dumps(meta, indent=1) + ',\n "cases": [\n')
-        f.write(",\n".join(json.dumps(c, ensure_ascii=True) for c in cases))
-        f.write("\n]}\n")
+    write_cases(args.out, cases, meta)
     print(f"wrote {len(cases)} cases to {args.out}")
+
+    random_cases = []
+    for text in random_prompts(RANDOM_SEED, RANDOM_COUNT):
+        random_cases.append({"prompt": text, "fix_text": ftfy.fix_text(text),
+                             "hf_tokens": hf_tok(text, add_special_tokens=False)["input_ids"],
+                             "open_clip_tokens": oc_tok.encode(text)})
+    write_cases(args.random_out, random_cases,
+                {"seed": RANDOM_SEED, "count": RANDOM_COUNT,
+                 "hf_tokens": "tokenizer(text, add_special_tokens=False)['input_ids']",
+                 "open_clip_tokens": "SimpleTokenizer.encode(text)"})
+    print(f"wrote {len(random_cases)} cases to {args.random_out}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,16 +84,26 @@ public final class ClipBpe {
      * @return the vocabulary
      */
     public static ClipBpe bundled(String startToken, String endToken) {
-        try (InputStream in = ClipBpe.class.getResourceAsStream(BUNDLED_BPE_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException(
-                        "resource " + BUNDLED_BPE_RESOURCE + " is missing from the classpath");
-            }
-            return fromBpeFile(in, startToken, endToken, BUNDLED_BPE_RESOURCE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read resource " + BUNDLED_BPE_RESOURCE, e);
-        }
+        return build(bundledMerges(), startToken, endToken, BUNDLED_BPE_RESOURCE);
     }
+
+    /** The bundled file's merges, read once and shared by every vocabulary built from it. */
+    private static synchronized List<String[]> bundledMerges() {
+        if (bundledMerges == null) {
+            try (InputStream in = ClipBpe.class.getResourceAsStream(BUNDLED_BPE_RESOURCE)) {
+                if (in == null) {
+                    throw new IllegalStateException(
+                            "resource " + BUNDLED_BPE_RESOURCE + " is missing from the classpath");
+                }
+                bundledMerges = readMerges(in, BUNDLED_BPE_RESOURCE);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read resource " + BUNDLED_BPE_RESOURCE, e);
+            }
+        }
+        return bundledMerges;
+    }
+
+    private static List<String[]> bundledMerges;
 
     /**
      * Reads a gzip'd CLIP BPE merges file ({@code bpe_simple_vocab_16e6.txt.gz} format: a header
@@ -106,29 +118,44 @@ public final class ClipBpe {
      */
     public static ClipBpe fromBpeFile(InputStream gz, String startToken, String endToken, String source)
             throws IOException {
-        String text = new String(new GZIPInputStream(gz).readAllBytes(), StandardCharsets.UTF_8);
-        String[] lines = text.split("\n", -1);
-        if (lines.length < MERGE_COUNT + 1) {
-            throw new IllegalArgumentException(
-                    source + ": expected at least " + (MERGE_COUNT + 1) + " lines, got " + lines.length);
+        return build(readMerges(gz, source), startToken, endToken, source);
+    }
+
+    private static List<String[]> readMerges(InputStream gz, String source) throws IOException {
+        BufferedReader reader = new BufferedReader(
+                new InputStreamReader(new GZIPInputStream(gz), StandardCharsets.UTF_8), 1 << 16);
+        if (reader.readLine() == null) {
+            throw new IllegalArgumentException(source + ": empty BPE file");
         }
         List<String[]> merges = new ArrayList<>(MERGE_COUNT);
         for (int i = 1; i <= MERGE_COUNT; i++) {
-            merges.add(parseMerge(lines[i], source, i + 1));
+            String line = reader.readLine();
+            if (line == null) {
+                throw new IllegalArgumentException(
+                        source + ": expected at least " + (MERGE_COUNT + 1) + " lines, got " + i);
+            }
+            merges.add(parseMerge(line, source, i + 1));
         }
-        Map<String, Integer> encoder = new HashMap<>();
+        return merges;
+    }
+
+    private static ClipBpe build(List<String[]> merges, String startToken, String endToken, String source) {
+        // ids are list positions; a repeated entry keeps its last position, as Python's dict(zip(...))
+        List<String> vocab = new ArrayList<>(2 * 256 + merges.size() + 2);
         List<String> bytes = byteSymbolsInVocabOrder();
+        vocab.addAll(bytes);
         for (String s : bytes) {
-            encoder.put(s, encoder.size());
-        }
-        for (String s : bytes) {
-            encoder.put(s + END_OF_WORD, encoder.size());
+            vocab.add(s + END_OF_WORD);
         }
         for (String[] m : merges) {
-            encoder.put(m[0] + m[1], encoder.size());
+            vocab.add(m[0] + m[1]);
         }
-        encoder.put(startToken, encoder.size());
-        encoder.put(endToken, encoder.size());
+        vocab.add(startToken);
+        vocab.add(endToken);
+        Map<String, Integer> encoder = new HashMap<>(vocab.size() * 2);
+        for (int i = 0; i < vocab.size(); i++) {
+            encoder.put(vocab.get(i), i);
+        }
         return new ClipBpe(encoder, ranksOf(merges), startToken, endToken, source);
     }
 
@@ -171,6 +198,10 @@ public final class ClipBpe {
     }
 
     private static String[] parseMerge(String line, String source, int lineNo) {
+        int sp = line.indexOf(' ');
+        if (sp > 0 && sp == line.lastIndexOf(' ') && sp < line.length() - 1) {
+            return new String[] {line.substring(0, sp), line.substring(sp + 1)};
+        }
         String[] parts = line.strip().split("\\s+");
         if (parts.length != 2) {
             throw new IllegalArgumentException(
@@ -249,8 +280,13 @@ public final class ClipBpe {
         return encoder.get(endToken);
     }
 
+    /** The token-to-id map (for tests and for writing HF files). */
+    Map<String, Integer> vocabulary() {
+        return encoder;
+    }
+
     /**
-     * The number of entries in the vocabulary (49408 for CLIP).
+     * The number of distinct entries in the vocabulary (49408 for CLIP).
      *
      * @return the vocabulary size
      */

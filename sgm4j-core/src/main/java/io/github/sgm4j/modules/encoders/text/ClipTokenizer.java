@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * HuggingFace's slow {@code CLIPTokenizer} as sgm's and ldm's {@code FrozenCLIPEmbedder} call it
@@ -64,7 +65,7 @@ public final class ClipTokenizer implements TextTokenizer {
     public int[][] encode(List<String> texts) {
         int[][] rows = new int[texts.size()][];
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = encodeRow(texts.get(i));
+            rows[i] = encodeRow(Objects.requireNonNull(texts.get(i), "texts[" + i + "] is null"));
         }
         return rows;
     }
@@ -76,6 +77,7 @@ public final class ClipTokenizer implements TextTokenizer {
      * @return start token, at most 75 ids, end token, padding with the end token
      */
     public int[] encodeRow(String text) {
+        Objects.requireNonNull(text, "text is null");
         return ClipRows.row(bpe.startId(), tokenize(text), bpe.endId(), padId, CONTEXT_LENGTH);
     }
 

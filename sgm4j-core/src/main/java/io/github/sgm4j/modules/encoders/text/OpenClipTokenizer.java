@@ -3,6 +3,7 @@ package io.github.sgm4j.modules.encoders.text;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * open_clip's {@code tokenize} ({@code SimpleTokenizer}, open_clip 2.20 and later) as {@code
@@ -51,7 +52,7 @@ public final class OpenClipTokenizer implements TextTokenizer {
     public int[][] encode(List<String> texts) {
         int[][] rows = new int[texts.size()][];
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = encodeRow(texts.get(i));
+            rows[i] = encodeRow(Objects.requireNonNull(texts.get(i), "texts[" + i + "] is null"));
         }
         return rows;
     }
@@ -63,6 +64,7 @@ public final class OpenClipTokenizer implements TextTokenizer {
      * @return start token, ids, end token (last if truncated), zero padding
      */
     public int[] encodeRow(String text) {
+        Objects.requireNonNull(text, "text is null");
         return ClipRows.row(bpe.startId(), tokenize(text), bpe.endId(), PAD_ID, contextLength);
     }
 
