@@ -1,15 +1,23 @@
 package io.github.sgm4j.modules.encoders.text;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * CLIP's pre-tokenisation: the pieces that Python's {@code regex.findall} yields for the pattern
  * {@code SPECIALS|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+} with {@code
  * IGNORECASE}, written out as a scanner so that the character classes are exactly the reference's:
- * letters are general categories L*, numbers N*, and {@code \s} is the Unicode White_Space
- * property (what the {@code regex} module matches). Code points, not UTF-16 units, are scanned, so
- * emoji and other supplementary characters stay whole.
+ * the letter, number and "other" classes are the ranges the {@code regex} module matches under
+ * IGNORECASE (read from {@code clip_unicode_classes.txt}, generated from it), and {@code \s} is the
+ * Unicode White_Space property. Code points, not UTF-16 units, are scanned, so emoji and other supplementary
+ * characters stay whole.
  */
 final class ClipPreTokenizer {
 
@@ -71,17 +79,14 @@ final class ClipPreTokenizer {
         if (isNumber(cp)) {
             return i + Character.charCount(cp);
         }
-        if (!isSpace(cp)) {
+        if (isOther(cp)) {
             int j = i;
-            while (j < text.length()) {
-                int c = text.codePointAt(j);
-                if (isSpace(c) || isLetter(c) || isNumber(c)) {
-                    break;
-                }
-                j += Character.charCount(c);
+            while (j < text.length() && isOther(text.codePointAt(j))) {
+                j += Character.charCount(text.codePointAt(j));
             }
             return j;
         }
+        // white space, and the few characters no alternative matches (U+0345), are skipped
         return i;
     }
 
@@ -108,17 +113,84 @@ final class ClipPreTokenizer {
         return Character.toLowerCase(Character.toUpperCase(cp));
     }
 
-    /** {@code \p{L}}: general categories Lu, Ll, Lt, Lm, Lo. */
+    /** {@code [\p{L}]} of the pattern (general categories Lu, Ll, Lt, Lm, Lo). */
     static boolean isLetter(int cp) {
-        return Character.isLetter(cp);
+        return CLASSES.letters.contains(cp);
     }
 
-    /** {@code \p{N}}: general categories Nd, Nl, No. */
+    /** {@code [\p{N}]} of the pattern (general categories Nd, Nl, No). */
     static boolean isNumber(int cp) {
-        int t = Character.getType(cp);
-        return t == Character.DECIMAL_DIGIT_NUMBER
-                || t == Character.LETTER_NUMBER
-                || t == Character.OTHER_NUMBER;
+        return CLASSES.numbers.contains(cp);
+    }
+
+    /** {@code [^\s\p{L}\p{N}]} of the pattern under IGNORECASE. */
+    static boolean isOther(int cp) {
+        return CLASSES.others.contains(cp);
+    }
+
+    private static final UnicodeClasses CLASSES = UnicodeClasses.load();
+
+    /**
+     * The pattern's three classes as the reference's {@code regex} module matches them under
+     * IGNORECASE, read from {@code clip_unicode_classes.txt}: the JVM's tables are of an older
+     * Unicode version.
+     */
+    private record UnicodeClasses(Ranges letters, Ranges numbers, Ranges others) {
+
+        private static final String RESOURCE = "clip_unicode_classes.txt";
+
+        static UnicodeClasses load() {
+            List<int[]> l = new ArrayList<>();
+            List<int[]> n = new ArrayList<>();
+            List<int[]> o = new ArrayList<>();
+            try (InputStream in = ClipPreTokenizer.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    throw new IllegalStateException("resource " + RESOURCE + " is missing from the classpath");
+                }
+                BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+                String line;
+                int lineNo = 0;
+                while ((line = r.readLine()) != null) {
+                    lineNo++;
+                    if (line.isEmpty() || line.startsWith("#")) {
+                        continue;
+                    }
+                    String[] p = line.split(" ");
+                    if (p.length != 3 || !(p[0].equals("L") || p[0].equals("N") || p[0].equals("O"))) {
+                        throw new IllegalStateException(RESOURCE + " line " + lineNo + ": expected 'L|N|O first last'");
+                    }
+                    int[] range = {Integer.parseInt(p[1], 16), Integer.parseInt(p[2], 16)};
+                    (p[0].equals("L") ? l : p[0].equals("N") ? n : o).add(range);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read resource " + RESOURCE, e);
+            }
+            return new UnicodeClasses(new Ranges(l), new Ranges(n), new Ranges(o));
+        }
+    }
+
+    /** Sorted, disjoint code-point ranges with a binary search. */
+    private static final class Ranges {
+        private final int[] starts;
+        private final int[] ends;
+
+        Ranges(List<int[]> ranges) {
+            starts = new int[ranges.size()];
+            ends = new int[ranges.size()];
+            for (int i = 0; i < starts.length; i++) {
+                starts[i] = ranges.get(i)[0];
+                ends[i] = ranges.get(i)[1];
+            }
+        }
+
+        boolean contains(int cp) {
+            int i = Arrays.binarySearch(starts, cp);
+            if (i >= 0) {
+                return true;
+            }
+            int before = -i - 2;
+            return before >= 0 && cp <= ends[before];
+        }
     }
 
     /** {@code \s} of the {@code regex} module: the Unicode White_Space property. */
@@ -158,6 +230,73 @@ final class ClipPreTokenizer {
             }
         }
         return pythonStrip(sb.toString());
+    }
+
+    /**
+     * Python's {@code str.lower()}: the simple lower-case mapping, U+0130 to "i\u0307", and capital
+     * sigma to final sigma by Python's rule (after a cased letter, with no cased letter following
+     * once case-ignorable characters are skipped). Java's {@code toLowerCase} looks further ahead.
+     */
+    static String pythonLower(String text) {
+        StringBuilder sb = new StringBuilder(text.length());
+        int i = 0;
+        while (i < text.length()) {
+            int cp = text.codePointAt(i);
+            if (cp == 0x0130) {
+                sb.append("i\u0307");
+            } else if (cp == 0x03A3) {
+                sb.append(isFinalSigma(text, i) ? '\u03C2' : '\u03C3');
+            } else {
+                sb.appendCodePoint(Character.toLowerCase(cp));
+            }
+            i += Character.charCount(cp);
+        }
+        return sb.toString();
+    }
+
+    private static boolean isFinalSigma(String text, int at) {
+        int j = at;
+        int before = -1;
+        while (j > 0) {
+            int c = text.codePointBefore(j);
+            j -= Character.charCount(c);
+            if (!isCaseIgnorable(c)) {
+                before = c;
+                break;
+            }
+        }
+        if (before < 0 || !isCased(before)) {
+            return false;
+        }
+        j = at + 1;
+        while (j < text.length()) {
+            int c = text.codePointAt(j);
+            if (!isCaseIgnorable(c)) {
+                return !isCased(c);
+            }
+            j += Character.charCount(c);
+        }
+        return true;
+    }
+
+    private static boolean isCased(int cp) {
+        return Character.isLowerCase(cp) || Character.isUpperCase(cp) || Character.isTitleCase(cp);
+    }
+
+    /** Unicode's Case_Ignorable: Mn, Me, Cf, Lm, Sk and the word-internal punctuation. */
+    private static boolean isCaseIgnorable(int cp) {
+        int t = Character.getType(cp);
+        if (t == Character.NON_SPACING_MARK || t == Character.ENCLOSING_MARK || t == Character.FORMAT
+                || t == Character.MODIFIER_LETTER || t == Character.MODIFIER_SYMBOL) {
+            return true;
+        }
+        switch (cp) {
+            case 0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F, 0x5F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52,
+                    0xFE55, 0xFF07, 0xFF0E, 0xFF1A:
+                return true;
+            default:
+                return false;
+        }
     }
 
     /** Python's {@code str.strip()} with no argument. */

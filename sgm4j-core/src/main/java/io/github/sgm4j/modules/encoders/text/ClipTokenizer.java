@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -96,8 +95,8 @@ public final class ClipTokenizer implements TextTokenizer {
             int next = sot < 0 ? eot : (eot < 0 ? sot : Math.min(sot, eot));
             String chunk = next < 0 ? text.substring(pos) : text.substring(pos, next);
             if (!chunk.isEmpty()) {
-                String clean = ClipPreTokenizer.whitespaceClean(TextFixer.fixText(chunk))
-                        .toLowerCase(Locale.ROOT);
+                String clean = ClipPreTokenizer.pythonLower(
+                        ClipPreTokenizer.whitespaceClean(TextFixer.fixText(chunk)));
                 for (String piece : preTokenizer.split(clean)) {
                     bpe.encodePiece(piece, ids);
                 }

@@ -2,7 +2,6 @@ package io.github.sgm4j.modules.encoders.text;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -79,7 +78,7 @@ public final class OpenClipTokenizer implements TextTokenizer {
         String clean = TextFixer.fixText(text);
         clean = HtmlUnescape.unescape(HtmlUnescape.unescape(clean));
         clean = ClipPreTokenizer.pythonStrip(clean);
-        clean = ClipPreTokenizer.whitespaceClean(clean).toLowerCase(Locale.ROOT);
+        clean = ClipPreTokenizer.pythonLower(ClipPreTokenizer.whitespaceClean(clean));
         List<Integer> ids = new ArrayList<>();
         for (String piece : preTokenizer.split(clean)) {
             bpe.encodePiece(piece, ids);
