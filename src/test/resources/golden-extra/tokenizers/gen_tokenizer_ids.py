@@ -38,8 +38,9 @@ Usage:
 
 ids.json holds the hand-written PROMPTS with full 77-id rows of both tokenizers; ids_random.json
 holds RANDOM_COUNT seeded random prompts (random_prompts below: words, scripts, emoji, whitespace,
-control characters, HTML references, special-token texts and mojibake made by encoding UTF-8 text
-with Latin-1/windows-1252/windows-1251, glued with or without spaces) with the untruncated id lists.
+control characters, HTML references, special-token texts, mojibake made by encoding UTF-8 text
+with Latin-1/windows-1252/windows-1251, and random code points of every plane, glued with or
+without spaces) with the untruncated id lists.
 """
 import argparse
 import gzip
@@ -246,6 +247,14 @@ def _mojibake(rng, text):
         return data.decode("latin-1")
 
 
+def _random_code_point(rng):
+    while True:
+        cp = rng.choice([rng.randint(0x20, 0x2FFF), rng.randint(0x3000, 0xFFFF),
+                         rng.randint(0x10000, 0x1FFFF), rng.randint(0x20000, 0x10FFFF)])
+        if not 0xD800 <= cp < 0xE000:
+            return chr(cp)
+
+
 def random_prompts(seed, count):
     """Seeded random prompts: 0..14 fragments of the pools above, glued with or without spaces."""
     rng = random.Random(seed)
@@ -270,6 +279,8 @@ def random_prompts(seed, count):
             return rng.choice(_SPECIAL)
         if k < 0.93:
             return _mojibake(rng, rng.choice(_MOJIBAKE_SOURCES))
+        if k < 0.96:
+            return "".join(_random_code_point(rng) for _ in range(rng.randint(1, 4)))
         return str(rng.randint(0, 10 ** rng.randint(1, 8)))
 
     prompts = []

@@ -1,13 +1,6 @@
 package io.github.sgm4j.modules.encoders.text;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -115,82 +108,17 @@ final class ClipPreTokenizer {
 
     /** {@code [\p{L}]} of the pattern (general categories Lu, Ll, Lt, Lm, Lo). */
     static boolean isLetter(int cp) {
-        return CLASSES.letters.contains(cp);
+        return UnicodeTables.LETTERS.contains(cp);
     }
 
     /** {@code [\p{N}]} of the pattern (general categories Nd, Nl, No). */
     static boolean isNumber(int cp) {
-        return CLASSES.numbers.contains(cp);
+        return UnicodeTables.NUMBERS.contains(cp);
     }
 
     /** {@code [^\s\p{L}\p{N}]} of the pattern under IGNORECASE. */
     static boolean isOther(int cp) {
-        return CLASSES.others.contains(cp);
-    }
-
-    private static final UnicodeClasses CLASSES = UnicodeClasses.load();
-
-    /**
-     * The pattern's three classes as the reference's {@code regex} module matches them under
-     * IGNORECASE, read from {@code clip_unicode_classes.txt}: the JVM's tables are of an older
-     * Unicode version.
-     */
-    private record UnicodeClasses(Ranges letters, Ranges numbers, Ranges others) {
-
-        private static final String RESOURCE = "clip_unicode_classes.txt";
-
-        static UnicodeClasses load() {
-            List<int[]> l = new ArrayList<>();
-            List<int[]> n = new ArrayList<>();
-            List<int[]> o = new ArrayList<>();
-            try (InputStream in = ClipPreTokenizer.class.getResourceAsStream(RESOURCE)) {
-                if (in == null) {
-                    throw new IllegalStateException("resource " + RESOURCE + " is missing from the classpath");
-                }
-                BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
-                String line;
-                int lineNo = 0;
-                while ((line = r.readLine()) != null) {
-                    lineNo++;
-                    if (line.isEmpty() || line.startsWith("#")) {
-                        continue;
-                    }
-                    String[] p = line.split(" ");
-                    if (p.length != 3 || !(p[0].equals("L") || p[0].equals("N") || p[0].equals("O"))) {
-                        throw new IllegalStateException(RESOURCE + " line " + lineNo + ": expected 'L|N|O first last'");
-                    }
-                    int[] range = {Integer.parseInt(p[1], 16), Integer.parseInt(p[2], 16)};
-                    (p[0].equals("L") ? l : p[0].equals("N") ? n : o).add(range);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read resource " + RESOURCE, e);
-            }
-            return new UnicodeClasses(new Ranges(l), new Ranges(n), new Ranges(o));
-        }
-    }
-
-    /** Sorted, disjoint code-point ranges with a binary search. */
-    private static final class Ranges {
-        private final int[] starts;
-        private final int[] ends;
-
-        Ranges(List<int[]> ranges) {
-            starts = new int[ranges.size()];
-            ends = new int[ranges.size()];
-            for (int i = 0; i < starts.length; i++) {
-                starts[i] = ranges.get(i)[0];
-                ends[i] = ranges.get(i)[1];
-            }
-        }
-
-        boolean contains(int cp) {
-            int i = Arrays.binarySearch(starts, cp);
-            if (i >= 0) {
-                return true;
-            }
-            int before = -i - 2;
-            return before >= 0 && cp <= ends[before];
-        }
+        return UnicodeTables.OTHERS.contains(cp);
     }
 
     /** {@code \s} of the {@code regex} module: the Unicode White_Space property. */
@@ -233,7 +161,8 @@ final class ClipPreTokenizer {
     }
 
     /**
-     * Python's {@code str.lower()}: the simple lower-case mapping, U+0130 to "i\u0307", and capital
+     * Python's {@code str.lower()}: the reference's lower-case mapping (from the generated table, as
+     * the JVM's is of an older Unicode version), U+0130 to "i\u0307", and capital
      * sigma to final sigma by Python's rule (after a cased letter, with no cased letter following
      * once case-ignorable characters are skipped). Java's {@code toLowerCase} looks further ahead.
      */
@@ -247,7 +176,7 @@ final class ClipPreTokenizer {
             } else if (cp == 0x03A3) {
                 sb.append(isFinalSigma(text, i) ? '\u03C2' : '\u03C3');
             } else {
-                sb.appendCodePoint(Character.toLowerCase(cp));
+                sb.appendCodePoint(UnicodeTables.lower(cp));
             }
             i += Character.charCount(cp);
         }

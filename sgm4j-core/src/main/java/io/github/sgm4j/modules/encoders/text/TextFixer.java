@@ -107,11 +107,45 @@ public final class TextFixer {
             text = fixSurrogates(text);
             text = removeTerminalEscapes(text);
             text = removeControlChars(text);
-            text = Normalizer.normalize(text, Normalizer.Form.NFC);
+            text = nfc(text);
             if (text.equals(orig)) {
                 return text;
             }
         }
+    }
+
+    /**
+     * NFC, then combining marks the JVM does not know re-ordered by the reference's combining
+     * classes (a stable sort within each run of marks, as canonical ordering does).
+     */
+    static String nfc(String text) {
+        String n = Normalizer.normalize(text, Normalizer.Form.NFC);
+        int[] cps = n.codePoints().toArray();
+        boolean changed = false;
+        int i = 0;
+        while (i < cps.length) {
+            if (UnicodeTables.combiningClass(cps[i]) == 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < cps.length && UnicodeTables.combiningClass(cps[j]) != 0) {
+                j++;
+            }
+            for (int a = i + 1; a < j; a++) {
+                int cp = cps[a];
+                int cc = UnicodeTables.combiningClass(cp);
+                int b = a - 1;
+                while (b >= i && UnicodeTables.combiningClass(cps[b]) > cc) {
+                    cps[b + 1] = cps[b];
+                    b--;
+                    changed = true;
+                }
+                cps[b + 1] = cp;
+            }
+            i = j;
+        }
+        return changed ? new String(cps, 0, cps.length) : n;
     }
 
     private static String translate(String text, Map<Integer, String> table) {
