@@ -296,8 +296,9 @@ public final class ClipBpe {
 
     /**
      * Encodes one pre-tokenised piece: its UTF-8 bytes as byte symbols, merged by rank, each symbol
-     * looked up (the reference's {@code bpe(token)} then the encoder). A piece equal to a special
-     * token is that token. Results are cached.
+     * looked up (the reference's {@code bpe(token)} then the encoder; a symbol missing from the
+     * vocabulary, possible only with a user's {@code vocab.json}, becomes the end-of-text token, HF's
+     * unknown token). A piece equal to a special token is that token. Results are cached.
      *
      * @param piece the piece, as the pre-tokeniser produced it
      * @param out where the ids are appended
@@ -356,12 +357,8 @@ public final class ClipBpe {
         }
         int[] ids = new int[word.size()];
         for (int i = 0; i < ids.length; i++) {
-            Integer id = encoder.get(word.get(i));
-            if (id == null) {
-                throw new IllegalStateException(
-                        "BPE symbol '" + word.get(i) + "' of piece '" + piece + "' is not in the vocabulary");
-            }
-            ids[i] = id;
+            // HF maps a symbol missing from a user's vocab.json to its unknown token, <|endoftext|>
+            ids[i] = encoder.getOrDefault(word.get(i), endId());
         }
         return ids;
     }
