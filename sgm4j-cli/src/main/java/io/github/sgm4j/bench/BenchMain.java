@@ -27,7 +27,8 @@ public final class BenchMain {
             "io.github.sgm4j.bench.workloads.VaeDecode256",
             "io.github.sgm4j.bench.workloads.VaeEncode256",
             "io.github.sgm4j.bench.workloads.TrainMnistStep",
-            "io.github.sgm4j.bench.workloads.SampleMnist");
+            "io.github.sgm4j.bench.workloads.SampleMnist",
+            "io.github.sgm4j.bench.workloads.TrainVaeStep");
 
     private BenchMain() {}
 

@@ -1,7 +1,7 @@
 package io.github.sgm4j.cli;
 
-import io.github.sgm4j.io.SafeTensors;
-import io.github.sgm4j.io.SafeTensorsFile;
+import io.github.sgm4j.io.StateDictFile;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.io.TensorInfo;
 import io.github.sgm4j.models.EngineLoader;
 import java.nio.file.Path;
@@ -15,10 +15,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code sgm4j inspect CKPT}: lists a checkpoint's keys, shapes and dtypes. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "List a .safetensors checkpoint's keys, shapes and dtypes.")
+        description = "List a checkpoint's keys, shapes and dtypes (.safetensors, or a PyTorch .ckpt/.pth read without"
+                + " executing code).")
 final class InspectCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "checkpoint (.safetensors)")
+    @Parameters(index = "0", description = "checkpoint (.safetensors, .ckpt or .pth)")
     Path checkpoint;
 
     @Option(names = "--prefix", description = "only keys starting with this prefix")
@@ -44,7 +45,7 @@ final class InspectCommand implements Callable<Integer> {
         Validate.file(spec, "--config", config);
         long total = 0;
         int n = 0;
-        try (SafeTensorsFile f = SafeTensors.open(checkpoint)) {
+        try (StateDictFile f = StateDicts.open(checkpoint)) {
             for (String key : f.keys()) {
                 if (!key.startsWith(prefix)) {
                     continue;

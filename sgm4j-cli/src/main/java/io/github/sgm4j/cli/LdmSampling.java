@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.ldm.DDIMSampler;
 import io.github.sgm4j.ldm.DDPM;
 import io.github.sgm4j.ldm.LatentDiffusion;
@@ -43,7 +43,7 @@ final class LdmSampling {
         DDPM model = new Instantiator().instantiate(EngineLoader.modelNode(root), DDPM.class);
         model.initialize(m, new TorchNoiseSource(seed));
         try (NDScope ignored = new NDScope()) {
-            Map<String, ai.djl.ndarray.NDArray> sd = SafeTensors.readAll(ckpt, m);
+            Map<String, ai.djl.ndarray.NDArray> sd = StateDicts.readAll(ckpt, m);
             String bad = io.github.sgm4j.train.Checkpoints.firstNonFinite(sd);
             if (bad != null) {
                 throw new IllegalArgumentException("checkpoint " + ckpt + ": tensor '" + bad + "' holds NaN or infinite values");

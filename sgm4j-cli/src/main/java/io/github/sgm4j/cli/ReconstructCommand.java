@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.models.FirstStage;
@@ -33,14 +33,24 @@ final class ReconstructCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "config (a DiffusionEngine or an autoencoder at 'model')")
     Path config;
 
-    @Parameters(index = "1", description = "input image (PNG)")
+    @Parameters(index = "1", arity = "0..1", description = "input image (PNG); omit with --mnist")
     Path in;
 
-    @Parameters(index = "2", description = "output image (PNG)")
+    @Parameters(index = "2", arity = "0..1", description = "output image (PNG); omit with --mnist")
     Path out;
 
-    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors)")
+    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors, or a PyTorch .ckpt/.pth)")
     Path ckpt;
+
+    @Option(names = "--mnist", description = "evaluate on the MNIST test set in this IDX directory (held-out digits,"
+            + " padded to the autoencoder's resolution): mean PSNR and SSIM of the reconstructions")
+    Path mnist;
+
+    @Option(names = "--count", defaultValue = "10000", description = "with --mnist: number of test images (default: ${DEFAULT-VALUE})")
+    int count;
+
+    @Option(names = "--grid", description = "with --mnist: write the first 16 inputs over their reconstructions to this PNG")
+    Path grid;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
@@ -62,9 +72,23 @@ final class ReconstructCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Validate.file(spec, "CONFIG", config);
-        Validate.file(spec, "IN", in);
         Validate.file(spec, "--ckpt", ckpt);
         Validate.device(spec, "--device", device);
+        if (mnist != null) {
+            if (in != null) {
+                throw Validate.bad(spec, "give either IN OUT or --mnist DIR, not both");
+            }
+            Validate.directory(spec, "--mnist", mnist);
+            Validate.positive(spec, "--count", count);
+            if (grid != null) {
+                Validate.outputFile(spec, "--grid", grid);
+            }
+            return ReconstructionEval.run(this);
+        }
+        if (in == null || out == null) {
+            throw Validate.bad(spec, "give IN and OUT images, or --mnist DIR to evaluate on the MNIST test set");
+        }
+        Validate.file(spec, "IN", in);
         Validate.outputFile(spec, "OUT", out);
         ConfigNode root = EngineLoader.config(config);
         int[] chw = new int[3];
@@ -78,8 +102,11 @@ final class ReconstructCommand implements Callable<Integer> {
             if (model instanceof DiffusionEngine engine) {
                 Checkpoints.loadWeights(ckpt, engine, false);
                 rec = engine.decode(engine.encode(x, noise));
+            } else if (model instanceof io.github.sgm4j.models.AutoencoderKL ae) {
+                ae.loadInferenceWeights(StateDicts.readAll(ckpt, manager));
+                rec = ae.decode(ae.encode(x, noise));
             } else if (model instanceof FirstStage fs) {
-                model.loadStateDict(SafeTensors.readAll(ckpt, manager), true);
+                model.loadStateDict(StateDicts.readAll(ckpt, manager), true);
                 rec = fs.decode(fs.encode(x, noise));
             } else {
                 throw new IllegalArgumentException(config + ": model " + model.getClass().getSimpleName()

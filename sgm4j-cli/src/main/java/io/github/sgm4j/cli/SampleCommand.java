@@ -36,7 +36,7 @@ final class SampleCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "sgm-format config (YAML)")
     Path config;
 
-    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors)")
+    @Option(names = "--ckpt", required = true, description = "checkpoint (.safetensors, or a PyTorch .ckpt/.pth)")
     Path ckpt;
 
     @Option(names = "--n", defaultValue = "16", description = "number of samples (default: ${DEFAULT-VALUE})")

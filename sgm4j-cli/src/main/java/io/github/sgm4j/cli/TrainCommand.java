@@ -2,6 +2,7 @@ package io.github.sgm4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.github.sgm4j.config.ConfigNode;
+import io.github.sgm4j.models.AutoencoderTrainers;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.train.Checkpoints;
@@ -23,9 +24,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code sgm4j train CONFIG}: trains a DiffusionEngine config on MNIST with progress, checkpoints and sample grids. */
+/**
+ * {@code sgm4j train CONFIG}: trains a DiffusionEngine config, or a first-stage autoencoder config
+ * (ldm {@code AutoencoderKL}), on the MNIST digits with progress, checkpoints and sample grids.
+ */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a DiffusionEngine (sgm YAML) on the MNIST digits.")
+        description = "Train a DiffusionEngine (sgm YAML) or a first-stage autoencoder (ldm/sgm YAML) on the MNIST digits.")
 final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "sgm-format config (YAML)")
@@ -67,6 +71,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-every", description = "steps between sample grids (default: the config's image_logger batch_frequency, else 500)")
     Long imageEvery;
 
+    @Option(names = "--no-scale-lr", description = "autoencoders: use base_learning_rate as is (default: scaled by"
+            + " accumulate_grad_batches x devices x batch size, as the reference's main.py)")
+    boolean noScaleLr;
+
     /** The progress bar of a run of {@code total} steps starting at {@code initial}: speed and ETA count this run's steps only. */
     static ProgressBarBuilder progressBar(long total, long initial) {
         return new ProgressBarBuilder().setTaskName("train").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
@@ -105,6 +113,9 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         ConfigNode root = EngineLoader.config(config);
+        if (AutoencoderTrainers.isAutoencoder(EngineLoader.modelNode(root))) {
+            return AutoencoderCommand.train(this, root);
+        }
         int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
         if (bs < 1) {
             throw Validate.bad(spec, config + ": data.params.batch_size must be at least 1, got " + bs + " (or pass --batch-size)");

@@ -67,6 +67,24 @@ class CliTest {
     }
 
     @Test
+    void inspectReadsAPyTorchCheckpoint() {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = run("inspect", "src/test/resources/io/torch/lightning.ckpt");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+        assertTrue(out.contains("model.diffusion_model.conv.weight\t[4, 2, 3, 3]\tF32"), out);
+        assertTrue(out.contains("model.diffusion_model.conv.bias\t[4]\tF16"), out);
+        assertTrue(out.contains("global_step=1234"), out);
+    }
+
+    @Test
     void sampleAnLdmConfigWithDdimPlmsAndDdpm() throws Exception {
         Path cfg = dir.resolve("ldm.yaml");
         Files.writeString(cfg, LDM);

@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * {@code public static fromConfig(ConfigNode params, Instantiator inst)} method resolves to itself.
  *
  * <p>Classes are named as strings and loaded on first use. Targets sgm4j does not (yet) implement
- * (text encoders, video models, data modules of other projects) are listed apart in {@link
+ * (image and T5/BERT encoders, video models, data modules of other projects) are listed apart in {@link
  * #UNSUPPORTED}: using one gives a precise "known but not available in this build" error naming
  * the YAML path instead of "unknown target".
  */
@@ -72,6 +72,8 @@ public final class Targets {
             entry("ldm.models.autoencoder.IdentityFirstStage", "io.github.sgm4j.models.IdentityFirstStage"),
             entry("sgm.modules.autoencoding.regularizers.DiagonalGaussianRegularizer", "io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer"),
             entry("ldm.modules.losses.LPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator"),
+            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
+            entry("sgm.modules.autoencoding.losses.discriminator_loss.GeneralLPIPSWithDiscriminator", "io.github.sgm4j.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator"),
             entry("sgm.modules.distributions.distributions.DiagonalGaussianDistribution", "io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution"),
             entry("sgm.modules.diffusionmodules.model.Encoder", "io.github.sgm4j.modules.diffusionmodules.model.Encoder"),
             entry("sgm.modules.diffusionmodules.model.Decoder", "io.github.sgm4j.modules.diffusionmodules.model.Decoder"),
@@ -135,10 +137,15 @@ public final class Targets {
             entry("ldm.models.diffusion.ddpm.LatentDiffusion", "io.github.sgm4j.ldm.LatentDiffusion"),
             entry("ldm.models.diffusion.ddim.DDIMSampler", "io.github.sgm4j.ldm.DDIMSampler"),
             entry("ldm.models.diffusion.plms.PLMSSampler", "io.github.sgm4j.ldm.PLMSSampler"),
-            entry("ldm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.ldm.ClassEmbedder"));
+            entry("ldm.modules.encoders.modules.ClassEmbedder", "io.github.sgm4j.ldm.ClassEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.modules.encoders.text.FrozenCLIPEmbedder"),
+            entry("ldm.modules.encoders.modules.FrozenCLIPEmbedder", "io.github.sgm4j.modules.encoders.text.FrozenCLIPEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.modules.encoders.text.FrozenOpenCLIPEmbedder"),
+            entry("ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "io.github.sgm4j.modules.encoders.text.FrozenOpenCLIPEmbedder"),
+            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2", "io.github.sgm4j.modules.encoders.text.FrozenOpenCLIPEmbedder2"));
 
     /**
-     * Targets of the original projects that sgm4j knows but does not implement (text encoders,
+     * Targets of the original projects that sgm4j knows but does not implement (T5/BERT text encoders,
      * video models, data modules of the reference training scripts, ...), each with what it is:
      * using one gives "known but not available in this build" naming the YAML path, instead of
      * "unknown target".
@@ -146,13 +153,9 @@ public final class Targets {
     public static final Map<String, String> UNSUPPORTED = Map.ofEntries(
             entry("sgm.models.autoencoder.AutoencoderKLModeOnly", "autoencoder variant"),
             entry("ldm.models.autoencoder.VQModelInterface", "VQ autoencoder (vector quantization is not ported)"),
-            entry("sgm.modules.autoencoding.losses.GeneralLPIPSWithDiscriminator", "sgm autoencoder training loss"),
             entry("sgm.modules.autoencoding.temporal_ae.VideoDecoder", "video model"),
             entry("sgm.modules.diffusionmodules.video_model.VideoUNet", "video model"),
             entry("sgm.modules.diffusionmodules.wrappers.IdentityWrapper", "network wrapper"),
-            entry("sgm.modules.encoders.modules.FrozenCLIPEmbedder", "text encoder (CLIP)"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "text encoder (OpenCLIP)"),
-            entry("sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2", "text encoder (OpenCLIP)"),
             entry("sgm.modules.encoders.modules.FrozenOpenCLIPImageEmbedder", "image encoder (OpenCLIP)"),
             entry("sgm.modules.encoders.modules.FrozenOpenCLIPImagePredictionEmbedder", "video conditioning encoder (OpenCLIP)"),
             entry("sgm.modules.encoders.modules.VideoPredictionEmbedderWithEncoder", "video conditioning encoder"),
@@ -160,8 +163,6 @@ public final class Targets {
             entry("sgm.modules.encoders.modules.SpatialRescaler", "conditioning encoder"),
             entry("ldm.models.diffusion.ddpm.LatentInpaintDiffusion", "inpainting model"),
             entry("ldm.modules.encoders.modules.BERTEmbedder", "text encoder (BERT)"),
-            entry("ldm.modules.encoders.modules.FrozenCLIPEmbedder", "text encoder (CLIP)"),
-            entry("ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder", "text encoder (OpenCLIP)"),
             entry("sgm.data.mnist.MNISTLoader", "data module of sgm's training scripts"),
             entry("sgm.data.cifar10.CIFAR10Loader", "data module of sgm's training scripts"),
             entry("sgm.data.dataset.StableDataModuleFromConfig", "data module of sgm's training scripts"));

@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * heap never holds the file). Obtain one with {@link SafeTensors#open}; close it when done (arrays
  * already loaded stay valid).
  */
-public final class SafeTensorsFile implements AutoCloseable {
+public final class SafeTensorsFile implements StateDictFile {
 
     static final long SEGMENT = 1L << 30;
 

@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
 import io.github.sgm4j.nn.Init;
@@ -490,23 +490,24 @@ public class DDPM extends Module implements SamplingModel {
     }
 
     /**
-     * {@code init_from_ckpt(path, ignore_keys, only_model)}: loads a {@code .safetensors} state dict
-     * non-strictly (keys starting with an ignored prefix dropped) and logs missing/unexpected keys.
+     * {@code init_from_ckpt(path, ignore_keys, only_model)}: loads a state dict ({@code .safetensors},
+     * or a PyTorch {@code .ckpt} / {@code .pth} read without executing code; Lightning's {@code
+     * state_dict} entry is unwrapped) non-strictly (keys starting with an ignored prefix dropped) and logs missing/unexpected keys.
      * The read arrays live in a temporary {@link NDScope}; the weights are copied into the module.
      *
-     * @param path the {@code .safetensors} file
+     * @param path the state-dict file ({@link StateDicts#open} chooses the format by content)
      * @param ignoreKeys key prefixes to drop
      * @param onlyModel load into {@code model} (the UNet wrapper) only
      * @return the missing and unexpected keys
-     * @throws IllegalArgumentException when the file is not {@code .safetensors}
+     * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
+     *     nor valid safetensors
+     * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
+     *     in the legacy format or refused
      * @throws ScheduleMismatchException when a carried schedule buffer differs (unless accepted)
      */
     public LoadResult initFromCkpt(Path path, List<String> ignoreKeys, boolean onlyModel) {
-        if (!path.toString().endsWith(".safetensors")) {
-            throw new IllegalArgumentException("init_from_ckpt: only .safetensors checkpoints are supported, got " + path);
-        }
         try (NDScope ignored = new NDScope()) {
-            Map<String, NDArray> sd = new LinkedHashMap<>(SafeTensors.readAll(path, getManager()));
+            Map<String, NDArray> sd = new LinkedHashMap<>(StateDicts.readAll(path, getManager()));
             sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
             LoadResult r = onlyModel ? model.loadStateDict(sd, false) : loadStateDict(sd, false);
             LOG.info("Restored from {} with {} missing and {} unexpected keys", path, r.missingKeys().size(),

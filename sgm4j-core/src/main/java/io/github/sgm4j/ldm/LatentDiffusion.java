@@ -12,6 +12,7 @@ import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.models.AutoencoderKL;
 import io.github.sgm4j.models.FirstStage;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
+import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.Module;
@@ -363,9 +364,11 @@ public class LatentDiffusion extends DDPM {
     /**
      * {@code get_learned_conditioning(c)}: {@code cond_stage_model.encode(c)} (a KL autoencoder: the
      * posterior mode) or {@code cond_stage_model(c)}; {@code c} is an NDArray, or the batch map for
-     * a {@link ClassEmbedder}.
+     * a {@link ClassEmbedder}, or the prompts ({@code List<String>}) for a text encoder ({@code
+     * FrozenCLIPEmbedder}, {@code FrozenOpenCLIPEmbedder}).
      *
-     * @param c the conditioning input: an NDArray, or the batch map for a {@link ClassEmbedder}
+     * @param c the conditioning input: an NDArray, the batch map for a {@link ClassEmbedder}, or a
+     *     list of prompts for a text encoder
      * @return the conditioning (e.g. [B, C, h, w] for concat, [B, L, D] for cross-attention), a new
      *     array the caller closes
      * @throws IllegalStateException when the model is unconditional or the cond stage cannot be called
@@ -381,6 +384,16 @@ public class LatentDiffusion extends DDPM {
                 throw new IllegalArgumentException("ClassEmbedder conditioning expects the batch map, got " + describe(c));
             }
             return ce.forward((Map<String, NDArray>) m);
+        }
+        if (condStageModel instanceof AbstractEmbModel emb) {
+            // the frozen text encoders: c is the list of prompts (or token ids)
+            java.util.List<NDArray> out = emb.embed(java.util.List.of(c));
+            if (out.size() != 1) {
+                out.forEach(NDArray::close);
+                throw new IllegalStateException("get_learned_conditioning: " + emb.getClass().getSimpleName()
+                        + " returned " + out.size() + " embeddings; the ldm cond stage must return one");
+            }
+            return out.get(0);
         }
         if (!(c instanceof NDArray x)) {
             throw new IllegalArgumentException(condStageModel.getClass().getSimpleName()

@@ -9,7 +9,7 @@ import io.github.sgm4j.config.ConfigException;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
-import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.modules.autoencoding.regularizers.DiagonalGaussianRegularizer;
 import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
 import io.github.sgm4j.modules.diffusionmodules.model.Decoder;
@@ -303,13 +303,34 @@ public class AutoencoderKL extends Module implements FirstStage {
         super.initialize(manager, noise);
         if (ckptPath != null) {
             try (NDScope ignored = new NDScope()) {
-                Map<String, NDArray> sd = new java.util.LinkedHashMap<>(SafeTensors.readAll(Path.of(ckptPath), manager));
+                Map<String, NDArray> sd = new java.util.LinkedHashMap<>(StateDicts.readAll(Path.of(ckptPath), manager));
                 // ldm init_from_ckpt: keys starting with an ignore_keys entry are deleted first
                 sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
                 LoadResult r = loadStateDict(sd, false);
                 LOG.info("Restored from {}: {}", ckptPath, r.describe());
             }
         }
+    }
+
+    /**
+     * Loads a training checkpoint's weights for inference: the loss's keys ({@code loss.*}: the
+     * discriminator, LPIPS, {@code logvar}) are dropped with one log line, every other key must match
+     * exactly.
+     *
+     * @param stateDict the checkpoint's tensors by reference key
+     * @return the load result (clean)
+     * @throws io.github.sgm4j.nn.StateDictException when a non-loss key is missing, unexpected or of
+     *     the wrong shape
+     */
+    public LoadResult loadInferenceWeights(Map<String, NDArray> stateDict) {
+        Map<String, NDArray> sd = new java.util.LinkedHashMap<>(stateDict);
+        int before = sd.size();
+        sd.keySet().removeIf(k -> k.startsWith("loss."));
+        if (sd.size() != before) {
+            LOG.info("ignored {} training-only loss.* keys (discriminator, LPIPS, logvar) for inference",
+                    before - sd.size());
+        }
+        return loadStateDict(sd, true);
     }
 
     // ------------------------------------------------------------------ encode
@@ -398,6 +419,23 @@ public class AutoencoderKL extends Module implements FirstStage {
             throw new IllegalArgumentException("AutoencoderKL.decode expects latents [B, " + embedDim + ", h, w], got " + s);
         }
         return chunks(z, tiling != null ? this::tiledDecode : this::decodePlain);
+    }
+
+    /**
+     * {@code decode(z)} without chunks or tiles, also returning the input of the decoder's {@code
+     * conv_out} (training: the adaptive weight's gradients with respect to {@code conv_out.weight}).
+     *
+     * @param z latents {@code [B, embed_dim, h, w]}
+     * @return {the input of conv_out, the images}: new arrays the caller closes
+     * @throws IllegalStateException when the decoder has {@code give_pre_end} or {@code tanh_out}
+     */
+    public NDList decodeWithConvOutInput(NDArray z) {
+        if (postQuantConv == null) {
+            return decoder.forwardWithConvOutInput(z);
+        }
+        try (NDArray h = postQuantConv.forward(z)) {
+            return decoder.forwardWithConvOutInput(h);
+        }
     }
 
     private NDArray decodePlain(NDArray z) {

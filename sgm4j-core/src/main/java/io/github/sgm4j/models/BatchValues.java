@@ -22,7 +22,10 @@ import java.util.Map;
  *   <li>{@code double[]} / {@code float[]}: one vector for every sample (size or crop
  *       conditionings such as {@code original_size_as_tuple}), float32 {@code (n, len)};
  *   <li>{@code double[][]} / {@code float[][]}: one vector per sample, float32 {@code (n, len)};
- *   <li>{@code float[][][][]}: images {@code (n, C, H, W)} float32.
+ *   <li>{@code float[][][][]}: images {@code (n, C, H, W)} float32;
+ *   <li>a {@code String}, {@code String[]} or {@code List<String>} (prompts for the text
+ *       embedders, only through {@link #toValues}): kept as a list of {@code n} prompts (a single
+ *       prompt is repeated).
  * </ul>
  */
 final class BatchValues {
@@ -43,6 +46,47 @@ final class BatchValues {
             out.put(e.getKey(), toArray(e.getKey(), e.getValue(), n, manager));
         }
         return out;
+    }
+
+    /**
+     * Converts every value like {@link #toArrays}, except prompts, which stay a {@code List<String>}
+     * of {@code n} entries.
+     *
+     * @param values the values by key
+     * @param n the batch size, or -1 to take it from the values
+     * @param manager owns the arrays created here
+     * @return the arrays and prompt lists by key, in the order of {@code values}
+     */
+    static Map<String, Object> toValues(Map<String, ?> values, int n, NDManager manager) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : values.entrySet()) {
+            List<String> texts = prompts(e.getKey(), e.getValue(), n);
+            out.put(e.getKey(), texts != null ? texts : toArray(e.getKey(), e.getValue(), n, manager));
+        }
+        return out;
+    }
+
+    /** The value as n prompts, or null when it is not text. */
+    private static List<String> prompts(String key, Object v, int n) {
+        List<String> texts;
+        if (v instanceof String s) {
+            texts = List.of(s);
+        } else if (v instanceof String[] a) {
+            texts = List.of(a);
+        } else if (v instanceof List<?> l && !l.isEmpty() && l.stream().allMatch(o -> o instanceof String)) {
+            texts = l.stream().map(String.class::cast).toList();
+        } else {
+            return null;
+        }
+        int count = n < 0 ? texts.size() : n;
+        if (texts.size() != count && texts.size() != 1) {
+            throw new IllegalArgumentException("'" + key + "': " + texts.size() + " prompts for a batch of " + count
+                    + " (give one per sample, or a single prompt for all)");
+        }
+        if (texts.size() == count) {
+            return texts;
+        }
+        return java.util.Collections.nCopies(count, texts.get(0));
     }
 
     /**

@@ -801,8 +801,9 @@ public class DiffusionEngine extends Module {
      * <p>Values, per conditioner input key ({@code "cls"}, {@code "original_size_as_tuple"}, ...): an
      * integer (repeated for every sample), {@code int[]} / {@code long[]} / {@code List<Integer>} (one
      * per sample), {@code double[]} / {@code float[]} (one vector for every sample), {@code
-     * double[][]} (one vector per sample) or an {@link NDArray} with {@code n} rows (not modified,
-     * still the caller's). An unconditional model takes an empty map.
+     * double[][]} (one vector per sample), a prompt {@code String} / {@code String[]} / {@code
+     * List<String>} for a text embedder (one, repeated, or one per sample) or an {@link NDArray} with
+     * {@code n} rows (not modified, still the caller's). An unconditional model takes an empty map.
      *
      * <p>Latent shape: the network's {@code in_channels} (minus the channels of a {@code concat}
      * conditioning), and the side {@code options.imageSize()} divided by the first stage's
@@ -863,9 +864,12 @@ public class DiffusionEngine extends Module {
         try (NDScope scope = new NDScope();
                 GradMode ignored = GradMode.disabled();
                 NDManager work = getManager().newSubManager()) {
-            Map<String, NDArray> batch = BatchValues.toArrays(given, n, work);
-            for (Map.Entry<String, NDArray> e : batch.entrySet()) {
-                Shape sh = e.getValue().getShape();
+            Map<String, Object> batch = BatchValues.toValues(given, n, work);
+            for (Map.Entry<String, Object> e : batch.entrySet()) {
+                if (!(e.getValue() instanceof NDArray arr)) {
+                    continue; // prompts: BatchValues made n of them
+                }
+                Shape sh = arr.getShape();
                 if (sh.dimension() == 0 || sh.get(0) != n) {
                     throw new IllegalArgumentException("sample: '" + e.getKey() + "' has shape " + sh + ", expected " + n
                             + " rows (one per sample)");

@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.io.SafeTensorsFile;
+import io.github.sgm4j.io.StateDictFile;
+import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Parameter;
@@ -255,21 +257,25 @@ public final class EngineCheckpoint {
      * anything is loaded); the weights that will be used must be finite. The global step recorded in
      * the file (if any) is restored.
      *
-     * @param checkpoint the {@code .safetensors} model file
+     * @param checkpoint the model file: {@code .safetensors}, or a PyTorch {@code .ckpt} / {@code .pth}
+     *     ({@link StateDicts#open} chooses by content)
      * @param engine the engine to load into (allocated)
      * @param ema the EMA weights will be used: the checkpoint must hold them (when the engine keeps
      *     an EMA), and they are checked for NaN and infinity
      * @return the load result (its missing keys are the EMA shadows that were absent, if any)
      * @throws CheckpointException naming the file and the keys when the checkpoint is missing, a
-     *     directory, not a {@code .safetensors} file or does not match the engine's keys
+     *     directory or does not match the engine's keys
+     * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
+     *     nor valid safetensors
+     * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
+     *     in the legacy format or refused
      * @throws StateDictException naming the keys when shapes differ
      * @throws NonFiniteTensorException naming the file and the tensor when a used weight is NaN or
      *     infinite (the engine's weights are then unspecified)
      */
     public static LoadResult loadWeights(Path checkpoint, DiffusionEngine engine, boolean ema) {
         requireCheckpointFile(checkpoint);
-        requireSafetensors(checkpoint);
-        try (SafeTensorsFile f = SafeTensors.open(checkpoint)) {
+        try (StateDictFile f = StateDicts.open(checkpoint)) {
             Map<String, Parameter> entries = engine.stateDictEntries();
             List<String> keys = f.keys();
             boolean engineHasEma = entries.keySet().stream().anyMatch(k -> k.startsWith(EMA_PREFIX));
@@ -308,20 +314,23 @@ public final class EngineCheckpoint {
     }
 
     /**
-     * sgm's {@code init_from_ckpt(path)}: loads a {@code .safetensors} state dict non-strictly, tensor
-     * by tensor, and logs the missing and unexpected keys. A checkpoint that shares no key with the
+     * sgm's {@code init_from_ckpt(path)}: loads a state dict ({@code .safetensors}, or a PyTorch
+     * {@code .ckpt} / {@code .pth} read without executing code) non-strictly, tensor by tensor, and
+     * logs the missing and unexpected keys. A checkpoint that shares no key with the
      * engine (another architecture) or whose shapes differ is an error, never a silent half-load.
      *
-     * @param checkpoint the {@code .safetensors} file
+     * @param checkpoint the state-dict file ({@link StateDicts#open} chooses the format by content)
      * @param engine the engine to load into (allocated)
      * @return the missing and unexpected keys
-     * @throws CheckpointException when the file is not a {@code .safetensors} file or shares no
-     *     key with the engine
+     * @throws CheckpointException when the file shares no key with the engine
+     * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
+     *     nor valid safetensors
+     * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
+     *     in the legacy format or refused
      * @throws StateDictException when shapes differ (nothing is loaded)
      */
     public static LoadResult initFromCkpt(Path checkpoint, DiffusionEngine engine) {
-        requireSafetensors(checkpoint);
-        try (SafeTensorsFile f = SafeTensors.open(checkpoint)) {
+        try (StateDictFile f = StateDicts.open(checkpoint)) {
             Map<String, Parameter> entries = engine.stateDictEntries();
             LoadResult r = compare(f, entries);
             if (!r.shapeMismatches().isEmpty()) {
@@ -444,7 +453,7 @@ public final class EngineCheckpoint {
     }
 
     /** Missing, unexpected and shape-mismatched keys from the header; no key in common is an error. */
-    private static LoadResult compare(SafeTensorsFile f, Map<String, Parameter> entries) {
+    private static LoadResult compare(StateDictFile f, Map<String, Parameter> entries) {
         List<String> keys = f.keys();
         if (keys.stream().noneMatch(entries::containsKey)) {
             throw new CheckpointException(f.path(), List.of(), f.path() + " shares no key with this model (" + keys.size()
@@ -467,7 +476,7 @@ public final class EngineCheckpoint {
     }
 
     /** Copies every tensor of the file the engine has, one at a time. */
-    private static void copyInto(SafeTensorsFile f, Map<String, Parameter> entries, NDManager m) {
+    private static void copyInto(StateDictFile f, Map<String, Parameter> entries, NDManager m) {
         for (Map.Entry<String, Parameter> e : entries.entrySet()) {
             if (f.contains(e.getKey())) {
                 try (NDScope ignored = new NDScope(); NDArray v = f.load(e.getKey(), m)) {
@@ -488,13 +497,6 @@ public final class EngineCheckpoint {
             if (p != null && s != null) {
                 s.setArray(p.getArray(), m);
             }
-        }
-    }
-
-    private static void requireSafetensors(Path checkpoint) {
-        if (!checkpoint.getFileName().toString().endsWith(".safetensors")) {
-            throw new CheckpointException(checkpoint, List.of(), "only .safetensors checkpoints are supported, got "
-                    + checkpoint);
         }
     }
 

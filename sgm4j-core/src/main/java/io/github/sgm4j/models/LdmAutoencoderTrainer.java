@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.modules.autoencoding.losses.LPIPSWithDiscriminator;
+import io.github.sgm4j.modules.diffusionmodules.model.DDConfig;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Module;
@@ -30,7 +31,7 @@ import java.util.Map;
  * AdamW} with weight decay 0): optimizer 0 over encoder, decoder and quant convs, optimizer 1 over
  * the discriminator. {@code loss.logvar} is in neither (ldm never trains it).
  */
-public class LdmAutoencoderTrainer extends Module {
+public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining {
 
     /**
      * The result of one training step.
@@ -41,9 +42,15 @@ public class LdmAutoencoderTrainer extends Module {
      */
     public record StepOutput(NDArray loss, Map<String, NDArray> log, NDArray reconstructions) {}
 
+    /** The keys of {@link #trainBatch}'s log, in a fixed order. */
+    public static final List<String> LOG_KEYS = List.of("aeloss", "discloss", "total_loss", "logvar", "kl_loss",
+            "nll_loss", "rec_loss", "d_weight", "disc_factor", "g_loss", "disc_loss", "logits_real", "logits_fake");
+
     private final AutoencoderKL ae;
     private final LPIPSWithDiscriminator loss;
     private double learningRate;
+    private long globalStep;
+    private List<AdamW> optimizers = List.of();
 
     /**
      * Wraps an autoencoder (with quant convs) and its loss.
@@ -202,21 +209,104 @@ public class LdmAutoencoderTrainer extends Module {
     public StepOutput trainingStep(NDArray image, long globalStep, int optimizerIdx, NoiseSource noise) {
         checkIdx(optimizerIdx);
         setNoiseSource(noise);
+        releasePending();
+        NDArray lastLayer = ae.getDecoder().tensor("conv_out.weight").getArray();
         boolean prev = F.setGradEnabled(true);
         try (NDArray inputs = getInput(image)) {
+            if (optimizerIdx == 0 && lastLayer.hasGradient() && splitCapable()) {
+                return generatorStep(inputs, globalStep, lastLayer, noise);
+            }
             NDArray dec;
             LPIPSWithDiscriminator.Output out;
             try (DiagonalGaussianDistribution posterior = ae.posterior(inputs)) {
                 try (NDArray z = posterior.sample(noise)) {
                     dec = ae.decode(z);
                 }
-                NDArray lastLayer = ae.getDecoder().tensor("conv_out.weight").getArray();
                 out = loss.forward(inputs, dec, posterior, optimizerIdx, globalStep,
                         lastLayer.hasGradient() ? lastLayer : null, null, "train", null);
             }
             return new StepOutput(out.loss(), out.log(), dec);
         } finally {
             F.setGradEnabled(prev);
+        }
+    }
+
+    private boolean splitCapable() {
+        DDConfig c = ae.getDecoder().getConfig();
+        return !c.tanhOut() && !c.givePreEnd();
+    }
+
+    /**
+     * The autoencoder step with the loss evaluated on detached leaves of the reconstruction and of
+     * the moments: the adaptive weight's two gradients w.r.t. {@code conv_out.weight} then cost a
+     * backward pass through the loss and one convolution each (as {@code torch.autograd.grad} does),
+     * not two passes through the whole autoencoder. {@link #backward} finishes with one pass from the
+     * leaves' gradients into the autoencoder. Same numbers as the direct graph (gradients meet at the
+     * same tensors).
+     */
+    private StepOutput generatorStep(NDArray inputs, long globalStep, NDArray lastLayer, NoiseSource noise) {
+        NDArray moments = ae.moments(inputs);
+        NDArray convIn;
+        NDArray dec;
+        try (DiagonalGaussianDistribution posterior = new DiagonalGaussianDistribution(moments)) {
+            try (NDArray z = posterior.sample(noise)) {
+                ai.djl.ndarray.NDList pair = ae.decodeWithConvOutInput(z);
+                convIn = pair.get(0);
+                dec = pair.get(1);
+            }
+        }
+        NDArray mLeaf = moments.stopGradient();
+        mLeaf.setRequiresGradient(true);
+        NDArray yLeaf = dec.stopGradient();
+        yLeaf.setRequiresGradient(true);
+        NDArray convInDetached = convIn.stopGradient();
+        convIn.close();
+        pending = new Pending(moments, dec, mLeaf, yLeaf, convInDetached);
+        LPIPSWithDiscriminator.Output out;
+        try (DiagonalGaussianDistribution leafPosterior = new DiagonalGaussianDistribution(mLeaf)) {
+            out = loss.forward(inputs, yLeaf, leafPosterior, 0, globalStep, l -> lastLayerGrad(l, lastLayer),
+                    null, "train", null);
+        }
+        return new StepOutput(out.loss(), out.log(), dec.stopGradient());
+    }
+
+    /** d loss / d conv_out.weight: the loss's gradient at the reconstruction leaf, through one convolution. */
+    private NDArray lastLayerGrad(NDArray lossValue, NDArray lastLayer) {
+        Pending p = pending;
+        F.backward(lossValue, true);
+        try (NDArray gy = p.yLeaf.getGradient();
+                NDArray g = gy.duplicate();
+                NDArray w0 = lastLayer.stopGradient();
+                NDArray w = w0.duplicate()) {
+            F.zeroGrad(p.yLeaf);
+            F.zeroGrad(p.mLeaf);
+            w.setRequiresGradient(true);
+            try (NDArray o = F.conv2d(p.convIn, w, null, 1, 1, 1);
+                    NDArray og = o.mul(g);
+                    NDArray s = og.sum()) {
+                F.backward(s, false);
+            }
+            try (NDArray gw = w.getGradient()) {
+                return gw.duplicate();
+            }
+        }
+    }
+
+    /** The state a generator step leaves for its {@link #backward}. */
+    private record Pending(NDArray moments, NDArray dec, NDArray mLeaf, NDArray yLeaf, NDArray convIn) {
+        void close() {
+            for (NDArray a : new NDArray[] {moments, dec, mLeaf, yLeaf, convIn}) {
+                a.close();
+            }
+        }
+    }
+
+    private Pending pending;
+
+    private void releasePending() {
+        if (pending != null) {
+            pending.close();
+            pending = null;
         }
     }
 
@@ -261,7 +351,24 @@ public class LdmAutoencoderTrainer extends Module {
         zeroGrad(optimizerIdx);
         boolean prev = F.setGradEnabled(true);
         try {
-            F.backward(loss, false);
+            Pending p = pending;
+            if (optimizerIdx == 0 && p != null) {
+                F.zeroGrad(p.yLeaf);
+                F.zeroGrad(p.mLeaf);
+                F.backward(loss, false);
+                try (NDArray gy = p.yLeaf.getGradient();
+                        NDArray gm = p.mLeaf.getGradient();
+                        NDArray a = p.dec.mul(gy);
+                        NDArray sa = a.sum();
+                        NDArray b = p.moments.mul(gm);
+                        NDArray sb = b.sum();
+                        NDArray surrogate = sa.add(sb)) {
+                    F.backward(surrogate, false);
+                }
+                releasePending();
+            } else {
+                F.backward(loss, false);
+            }
         } finally {
             F.setGradEnabled(prev);
         }
@@ -293,5 +400,126 @@ public class LdmAutoencoderTrainer extends Module {
         }
         out.reconstructions().close();
         return new StepOutput(out.loss(), out.log(), null);
+    }
+
+    /**
+     * Allocates the tree (autoencoder and loss) and attaches the wrapped autoencoder to the same
+     * manager, so it can encode and decode on its own; then loads the loss's pretrained LPIPS weights (when it
+     * uses them).
+     *
+     * @param manager owns the arrays
+     * @param noise the source of the initialisers' draws
+     */
+    @Override
+    public void initialize(NDManager manager, NoiseSource noise) {
+        super.initialize(manager, noise);
+        ae.attach(manager);
+        loss.loadPretrainedLpips();
+    }
+
+    @Override
+    public List<String> logKeys() {
+        return LOG_KEYS;
+    }
+
+    @Override
+    public Module module() {
+        return this;
+    }
+
+    @Override
+    public List<AdamW> configureOptimizers(NDManager manager, double lr) {
+        setLearningRate(lr);
+        optimizers = configureOptimizers(manager);
+        return optimizers;
+    }
+
+    @Override
+    public List<AdamW> getOptimizers() {
+        return optimizers;
+    }
+
+    @Override
+    public double getLearningRate() {
+        return learningRate;
+    }
+
+    @Override
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>(autoencoderParameters());
+        out.putAll(discriminatorParameters());
+        return out;
+    }
+
+    @Override
+    public long getGlobalStep() {
+        return globalStep;
+    }
+
+    @Override
+    public void setGlobalStep(long step) {
+        this.globalStep = step;
+    }
+
+    /**
+     * ldm under Lightning 1.4: optimizer 0 (autoencoder) then optimizer 1 (discriminator), each with
+     * its own forward, at the same global step; then the global step advances.
+     *
+     * @param images the batch [B, C, H, W] in [-1, 1]
+     * @param batchIdx the batch index (unused: ldm runs both optimizers on every batch)
+     * @param noise the source of the posterior samples and LPIPS's dropout masks
+     * @return {@code aeloss}, {@code discloss} and the loss's log values
+     * @throws IllegalStateException before {@link #configureOptimizers(NDManager, double)}
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when a loss is NaN or infinite
+     */
+    @Override
+    public Map<String, Double> trainBatch(NDArray images, long batchIdx, NoiseSource noise) {
+        if (optimizers.size() != 2) {
+            throw new IllegalStateException("configureOptimizers(manager, lr) was not called");
+        }
+        Map<String, Double> log = new LinkedHashMap<>();
+        try (NDArray bhwc = images.transpose(0, 2, 3, 1)) {
+            for (int idx = 0; idx < 2; idx++) {
+                StepOutput out = optimizerStepChecked(bhwc, idx, noise);
+                log.put(idx == 0 ? "aeloss" : "discloss", (double) out.loss().getFloat());
+                out.log().forEach((k, v) -> {
+                    log.put(k.startsWith("train/") ? k.substring(6) : k, scalarValue(v));
+                    v.close();
+                });
+                out.loss().close();
+            }
+        }
+        globalStep++;
+        return log;
+    }
+
+    static double scalarValue(NDArray v) {
+        if (v.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32) {
+            return v.getFloat();
+        }
+        try (NDArray c = v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)) {
+            return c.getFloat();
+        }
+    }
+
+    private StepOutput optimizerStepChecked(NDArray bhwc, int idx, NoiseSource noise) {
+        train();
+        toggleOptimizer(idx);
+        zeroGrad(idx);
+        StepOutput out = trainingStep(bhwc, globalStep, idx, noise);
+        double l = out.loss().getFloat();
+        if (!Double.isFinite(l)) {
+            out.reconstructions().close();
+            throw new io.github.sgm4j.optim.NonFiniteLossException(globalStep + 1, l);
+        }
+        backward(out.loss(), idx);
+        boolean prev = F.setGradEnabled(false);
+        try {
+            optimizers.get(idx).step();
+        } finally {
+            F.setGradEnabled(prev);
+        }
+        out.reconstructions().close();
+        return out;
     }
 }

@@ -121,9 +121,9 @@ class ConfigTest {
 
     @Test
     void knownButUnavailableTargetIsPrecise() {
-        ConfigNode n = ConfigNode.parse("target: sgm.modules.encoders.modules.FrozenCLIPEmbedder\n", "t.yaml");
+        ConfigNode n = ConfigNode.parse("target: sgm.modules.encoders.modules.FrozenT5Embedder\n", "t.yaml");
         ConfigException e = assertThrows(ConfigException.class, () -> new Instantiator().instantiate(n));
-        assertMessage(e, "target", "FrozenCLIPEmbedder", "not available in this build");
+        assertMessage(e, "target", "FrozenT5Embedder", "not available in this build");
     }
 
     @Test

@@ -15,6 +15,7 @@ public abstract class AbstractEmbModel extends Module {
     private double ucgRate;
     private String inputKey;
     private List<String> inputKeys;
+    private String legacyUcgValue;
 
     /**
      * {@code is_trainable}.
@@ -91,6 +92,48 @@ public abstract class AbstractEmbModel extends Module {
      */
     public void setInputKeys(List<String> inputKeys) {
         this.inputKeys = inputKeys == null ? null : List.copyOf(inputKeys);
+    }
+
+    /**
+     * {@code legacy_ucg_value}: the prompt that replaces a batch entry with probability {@code
+     * ucg_rate} (instead of zeroing the embedding), or null.
+     *
+     * @return the replacement value, or null
+     */
+    public String getLegacyUcgValue() {
+        return legacyUcgValue;
+    }
+
+    /**
+     * Sets {@code legacy_ucg_value}.
+     *
+     * @param legacyUcgValue the replacement prompt (usually the empty string), or null
+     */
+    public void setLegacyUcgValue(String legacyUcgValue) {
+        this.legacyUcgValue = legacyUcgValue;
+    }
+
+    /**
+     * The embedder on batch values of any kind: the reference's {@code embedder(*values)}, whose
+     * result may be one tensor or a tuple. By default every value must be an {@link NDArray} and
+     * the result is {@link #forward}'s single embedding; text embedders take lists of prompts and
+     * may return two embeddings.
+     *
+     * @param inputs the batch values of the input key(s), in order
+     * @return the embeddings in the reference's order, new arrays the caller closes
+     * @throws IllegalArgumentException if a value is not an {@link NDArray}, naming its type
+     */
+    public List<NDArray> embed(List<?> inputs) {
+        NDArray[] arrays = new NDArray[inputs.size()];
+        for (int i = 0; i < arrays.length; i++) {
+            if (!(inputs.get(i) instanceof NDArray a)) {
+                Object v = inputs.get(i);
+                throw new IllegalArgumentException(getClass().getSimpleName() + " takes arrays, got "
+                        + (v == null ? "null" : v.getClass().getSimpleName()) + " as input #" + i);
+            }
+            arrays[i] = a;
+        }
+        return List.of(forward(arrays));
     }
 
     /**

@@ -145,6 +145,25 @@ public final class MnistDataset {
     }
 
     /**
+     * The pixels of sample {@code i}.
+     *
+     * @param i the sample index, in [0, {@link #size()})
+     * @return a new array of 28 x 28 row-major grey values 0 to 255
+     * @throws IndexOutOfBoundsException when {@code i} is out of range
+     */
+    public int[] image(int i) {
+        if (i < 0 || i >= count) {
+            throw new IndexOutOfBoundsException("MNIST index " + i + " outside [0, " + count + ")");
+        }
+        int px = SIDE * SIDE;
+        int[] out = new int[px];
+        for (int p = 0; p < px; p++) {
+            out[p] = images[i * px + p] & 0xff;
+        }
+        return out;
+    }
+
+    /**
      * Full batches per epoch for {@code batchSize} (the last incomplete batch is dropped).
      *
      * @param batchSize the batch size

@@ -8,6 +8,7 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.modules.autoencoding.lpips.LPIPS;
+import io.github.sgm4j.modules.autoencoding.lpips.LpipsWeights;
 import io.github.sgm4j.modules.autoencoding.lpips.NLayerDiscriminator;
 import io.github.sgm4j.modules.autoencoding.lpips.VqPerceptual;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
@@ -97,6 +98,8 @@ public class LPIPSWithDiscriminator extends Module {
     private final LPIPS perceptualLoss;
     private final NLayerDiscriminator discriminator;
     private final VqPerceptual.DiscLoss discLossFn;
+    private java.nio.file.Path pretrainedLpips;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LPIPSWithDiscriminator.class);
 
     /**
      * Builds the loss (LPIPS weights still to be loaded, see {@link LPIPS}).
@@ -105,8 +108,12 @@ public class LPIPSWithDiscriminator extends Module {
      */
     public LPIPSWithDiscriminator(Params params) {
         this.params = params;
-        this.perceptualLoss = register("perceptual_loss", new LPIPS());
-        perceptualLoss.eval();
+        if (params.perceptualWeight() > 0) {
+            this.perceptualLoss = register("perceptual_loss", new LPIPS());
+            perceptualLoss.eval();
+        } else {
+            this.perceptualLoss = null;
+        }
         double init = params.logvarInit();
         this.logvar = parameter("logvar", new Shape(), (m, s, d, n) -> Tensors.scalar(m, init, d));
         this.discriminator = register("discriminator", NLayerDiscriminator.weightsInit(new NLayerDiscriminator(
@@ -127,12 +134,57 @@ public class LPIPSWithDiscriminator extends Module {
         if (!discLoss.equals("hinge") && !discLoss.equals("vanilla")) {
             throw new ConfigException(p.pathOf("disc_loss"), "expected 'hinge' or 'vanilla', got '" + discLoss + "'");
         }
-        return new LPIPSWithDiscriminator(new Params(p.getLong("disc_start"), p.getDouble("logvar_init", d.logvarInit()),
+        String lpipsDir = p.getString("lpips_dir", null);
+        LPIPSWithDiscriminator loss = new LPIPSWithDiscriminator(new Params(p.getLong("disc_start"), p.getDouble("logvar_init", d.logvarInit()),
                 p.getDouble("kl_weight", d.klWeight()), p.getDouble("pixelloss_weight", d.pixellossWeight()),
                 p.getInt("disc_num_layers", d.discNumLayers()), p.getInt("disc_in_channels", d.discInChannels()),
                 p.getDouble("disc_factor", d.discFactor()), p.getDouble("disc_weight", d.discWeight()),
                 p.getDouble("perceptual_weight", d.perceptualWeight()), p.getBoolean("use_actnorm", d.useActnorm()),
                 p.getBoolean("disc_conditional", d.discConditional()), discLoss));
+        if (loss.perceptualLoss != null) {
+            loss.pretrainedLpips = LpipsWeights.directory(lpipsDir);
+        } else {
+            LOG.info("{}: perceptual_weight is 0: LPIPS is off (not built, no loss.perceptual_loss.* keys)", p.path());
+        }
+        return loss;
+    }
+
+    /**
+     * Allocates the tensors, then, for a loss built from a config with {@code perceptual_weight > 0},
+     * loads the pretrained LPIPS weights ({@link LpipsWeights}: {@code lpips_dir}, {@value
+     * LpipsWeights#ENV} or {@code ~/.cache/sgm4j/lpips}). A loss built with the constructor leaves
+     * LPIPS's weights to the caller.
+     *
+     * @param manager the manager that will own the arrays
+     * @param noise the source of the initialisers' draws
+     * @throws LpipsWeights.MissingWeightsException naming the missing file and its directory
+     */
+    @Override
+    public void initialize(ai.djl.ndarray.NDManager manager, io.github.sgm4j.noise.NoiseSource noise) {
+        super.initialize(manager, noise);
+        loadPretrainedLpips();
+    }
+
+    /**
+     * Loads the pretrained LPIPS weights when this loss was built from a config with {@code
+     * perceptual_weight > 0} (no-op otherwise). {@link #initialize} calls it; a parent module that
+     * allocates this loss as part of its tree calls it after allocation.
+     *
+     * @throws LpipsWeights.MissingWeightsException naming the missing file and its directory
+     */
+    public void loadPretrainedLpips() {
+        if (pretrainedLpips != null) {
+            LpipsWeights.load(perceptualLoss, pretrainedLpips);
+        }
+    }
+
+    /**
+     * The directory the pretrained LPIPS weights are read from at {@link #initialize}.
+     *
+     * @return the directory, or null when LPIPS is off or its weights are the caller's business
+     */
+    public java.nio.file.Path getPretrainedLpipsDir() {
+        return pretrainedLpips;
     }
 
     /**
@@ -179,9 +231,36 @@ public class LPIPSWithDiscriminator extends Module {
      * @return the 0-d weight
      */
     public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, NDArray lastLayer) {
+        return calculateAdaptiveWeight(nllLoss, gLoss, out -> grad(out, lastLayer));
+    }
+
+    /**
+     * The gradient of a 0-d loss with respect to the decoder's last weight, the graph kept ({@code
+     * torch.autograd.grad(loss, last_layer, retain_graph=True)[0]}).
+     */
+    @FunctionalInterface
+    public interface LastLayerGradient {
+        /**
+         * The gradient.
+         *
+         * @param loss a 0-d loss in a recorded graph
+         * @return a detached gradient shaped like the last weight
+         */
+        NDArray of(NDArray loss);
+    }
+
+    /**
+     * {@code calculate_adaptive_weight} with the gradients taken by {@code lastLayerGrad}.
+     *
+     * @param nllLoss the 0-d nll loss
+     * @param gLoss the 0-d generator loss
+     * @param lastLayerGrad computes a loss's gradient w.r.t. the last weight
+     * @return the 0-d weight
+     */
+    public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, LastLayerGradient lastLayerGrad) {
         boolean prev = F.setGradEnabled(true);
-        NDArray nllGrads = grad(nllLoss, lastLayer);
-        NDArray gGrads = grad(gLoss, lastLayer);
+        NDArray nllGrads = lastLayerGrad.of(nllLoss);
+        NDArray gGrads = lastLayerGrad.of(gLoss);
         F.setGradEnabled(false);
         try (nllGrads;
                 gGrads;
@@ -217,6 +296,31 @@ public class LPIPSWithDiscriminator extends Module {
      */
     public Output forward(NDArray inputs, NDArray reconstructions, DiagonalGaussianDistribution posterior,
             int optimizerIdx, long globalStep, NDArray lastLayer, NDArray cond, String split, NDArray weights) {
+        return forward(inputs, reconstructions, posterior, optimizerIdx, globalStep,
+                lastLayer == null ? null : out -> grad(out, lastLayer), cond, split, weights);
+    }
+
+    /**
+     * {@link #forward(NDArray, NDArray, DiagonalGaussianDistribution, int, long, NDArray, NDArray,
+     * String, NDArray)} with the adaptive weight's gradients taken by {@code lastLayerGrad} (null: no
+     * adaptive weight, d_weight 0).
+     *
+     * @param inputs images [B, C, H, W]
+     * @param reconstructions decoded images, same shape
+     * @param posterior the posterior whose KL to N(0, 1) is penalised
+     * @param optimizerIdx 0 (autoencoder) or 1 (discriminator)
+     * @param globalStep the global step (for {@code disc_start})
+     * @param lastLayerGrad the gradient w.r.t. the decoder's last weight, or null
+     * @param cond conditioning concatenated to the discriminator input, or null
+     * @param split the log prefix ("train")
+     * @param weights per-element nll weights, or null
+     * @return the loss and log
+     * @throws IllegalArgumentException for mismatched shapes, an optimizer index other than 0/1, or
+     *     a {@code cond} that does not match {@code disc_conditional}
+     */
+    public Output forward(NDArray inputs, NDArray reconstructions, DiagonalGaussianDistribution posterior,
+            int optimizerIdx, long globalStep, LastLayerGradient lastLayerGrad, NDArray cond, String split,
+            NDArray weights) {
         if (!inputs.getShape().equals(reconstructions.getShape())) {
             throw new IllegalArgumentException("LPIPSWithDiscriminator: inputs " + inputs.getShape()
                     + " and reconstructions " + reconstructions.getShape() + " differ in shape");
@@ -281,8 +385,8 @@ public class LPIPSWithDiscriminator extends Module {
             }
             logitsFake.close();
             NDArray dWeight;
-            if (params.discFactor() > 0.0 && lastLayer != null && ai.djl.pytorch.jni.JniUtils.isGradMode()) {
-                dWeight = calculateAdaptiveWeight(nllLoss, gLoss, lastLayer);
+            if (params.discFactor() > 0.0 && lastLayerGrad != null && ai.djl.pytorch.jni.JniUtils.isGradMode()) {
+                dWeight = calculateAdaptiveWeight(nllLoss, gLoss, lastLayerGrad);
             } else {
                 dWeight = Tensors.scalar(inputs, 0.0, DataType.FLOAT32);
             }
@@ -393,7 +497,7 @@ public class LPIPSWithDiscriminator extends Module {
     /**
      * The perceptual metric ({@code perceptual_loss}).
      *
-     * @return the module
+     * @return the module, or null when {@code perceptual_weight} is 0 (LPIPS off, not built)
      */
     public LPIPS getPerceptualLoss() {
         return perceptualLoss;

@@ -1,6 +1,7 @@
 package io.github.sgm4j.modules.diffusionmodules.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
@@ -118,6 +119,51 @@ public class Decoder extends Module implements UnaryModule {
      */
     @Override
     public NDArray forward(NDArray z) {
+        return forwardFrom(z);
+    }
+
+    /**
+     * The forward pass that also returns the input of {@code conv_out} (for gradients with respect to
+     * {@code conv_out.weight} without a backward pass through the whole decoder).
+     *
+     * @param z [B, z_channels, h, w]
+     * @return {the input of conv_out [B, block_in, H, W], the output [B, out_ch, H, W]}; new arrays
+     * @throws IllegalStateException when {@code give_pre_end} or {@code tanh_out} is set
+     */
+    public NDList forwardWithConvOutInput(NDArray z) {
+        if (c.givePreEnd() || c.tanhOut()) {
+            throw new IllegalStateException("forwardWithConvOutInput needs give_pre_end and tanh_out off");
+        }
+        NDArray h = trunk(z);
+        NDArray a = convOutInput(h);
+        return new NDList(a, convOut.forward(a));
+    }
+
+    private NDArray convOutInput(NDArray h) {
+        try (NDArray hh = h;
+                NDArray n = normOut.forward(hh)) {
+            return ModelUtil.nonlinearity(n);
+        }
+    }
+
+    private NDArray forwardFrom(NDArray z) {
+        NDArray h = trunk(z);
+        if (c.givePreEnd()) {
+            return h;
+        }
+        NDArray out;
+        try (NDArray a = convOutInput(h)) {
+            out = convOut.forward(a);
+        }
+        if (c.tanhOut()) {
+            try (out) {
+                return out.tanh();
+            }
+        }
+        return out;
+    }
+
+    private NDArray trunk(NDArray z) {
         Shape s = z.getShape();
         if (s.dimension() != 4 || s.get(1) != c.zChannels()) {
             throw new IllegalArgumentException("Decoder expects latents [B, " + c.zChannels() + ", h, w], got " + s);
@@ -144,20 +190,6 @@ public class Decoder extends Module implements UnaryModule {
                 h = next;
             }
         }
-        if (c.givePreEnd()) {
-            return h;
-        }
-        NDArray out;
-        try (NDArray hh = h;
-                NDArray n = normOut.forward(hh);
-                NDArray a = ModelUtil.nonlinearity(n)) {
-            out = convOut.forward(a);
-        }
-        if (c.tanhOut()) {
-            try (out) {
-                return out.tanh();
-            }
-        }
-        return out;
+        return h;
     }
 }

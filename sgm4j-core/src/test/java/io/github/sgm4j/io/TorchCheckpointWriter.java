@@ -1,0 +1,163 @@
+package io.github.sgm4j.io;
+
+import ai.djl.ndarray.NDArray;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Test helper: writes a state dict as a PyTorch zip checkpoint the way {@code torch.save} does
+ * (pickle protocol 2, {@code collections.OrderedDict} of {@code torch._utils._rebuild_tensor_v2}
+ * over persistent storages {@code archive/data/N}, stored entries), optionally Lightning-style under
+ * {@code "state_dict"} beside top-level numbers and strings. torch 1.13 loads its output (checked by
+ * hand with {@code torch.load}); tests use it to make {@code .ckpt} files of any model.
+ */
+public final class TorchCheckpointWriter {
+
+    private TorchCheckpointWriter() {}
+
+    /**
+     * Writes {@code stateDict} (contiguous tensors, one storage each).
+     *
+     * @param path the file to write
+     * @param stateDict the tensors in order (read, not closed)
+     * @param topLevel null to write the state dict as the top-level object; otherwise the entries of
+     *     a top-level dict (Long, Double, String values) written before {@code "state_dict"}
+     * @throws IOException if the file cannot be written
+     */
+    public static void write(Path path, Map<String, NDArray> stateDict, Map<String, Object> topLevel) throws IOException {
+        Map<String, byte[]> storages = new LinkedHashMap<>();
+        java.util.List<Spec> specs = new java.util.ArrayList<>();
+        for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+            NDArray a = e.getValue();
+            String key = String.valueOf(storages.size());
+            ByteBuffer bb = a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            byte[] bytes = new byte[bb.remaining()];
+            bb.get(bytes);
+            storages.put(key, bytes);
+            specs.add(new Spec(e.getKey(), storageType(a), key, a.size(), a.getShape().getShape()));
+        }
+        ByteArrayOutputStream p = pickle(specs, topLevel);
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("archive/data.pkl", p.toByteArray());
+        storages.forEach((k, v) -> entries.put("archive/data/" + k, v));
+        entries.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        try (OutputStream os = Files.newOutputStream(path); ZipOutputStream z = new ZipOutputStream(os)) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                ZipEntry ze = new ZipEntry(e.getKey());
+                ze.setMethod(ZipEntry.STORED);
+                ze.setSize(e.getValue().length);
+                CRC32 crc = new CRC32();
+                crc.update(e.getValue());
+                ze.setCrc(crc.getValue());
+                z.putNextEntry(ze);
+                z.write(e.getValue());
+                z.closeEntry();
+            }
+        }
+    }
+
+    /** One contiguous tensor of the pickle: its name, storage class, storage key, numel and shape. */
+    record Spec(String name, String storageType, String key, long numel, long[] shape) {}
+
+    /** The {@code data.pkl} of {@code specs} (see {@link #write}). */
+    static ByteArrayOutputStream pickle(java.util.List<Spec> specs, Map<String, Object> topLevel) throws IOException {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.write(new byte[] {(byte) 0x80, 2});
+        if (topLevel != null) {
+            p.write(new byte[] {'}', '('});
+            for (Map.Entry<String, Object> e : topLevel.entrySet()) {
+                unicode(p, e.getKey());
+                Object v = e.getValue();
+                if (v instanceof Long l) {
+                    long1(p, l);
+                } else if (v instanceof Double d) {
+                    p.write('G');
+                    p.write(ByteBuffer.allocate(8).putDouble(d).array());
+                } else {
+                    unicode(p, (String) v);
+                }
+            }
+            unicode(p, "state_dict");
+        }
+        global(p, "collections", "OrderedDict");
+        p.write(new byte[] {')', 'R', '('});
+        for (Spec s : specs) {
+            unicode(p, s.name());
+            global(p, "torch._utils", "_rebuild_tensor_v2");
+            p.write(new byte[] {'(', '('});
+            unicode(p, "storage");
+            global(p, "torch", s.storageType());
+            unicode(p, s.key());
+            unicode(p, "cpu");
+            long1(p, s.numel());
+            p.write(new byte[] {'t', 'Q'});
+            long1(p, 0);
+            long[] shape = s.shape();
+            p.write('(');
+            for (long d : shape) {
+                long1(p, d);
+            }
+            p.write(new byte[] {'t', '('});
+            long stride = 1;
+            long[] strides = new long[shape.length];
+            for (int i = shape.length - 1; i >= 0; i--) {
+                strides[i] = stride;
+                stride *= shape[i];
+            }
+            for (long st : strides) {
+                long1(p, st);
+            }
+            p.write(new byte[] {'t', (byte) 0x89});
+            global(p, "collections", "OrderedDict");
+            p.write(new byte[] {')', 'R', 't', 'R'});
+        }
+        p.write('u');
+        if (topLevel != null) {
+            p.write('u');
+        }
+        p.write('.');
+        return p;
+    }
+
+    private static String storageType(NDArray a) {
+        return switch (a.getDataType()) {
+            case FLOAT32 -> "FloatStorage";
+            case FLOAT64 -> "DoubleStorage";
+            case FLOAT16 -> "HalfStorage";
+            case INT64 -> "LongStorage";
+            case INT32 -> "IntStorage";
+            case INT8 -> "CharStorage";
+            case UINT8 -> "ByteStorage";
+            case BOOLEAN -> "BoolStorage";
+            default -> throw new IllegalArgumentException("dtype " + a.getDataType() + " is not written");
+        };
+    }
+
+    private static void global(ByteArrayOutputStream p, String module, String name) throws IOException {
+        p.write('c');
+        p.write((module + "\n" + name + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void unicode(ByteArrayOutputStream p, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        p.write('X');
+        p.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+        p.write(b);
+    }
+
+    private static void long1(ByteArrayOutputStream p, long v) throws IOException {
+        p.write(new byte[] {(byte) 0x8a, 8});
+        p.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array());
+    }
+}

@@ -1,0 +1,219 @@
+"""Writes the torch checkpoint fixtures read by TorchCheckpointTest, TorchCheckpointSafetyTest
+and TorchCheckpointFuzzTest (sgm4j-core/src/test/java/io/github/sgm4j/io/).
+
+How to regenerate (from the repository root; torch 1.13 is Debian's python3-torch):
+
+    /usr/bin/python3 src/test/resources/io/torch/make_ckpts.py
+
+The outputs are small (a few KB each) and committed next to this script:
+
+  dtypes.pth          a flat state dict (torch.save(OrderedDict)) with one tensor per dtype
+                      (F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL), a 0-d scalar and an empty tensor
+  views.pth           tensors sharing one storage: a storage offset, a transpose (non-contiguous
+                      strides), a strided slice, an expanded (stride 0) view, an nn.Parameter
+  lightning.ckpt      a Lightning-style checkpoint: {"epoch", "global_step",
+                      "pytorch-lightning_version", "state_dict": {...}, "callbacks": {...},
+                      "optimizer_states": [...], "hyper_parameters": argparse.Namespace(...)}
+  wrapped_model.pth   {"model": state_dict, "epoch": 3}
+  wrapped_module.pth  {"module": state_dict}
+  legacy.pth          the same flat state dict in torch's legacy non-zip format
+                      (_use_new_zipfile_serialization=False)
+  malicious.pth       a zip checkpoint whose data.pkl calls posix.system("touch <marker>") on
+                      unpickling (a __reduce__ payload), outside the state dict
+  malicious_tensor.pth the same payload stored as a value of the state dict (on a tensor path)
+  load_from_bytes.pth a state dict whose tensor is rebuilt (with the allow-listed
+                      _rebuild_tensor_v2) over a storage made by torch.storage._load_from_bytes
+  protocolN.pkl       (N = 0..5) the same plain-Python structure pickled with each protocol (no
+                      torch): ints of every width, floats, str (non-ASCII), bytes, None/bools, list,
+                      tuple, dict, set, frozenset, OrderedDict, a shared (memoized) list and an
+                      argparse.Namespace, read by SafeUnpicklerProtocolsTest
+  *.expected.safetensors  the tensors torch itself loads from each file above (torch.load of the
+                      file, state dict flattened, every view made contiguous), written with the
+                      shared st_io.py layout (BF16 kept as BF16 bits)
+
+The marker path of the malicious files is "/tmp/sgm4j-pickle-pwned-MARKER"; the Java test
+checks the file is never created (and deletes it first). The generator itself never
+unpickles the malicious files.
+"""
+import argparse
+import collections
+import os
+import struct
+import json
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MARKER = "/tmp/sgm4j-pickle-pwned-MARKER"
+
+_ST = {
+    torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+    torch.uint8: "U8", torch.bool: "BOOL",
+}
+
+
+def save_safetensors(tensors, path):
+    """Minimal safetensors writer (the st_io.py layout): JSON header padded to 8, raw LE bytes."""
+    header = collections.OrderedDict()
+    blobs = []
+    off = 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous()
+        if t.dtype == torch.bfloat16:
+            raw = t.view(torch.int16).numpy().astype("<i2").tobytes()
+        else:
+            arr = t.numpy()
+            raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+        header[name] = {"dtype": _ST[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def dtype_state_dict():
+    g = torch.Generator().manual_seed(1234)
+    sd = collections.OrderedDict()
+    base = torch.randn(3, 5, generator=g)
+    sd["w.f32"] = base
+    sd["w.f64"] = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    sd["w.f16"] = (torch.randn(4, 2, generator=g) * 100).half()
+    sd["w.bf16"] = (torch.randn(2, 2, 3, generator=g) * 1e3).bfloat16()
+    sd["i.i64"] = torch.tensor([-(2 ** 63), -1, 0, 2 ** 63 - 1, 12345678901234], dtype=torch.int64)
+    sd["i.i32"] = torch.tensor([[-(2 ** 31), 7], [0, 2 ** 31 - 1]], dtype=torch.int32)
+    sd["i.i16"] = torch.tensor([-32768, -1, 0, 32767], dtype=torch.int16)
+    sd["i.i8"] = torch.tensor([-128, 0, 127], dtype=torch.int8)
+    sd["i.u8"] = torch.tensor([0, 200, 255], dtype=torch.uint8)
+    sd["m.bool"] = torch.tensor([[True, False], [False, True]])
+    sd["s.scalar"] = torch.tensor(3.25)
+    sd["s.empty"] = torch.zeros(0, 3)
+    sd["f.special"] = torch.tensor([float("nan"), float("inf"), -float("inf"), -0.0, 1e-45])
+    sd["num_batches_tracked"] = torch.tensor(17)
+    return sd
+
+
+def views_state_dict():
+    g = torch.Generator().manual_seed(99)
+    base = torch.randn(6, 8, generator=g)
+    sd = collections.OrderedDict()
+    sd["base"] = base
+    sd["offset_rows"] = base[2:4]               # storage offset 16, contiguous
+    sd["transposed"] = base.t()                 # strides (1, 8)
+    sd["strided"] = base[1::2, ::3]             # offset 8, strides (16, 3)
+    sd["column"] = base[:, 5]                   # offset 5, stride (8,)
+    sd["expanded"] = base[0, :3].unsqueeze(0).expand(4, 3)   # stride (0, 1)
+    sd["param"] = torch.nn.Parameter(torch.randn(2, 3, generator=g))
+    half = torch.randn(4, 6, generator=g).half()
+    sd["half_t"] = half.t()[1:]                 # fp16, offset and strides
+    return sd
+
+
+def flatten_expected(sd, prefix=""):
+    out = collections.OrderedDict()
+    for k, v in sd.items():
+        out[prefix + k] = v.detach().contiguous().clone()
+    return out
+
+
+class FromBytes:
+    """A storage pickled as torch.storage._load_from_bytes(b"..."): torch.load would run torch.load on
+    the embedded bytes; sgm4j must refuse it by name."""
+
+    def __reduce__(self):
+        import torch.storage
+        return (torch.storage._load_from_bytes, (b"PWNED-BYTES",))
+
+
+class SneakyTensor:
+    """A tensor rebuilt with the allow-listed _rebuild_tensor_v2 over a FromBytes storage."""
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, (FromBytes(), 0, (1,), (1,), False, collections.OrderedDict()))
+
+
+class Pwn:
+    """Unpickling this object runs posix.system("touch MARKER") in Python."""
+
+    def __reduce__(self):
+        return (os.system, ("touch " + MARKER,))
+
+
+def protocol_value():
+    shared = [7, 8]
+    return {
+        "ints": [0, 1, 255, 256, 65535, 65536, -1, 2 ** 31 - 1, -2 ** 31, 2 ** 63 - 1, -2 ** 63, 2 ** 70, -3 ** 50],
+        "floats": [0.0, -2.5, 1e300, float("inf")],
+        "text": "h\u00e9llo \u2713 \U0001F600",
+        "bytes": b"\x00\xff\n",
+        "consts": (None, True, False),
+        "tuple": ("a", ("b", ("c",))),
+        "set": {3, 1, 2},
+        "frozen": frozenset(["x"]),
+        "ordered": collections.OrderedDict([("k2", 2), ("k1", 1)]),
+        "shared": (shared, shared),
+        "ns": argparse.Namespace(lr=0.5),
+        ("tuple", "key"): "value",
+        7: "int key",
+    }
+
+
+def main():
+    os.chdir(HERE)
+    import pickle
+    for proto in range(6):
+        with open("protocol%d.pkl" % proto, "wb") as f:
+            pickle.dump(protocol_value(), f, protocol=proto)
+    sd = dtype_state_dict()
+    torch.save(sd, "dtypes.pth")
+    save_safetensors(flatten_expected(torch.load("dtypes.pth")), "dtypes.expected.safetensors")
+
+    vs = views_state_dict()
+    torch.save(vs, "views.pth")
+    loaded = torch.load("views.pth")
+    assert loaded["transposed"].stride() == (1, 8)
+    save_safetensors(flatten_expected(loaded), "views.expected.safetensors")
+
+    g = torch.Generator().manual_seed(7)
+    model_sd = collections.OrderedDict()
+    model_sd["model.diffusion_model.conv.weight"] = torch.randn(4, 2, 3, 3, generator=g)
+    model_sd["model.diffusion_model.conv.bias"] = torch.randn(4, generator=g).half()
+    model_sd["first_stage_model.scale"] = torch.tensor(0.18215)
+    hp = argparse.Namespace(lr=1e-4, layers=[1, 2], name="tiny")
+    ckpt = {
+        "epoch": 3,
+        "global_step": 1234,
+        "pytorch-lightning_version": "1.4.2",
+        "state_dict": model_sd,
+        "callbacks": {"ModelCheckpoint{'monitor': None}": {"best_model_score": torch.tensor(0.5),
+                                                           "best_model_path": "/x/last.ckpt"}},
+        "optimizer_states": [{"state": {0: {"step": 10, "exp_avg": torch.zeros(4)}},
+                              "param_groups": [{"lr": 1e-4, "params": [0]}]}],
+        "lr_schedulers": [],
+        "hyper_parameters": hp,
+        "hparams_name": "kwargs",
+        "weird": {("a", 1): frozenset([1, 2]), "s": {3, 4}, "b": b"\x00\xff", "c": 1.5 + 2j},
+    }
+    torch.save(ckpt, "lightning.ckpt")
+    save_safetensors(flatten_expected(torch.load("lightning.ckpt")["state_dict"]), "lightning.expected.safetensors")
+
+    torch.save({"model": model_sd, "epoch": 3}, "wrapped_model.pth")
+    torch.save({"module": model_sd}, "wrapped_module.pth")
+
+    torch.save(sd, "legacy.pth", _use_new_zipfile_serialization=False)
+
+    torch.save({"state_dict": {"w": torch.ones(2)}, "payload": Pwn()}, "malicious.pth")
+    torch.save({"w": torch.ones(2), "evil": Pwn()}, "malicious_tensor.pth")
+    torch.save({"w": SneakyTensor()}, "load_from_bytes.pth")
+    assert not os.path.exists(MARKER)
+    print("wrote", sorted(f for f in os.listdir(".") if not f.endswith(".py")))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
