@@ -24,12 +24,13 @@ public final class ClipTokenizer implements TextTokenizer {
     public static final String START_OF_TEXT = "<|startoftext|>";
     /** HF's end-of-text token, also the unknown and padding token of clip-vit-large-patch14. */
     public static final String END_OF_TEXT = "<|endoftext|>";
-    /** CLIP's context length. */
+    /** CLIP's context length, the default {@code max_length}. */
     public static final int CONTEXT_LENGTH = 77;
 
     private final ClipBpe bpe;
     private final ClipPreTokenizer preTokenizer = new ClipPreTokenizer(START_OF_TEXT, END_OF_TEXT);
     private final int padId;
+    private final int maxLength;
 
     /** The tokenizer on the bundled CLIP BPE file (the vocabulary of clip-vit-large-patch14). */
     public ClipTokenizer() {
@@ -43,8 +44,22 @@ public final class ClipTokenizer implements TextTokenizer {
      * @param bpe the vocabulary
      */
     public ClipTokenizer(ClipBpe bpe) {
+        this(bpe, CONTEXT_LENGTH);
+    }
+
+    /**
+     * The tokenizer with another {@code max_length} (rows are truncated and padded to it).
+     *
+     * @param bpe the vocabulary
+     * @param maxLength the row length, at least 2
+     */
+    public ClipTokenizer(ClipBpe bpe, int maxLength) {
+        if (maxLength < 2) {
+            throw new IllegalArgumentException("max_length must be at least 2 (got " + maxLength + ")");
+        }
         this.bpe = bpe;
         this.padId = bpe.endId();
+        this.maxLength = maxLength;
     }
 
     /**
@@ -73,11 +88,12 @@ public final class ClipTokenizer implements TextTokenizer {
      * One row of {@link #contextLength()} ids for one text.
      *
      * @param text the prompt
-     * @return start token, at most 75 ids, end token, padding with the end token
+     * @return start token, at most {@code contextLength() - 2} ids, end token, padding with the end
+     *     token
      */
     public int[] encodeRow(String text) {
         Objects.requireNonNull(text, "text is null");
-        return ClipRows.row(bpe.startId(), tokenize(text), bpe.endId(), padId, CONTEXT_LENGTH);
+        return ClipRows.row(bpe.startId(), tokenize(text), bpe.endId(), padId, maxLength);
     }
 
     /**
@@ -124,6 +140,6 @@ public final class ClipTokenizer implements TextTokenizer {
 
     @Override
     public int contextLength() {
-        return CONTEXT_LENGTH;
+        return maxLength;
     }
 }

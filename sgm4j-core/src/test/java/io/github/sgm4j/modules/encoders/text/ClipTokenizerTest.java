@@ -101,6 +101,19 @@ class ClipTokenizerTest {
     }
 
     @Test
+    void embedderFactoriesUseTheseTokenizers() {
+        int[] hf = new ClipTokenizer().encodeRow("a cat");
+        assertArrayEquals(hf, Tokenizers.lazy(() -> Tokenizers.hfClip(77), 77).encode(List.of("a cat"))[0]);
+        assertArrayEquals(new OpenClipTokenizer().encodeRow("a cat"), Tokenizers.openClip().encode(List.of("a cat"))[0]);
+        int[] short8 = Tokenizers.hfClip(8).encode(List.of("a photograph of an astronaut riding a horse"))[0];
+        assertEquals(8, short8.length);
+        assertEquals(49407, short8[7]);
+        assertEquals(Arrays.toString(Arrays.copyOf(
+                        new ClipTokenizer().encodeRow("a photograph of an astronaut riding a horse"), 7)),
+                Arrays.toString(Arrays.copyOf(short8, 7)));
+    }
+
+    @Test
     void badTextNeverThrows() {
         ClipTokenizer hf = new ClipTokenizer();
         OpenClipTokenizer oc = new OpenClipTokenizer();
