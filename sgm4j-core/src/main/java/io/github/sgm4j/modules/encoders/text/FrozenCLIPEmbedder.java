@@ -168,7 +168,7 @@ public class FrozenCLIPEmbedder extends AbstractTextEmbedder {
                 p.getBoolean("always_return_pooled", d.alwaysReturnPooled()));
         ClipTextModel.Arch arch = archOf(version, p.pathOf("version"));
         try {
-            return new FrozenCLIPEmbedder(arch, Tokenizers.lazy(Tokenizers::hfClip, params.maxLength()), params);
+            return new FrozenCLIPEmbedder(arch, Tokenizers.lazy(() -> Tokenizers.hfClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(p.path(), e.getMessage());
         }

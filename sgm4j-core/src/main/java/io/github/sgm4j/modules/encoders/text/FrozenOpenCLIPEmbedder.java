@@ -111,7 +111,7 @@ public class FrozenOpenCLIPEmbedder extends AbstractTextEmbedder {
                 p.getBoolean("freeze", d.freeze()), p.getString("layer", d.layer()));
         OpenClipTextModel.Arch a = FrozenOpenCLIPEmbedder2.archOf(arch, p.pathOf("arch"));
         try {
-            return new FrozenOpenCLIPEmbedder(a, Tokenizers.lazy(Tokenizers::openClip, params.maxLength()), params);
+            return new FrozenOpenCLIPEmbedder(a, Tokenizers.lazy(() -> Tokenizers.openClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(p.path(), e.getMessage());
         }

@@ -169,7 +169,7 @@ public class FrozenOpenCLIPEmbedder2 extends AbstractTextEmbedder {
                 p.getBoolean("always_return_pooled", d.alwaysReturnPooled()), p.getBoolean("legacy", d.legacy()));
         OpenClipTextModel.Arch a = archOf(arch, p.pathOf("arch"));
         try {
-            return new FrozenOpenCLIPEmbedder2(a, Tokenizers.lazy(Tokenizers::openClip, params.maxLength()), params);
+            return new FrozenOpenCLIPEmbedder2(a, Tokenizers.lazy(() -> Tokenizers.openClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(p.path(), e.getMessage());
         }

@@ -12,25 +12,51 @@ public final class Tokenizers {
 
     private Tokenizers() {}
 
-    /**
-     * The {@code openai/clip-vit-large-patch14} tokenizer as HF {@code CLIPTokenizer} applies it
-     * (77 ids, padded with the end-of-text token).
-     *
-     * @return the tokenizer
-     * @throws IllegalStateException while the CLIP tokenizer is not part of this build
-     */
-    public static TextTokenizer hfClip() {
-        throw new IllegalStateException("CLIP tokenizer not built yet");
+    /** The shared 77-id tokenizers, built on first use (the vocabulary takes a moment to read). */
+    private static final class Shared {
+        static final ClipTokenizer HF = new ClipTokenizer();
+        static final OpenClipTokenizer OPEN_CLIP = new OpenClipTokenizer();
     }
 
     /**
-     * open_clip's {@code tokenize} (77 ids, padded with 0).
+     * The {@code openai/clip-vit-large-patch14} tokenizer as HF {@code CLIPTokenizer} applies it
+     * (77 ids, padded with the end-of-text token): a shared {@link ClipTokenizer}.
      *
      * @return the tokenizer
-     * @throws IllegalStateException while the CLIP tokenizer is not part of this build
+     */
+    public static TextTokenizer hfClip() {
+        return Shared.HF;
+    }
+
+    /**
+     * HF {@code CLIPTokenizer} with another {@code max_length} (the embedders' {@code max_length}).
+     *
+     * @param maxLength the row length, at least 2
+     * @return the shared tokenizer for 77, a new one otherwise
+     */
+    public static TextTokenizer hfClip(int maxLength) {
+        return maxLength == ClipTokenizer.CONTEXT_LENGTH ? Shared.HF : new ClipTokenizer(
+                ClipBpe.bundled(ClipTokenizer.START_OF_TEXT, ClipTokenizer.END_OF_TEXT), maxLength);
+    }
+
+    /**
+     * open_clip's {@code tokenize} (77 ids, padded with 0): a shared {@link OpenClipTokenizer}.
+     *
+     * @return the tokenizer
      */
     public static TextTokenizer openClip() {
-        throw new IllegalStateException("CLIP tokenizer not built yet");
+        return Shared.OPEN_CLIP;
+    }
+
+    /**
+     * open_clip's {@code tokenize} with another {@code context_length}.
+     *
+     * @param contextLength the row length, at least 2
+     * @return the shared tokenizer for 77, a new one otherwise
+     */
+    public static TextTokenizer openClip(int contextLength) {
+        return contextLength == ClipTokenizer.CONTEXT_LENGTH ? Shared.OPEN_CLIP : new OpenClipTokenizer(
+                ClipBpe.bundled(OpenClipTokenizer.START_OF_TEXT, OpenClipTokenizer.END_OF_TEXT), contextLength);
     }
 
     /**

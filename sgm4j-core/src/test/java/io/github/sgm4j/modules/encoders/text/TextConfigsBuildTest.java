@@ -1,5 +1,6 @@
 package io.github.sgm4j.modules.encoders.text;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -79,11 +80,13 @@ class TextConfigsBuildTest {
     }
 
     @Test
-    void tokenizerIsResolvedOnlyWhenAPromptIsEncoded() {
-        FrozenCLIPEmbedder clip = assertInstanceOf(FrozenCLIPEmbedder.class, embedders(
-                engine("sgm/inference/sd_xl_base.yaml")).get(0));
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> clip.tokenizer().encode(List.of("a photo of a cat")));
-        assertTrue(e.getMessage().contains("CLIP tokenizer"), e.getMessage());
+    void configBuiltEmbeddersTokenizeLikeTheReference() {
+        List<?> embedders = embedders(engine("sgm/inference/sd_xl_base.yaml"));
+        FrozenCLIPEmbedder clip = assertInstanceOf(FrozenCLIPEmbedder.class, embedders.get(0));
+        FrozenOpenCLIPEmbedder2 big = assertInstanceOf(FrozenOpenCLIPEmbedder2.class, embedders.get(1));
+        assertArrayEquals(new ClipTokenizer().encodeRow("a photo of a cat"),
+                clip.tokenizer().encode(List.of("a photo of a cat"))[0]);
+        assertArrayEquals(new OpenClipTokenizer().encodeRow("a photo of a cat"),
+                big.tokenizer().encode(List.of("a photo of a cat"))[0]);
     }
 }
