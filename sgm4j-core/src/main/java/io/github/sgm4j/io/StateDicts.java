@@ -66,7 +66,7 @@ public final class StateDicts {
     /**
      * Whether {@code path} starts like a PyTorch checkpoint rather than safetensors: a zip header, or
      * a pickle (the legacy format, refused later with advice), unless the first 9 bytes read as a
-     * safetensors header length followed by {@code '{'} (a header length such as 0x280 also starts
+     * safetensors header length followed by an opening brace (a header length such as 0x280 also starts
      * with the pickle protocol byte 0x80).
      *
      * @param path the file

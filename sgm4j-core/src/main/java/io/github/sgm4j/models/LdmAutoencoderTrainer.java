@@ -30,6 +30,9 @@ import java.util.Map;
  * {@link #configureOptimizers} gives ldm's two Adams ({@code betas (0.5, 0.9)}; Adam is {@link
  * AdamW} with weight decay 0): optimizer 0 over encoder, decoder and quant convs, optimizer 1 over
  * the discriminator. {@code loss.logvar} is in neither (ldm never trains it).
+ *
+ * <p>Size: one reference class's training half (optimizer groups, Lightning's toggling, the step
+ * with its leaf-based adaptive-weight gradients and the loop contract of {@link AutoencoderTraining}).
  */
 public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining {
 

@@ -77,6 +77,12 @@ public final class AutoencoderRun {
         /**
          * Checks the values.
          *
+         * @param steps total steps (batches)
+         * @param batchSize batch size
+         * @param outDir where checkpoints, grids and metrics go
+         * @param checkpointEvery checkpoint interval in steps (0: only at the end)
+         * @param imageEvery grid interval in steps (0: only at the end)
+         * @param seed run seed
          * @throws IllegalArgumentException when steps or the batch size is below 1 or an interval is negative
          */
         public Options {

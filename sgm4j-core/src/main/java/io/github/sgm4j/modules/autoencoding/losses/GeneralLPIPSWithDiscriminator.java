@@ -40,6 +40,9 @@ import java.util.Set;
  * <p>{@code dims > 2} folds frames into the batch ({@code b c t h w -> (b t) c h w}) before every
  * term. {@code scale_input_to_tgt_size} (bicubic antialiased resize) is not ported: a config
  * asking for it is rejected.
+ *
+ * <p>Size: one reference loss class (both optimizer branches, the adaptive weight, config and
+ * pretrained-LPIPS wiring); splitting it would scatter one formula over files.
  */
 public class GeneralLPIPSWithDiscriminator extends Module {
 

@@ -31,6 +31,9 @@ import java.util.Map;
  * step, disc_start)}. {@code optimizer_idx 1}: {@code disc_factor * disc_loss(D(x), D(x̂))} on
  * detached inputs. Both branches compute the reconstruction terms first (LPIPS's dropout draws,
  * when in training mode, happen in both).
+ *
+ * <p>Size: one reference loss class (both optimizer branches, the adaptive weight, config and
+ * pretrained-LPIPS wiring); splitting it would scatter one formula over files.
  */
 public class LPIPSWithDiscriminator extends Module {
 
