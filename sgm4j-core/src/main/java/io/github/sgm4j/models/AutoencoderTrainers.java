@@ -68,10 +68,35 @@ public final class AutoencoderTrainers {
         } else {
             throw new ConfigException(model.pathOf("target"), "not an autoencoder target: " + target);
         }
+        checkChannels(p, LDM_TARGET.equals(target));
         t.module().initialize(manager, NoiseSource.seeded(seed));
         t.module().train();
         t.configureOptimizers(manager, learningRate);
         return t;
+    }
+
+    /**
+     * The discriminator and LPIPS see the reconstructions: their channel counts must match the
+     * decoder's {@code out_ch} (LPIPS's VGG16 takes RGB).
+     */
+    private static void checkChannels(ConfigNode p, boolean ldm) {
+        ConfigNode dd = ldm ? p.getNodeOrEmpty("ddconfig") : p.getNodeOrEmpty("decoder_config").getNodeOrEmpty("params");
+        if (!dd.has("out_ch")) {
+            return;
+        }
+        int outCh = dd.getInt("out_ch");
+        ConfigNode lp = p.getNodeOrEmpty(ldm ? "lossconfig" : "loss_config").getNodeOrEmpty("params");
+        ConfigNode dc = lp.getNodeOrNull("discriminator_config");
+        int discIn = dc != null ? dc.getNodeOrEmpty("params").getInt("input_nc", 3) : lp.getInt("disc_in_channels", 3);
+        if (discIn != outCh) {
+            String key = dc != null ? dc.getNodeOrEmpty("params").pathOf("input_nc") : lp.pathOf("disc_in_channels");
+            throw new ConfigException(key, "the discriminator takes " + discIn + "-channel images but the decoder makes "
+                    + outCh + " (out_ch): set " + key + " to " + outCh);
+        }
+        if (outCh != 3 && lp.getDouble("perceptual_weight", 1.0) > 0) {
+            throw new ConfigException(lp.pathOf("perceptual_weight"), "LPIPS (VGG16) takes RGB images but the decoder "
+                    + "makes " + outCh + "-channel images: set perceptual_weight: 0");
+        }
     }
 
     /**

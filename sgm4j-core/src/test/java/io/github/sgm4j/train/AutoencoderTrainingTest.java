@@ -226,6 +226,44 @@ class AutoencoderTrainingTest {
     }
 
     @Test
+    void channelMismatchesAreConfigErrorsNamingTheKey() throws Exception {
+        String yaml = Files.readString(Path.of("configs/mnist_autoencoder_kl_f4.yaml"));
+        ConfigNode discBad = ConfigNode.parse(yaml.replace("disc_in_channels: 1", "disc_in_channels: 3"), "a.yaml");
+        ConfigNode lpipsBad = ConfigNode.parse(yaml.replace("perceptual_weight: 0.0", "perceptual_weight: 1.0"), "b.yaml");
+        try (NDManager m = NDManager.newBaseManager()) {
+            io.github.sgm4j.config.ConfigException e1 = assertThrows(io.github.sgm4j.config.ConfigException.class,
+                    () -> AutoencoderTrainers.build(discBad.getNode("model"), m, 0, 1e-4));
+            assertTrue(e1.getMessage().contains("disc_in_channels"), e1.getMessage());
+            io.github.sgm4j.config.ConfigException e2 = assertThrows(io.github.sgm4j.config.ConfigException.class,
+                    () -> AutoencoderTrainers.build(lpipsBad.getNode("model"), m, 0, 1e-4));
+            assertTrue(e2.getMessage().contains("perceptual_weight"), e2.getMessage());
+        }
+    }
+
+    @Test
+    void nanLossStopsWithoutWritingACheckpoint(@TempDir Path out) throws Exception {
+        ConfigNode root = tiny("ldm/autoencoder/autoencoder_kl_32x32x4.yaml", 1);
+        try (NDManager m = NDManager.newBaseManager()) {
+            AutoencoderTraining t = AutoencoderTrainers.build(root.getNode("model"), m, 0, 1e-4);
+            AutoencoderRun.Batches nan = (mm, step, bs, seed) -> {
+                NDArray x = images(mm, step, bs, seed);
+                if (step < 1) {
+                    return x;
+                }
+                try (x; NDArray z = x.zerosLike()) {
+                    return io.github.sgm4j.nn.F.div(z, 0.0);
+                }
+            };
+            Trainer.DivergedException e = assertThrows(Trainer.DivergedException.class,
+                    () -> new AutoencoderRun(t, nan, null, new AutoencoderRun.Options(3, 2, out, 0, 0, 0)).run((s, l) -> {}));
+            assertEquals(2, e.step());
+            assertTrue(e.getMessage().contains("no checkpoint was written"), e.getMessage());
+            assertFalse(Files.exists(out.resolve("last.safetensors")));
+            assertEquals(2, Files.readAllLines(out.resolve("metrics.csv")).size(), "header + the finite step");
+        }
+    }
+
+    @Test
     void missingLpipsWeightsNameTheFileAndDirectory(@TempDir Path empty) throws Exception {
         ConfigNode bad = tiny("ldm/autoencoder/autoencoder_kl_32x32x4.yaml", 1, empty);
         try (NDManager m = NDManager.newBaseManager()) {
