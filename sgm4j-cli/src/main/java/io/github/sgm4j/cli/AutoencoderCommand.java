@@ -94,6 +94,14 @@ final class AutoencoderCommand {
         }
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(c.device))) {
             double lr = AutoencoderTrainers.learningRate(root, bs, 1, !c.noScaleLr);
+            double base = model.getDouble("base_learning_rate", 4.5e-6);
+            int acc = AutoencoderTrainers.accumulateGradBatches(root);
+            System.err.println(c.noScaleLr ? String.format(Locale.ROOT, "learning rate %.2e (base_learning_rate, not scaled)", lr)
+                    : String.format(Locale.ROOT, "learning rate %.2e = %d (accumulate_grad_batches) x 1 (devices) x %d "
+                            + "(batch size) x %.2e (base_learning_rate)", lr, acc, bs, base));
+            double pw = lossParams(model).getDouble("perceptual_weight", 1.0);
+            System.err.println(pw > 0 ? "LPIPS on (perceptual_weight " + pw + ")"
+                    : "LPIPS off (perceptual_weight 0): reconstruction loss is L1 only");
             AutoencoderTraining t = AutoencoderTrainers.build(model, manager, c.seed, lr);
             long runSeed = c.seed;
             if (c.resume != null) {
@@ -160,8 +168,12 @@ final class AutoencoderCommand {
     }
 
     static long discStart(ConfigNode model) {
+        return lossParams(model).getLong("disc_start", 0);
+    }
+
+    static ConfigNode lossParams(ConfigNode model) {
         ConfigNode p = model.getNodeOrEmpty("params");
         ConfigNode loss = p.isNode("lossconfig") ? p.getNode("lossconfig") : p.getNodeOrEmpty("loss_config");
-        return loss.getNodeOrEmpty("params").getLong("disc_start", 0);
+        return loss.getNodeOrEmpty("params");
     }
 }

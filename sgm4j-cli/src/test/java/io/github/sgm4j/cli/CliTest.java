@@ -67,6 +67,41 @@ class CliTest {
     }
 
     @Test
+    void trainAnAutoencoderConfigThenReportPsnrAndSsim() throws Exception {
+        Path out = dir.resolve("ae");
+        Run t = runCapturing("train", "configs/mnist_autoencoder_kl_f4.yaml", "--steps", "2", "--batch-size", "2",
+                "--out", out.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.err().contains("learning rate 2.50e-05 = 1 (accumulate_grad_batches) x 1 (devices) x 2 (batch size)"),
+                t.err());
+        assertTrue(t.err().contains("LPIPS off"), t.err());
+        assertTrue(t.err().contains("disc_start 600 is beyond the run's 2 steps"), t.err());
+        java.util.List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        assertEquals(3, csv.size());
+        assertTrue(csv.get(0).startsWith("step,lr,aeloss,discloss,total_loss,logvar,kl_loss,nll_loss,rec_loss,d_weight"));
+        assertTrue(Files.exists(out.resolve("reconstructions-000002.png")));
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = run("reconstruct", "configs/mnist_autoencoder_kl_f4.yaml", "--ckpt",
+                    out.resolve("last.safetensors").toString(), "--mnist", "data/mnist", "--count", "20");
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, code);
+        String report = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(report.matches("(?s)MNIST test images: 20; PSNR [0-9.]+ dB \\(sd [0-9.]+\\); SSIM -?[0-9.]+ .*"), report);
+        // a grayscale-only data set cannot feed an RGB autoencoder
+        Path rgb = dir.resolve("rgb.yaml");
+        Files.writeString(rgb, Files.readString(Path.of("configs/mnist_autoencoder_kl_f4.yaml"))
+                .replace("in_channels: 1", "in_channels: 3"));
+        assertUsageError(runCapturing("train", rgb.toString(), "--steps", "1", "--out", dir.resolve("x").toString()),
+                "in_channels", "grayscale");
+    }
+
+    @Test
     void inspectReadsAPyTorchCheckpoint() {
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
