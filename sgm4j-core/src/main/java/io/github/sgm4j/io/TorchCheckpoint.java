@@ -46,9 +46,10 @@ import java.util.zip.Inflater;
  * and allow-list, its storages (located by {@link TorchLegacyFormat}, bounds-checked against the file
  * size) from the memory map.
  *
- * <p>Size: the archive checks, the choice of the state dict inside the pickled object (flat, {@code
- * state_dict}, {@code model}, {@code module}), the tensor bounds checks and the strided gather of a
- * view belong together; a third of the file is Javadoc.
+ * <p>Size: the archive checks, the choice between the zip and legacy layouts, the choice of the
+ * state dict inside the pickled object (flat, {@code state_dict}, {@code model}, {@code module}), the
+ * tensor bounds checks and the strided gather of a view belong together; a third of the file is
+ * Javadoc.
  *
  * <p>The state dict is the top-level dict itself, or its {@code "state_dict"} entry (Lightning), or
  * else its {@code "model"} or {@code "module"} entry when that is a dict holding tensors. Its tensors
