@@ -42,7 +42,10 @@ final class TorchLegacyFormat {
     /** The second pickle's value (torch's legacy protocol version). */
     static final long VERSION = 1001;
 
-    /** The first pickle is read from a window of this many bytes, grown when it is cut short. */
+    /**
+     * Each pickle is first read from a window of this many bytes, grown 16-fold (up to {@link
+     * TorchCheckpoint#MAX_PICKLE} or the end of the file) while the unpickler reports it truncated.
+     */
     private static final long FIRST_WINDOW = 1L << 20;
 
     /** What the layout yields: the unpickled object, its foreign globals, and the byte order of the storages. */
@@ -158,7 +161,9 @@ final class TorchLegacyFormat {
                 Object v = u.load(bytesAt(pos, (int) window));
                 return new Pickled(v, pos + u.end());
             } catch (PickleException e) {
-                if (window < limit) {
+                // only a pickle cut short by the window is read again from a larger one
+                String msg = String.valueOf(e.getMessage());
+                if (window < limit && (msg.contains("truncated") || msg.contains("bytes left"))) {
                     window = Math.min(limit, window * 16);
                     continue;
                 }

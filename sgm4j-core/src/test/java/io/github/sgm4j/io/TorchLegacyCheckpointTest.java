@@ -139,6 +139,22 @@ class TorchLegacyCheckpointTest {
     }
 
     @Test
+    void objectPickleLargerThanTheFirstWindowIsRead() throws IOException {
+        String longName = "x".repeat(3 << 20);
+        Map<String, NDArray> sd = new LinkedHashMap<>();
+        sd.put("before", m.arange(0, 3, 1, DataType.FLOAT32));
+        sd.put(longName, m.arange(0, 4, 1, DataType.INT32));
+        Path f = tmp.resolve("big_pickle.pth");
+        TorchCheckpointWriter.writeLegacy(f, sd, null);
+        try (TorchCheckpoint c = TorchCheckpoint.open(f)) {
+            assertEquals(List.of("before", longName), c.keys());
+            for (String k : sd.keySet()) {
+                SafeTensorsTest.assertBitEqual(sd.get(k), c.load(k, m));
+            }
+        }
+    }
+
+    @Test
     void truncatedAndInconsistentFilesNameTheOffset() throws IOException {
         byte[] ok = Files.readAllBytes(DIR.resolve("legacy_vgg16.pth"));
         Path cut = Files.write(tmp.resolve("cut.pth"), java.util.Arrays.copyOf(ok, ok.length - 5));
