@@ -64,7 +64,7 @@ import java.util.zip.Inflater;
  * <p>Storages are read from the memory map when stored uncompressed (as {@code torch.save} writes
  * them); an archive re-compressed with deflate still loads, but each storage used is inflated into
  * the heap and kept until {@link #close()}. A {@code byteorder} entry of {@code big} is honoured by
- * swapping bytes (in the legacy format, a {@code sys_info} whose {@code little_endian} is False).
+ * swapping bytes (legacy files are always little-endian).
  * Only the central directory's CRC of small entries ({@code data.pkl}, {@code byteorder}) and of
  * inflated storages is checked; stored storages are read as they are (the legacy format has no
  * checksums). Not
@@ -99,7 +99,7 @@ public final class TorchCheckpoint implements StateDictFile {
         if (legacy) {
             TorchLegacyFormat.Parsed p = TorchLegacyFormat.read(path, channel);
             this.legacy = true;
-            this.bigEndian = p.bigEndian();
+            this.bigEndian = false;
             this.foreignGlobals = Collections.unmodifiableSet(p.foreignGlobals());
             top = p.top();
         } else {

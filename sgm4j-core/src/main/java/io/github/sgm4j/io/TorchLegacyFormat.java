@@ -1,6 +1,5 @@
 package io.github.sgm4j.io;
 
-import io.github.sgm4j.io.pickle.PickleDict;
 import io.github.sgm4j.io.pickle.PickleException;
 import io.github.sgm4j.io.pickle.PickleGlobal;
 import io.github.sgm4j.io.pickle.PickleList;
@@ -23,7 +22,8 @@ import java.util.Set;
  * _use_new_zipfile_serialization=False)}, and every file saved by torch before 1.6, such as
  * torchvision's {@code vgg16-397923af.pth}): pickles back to back (the magic number, the format
  * version 1001, a {@code sys_info} dict, the object, the list of storage keys), then each listed
- * storage as an 8-byte little-endian element count followed by its raw bytes.
+ * storage as an 8-byte little-endian element count followed by its raw bytes (little-endian on
+ * every machine: torch converts on write and read, and ignores the {@code sys_info} byte order).
  *
  * <p>The object pickle is read twice by {@link SafeUnpickler}: first with nothing allowed, only to
  * find where it ends and the type (hence element size) of each storage it names; then, once the
@@ -48,8 +48,8 @@ final class TorchLegacyFormat {
      */
     private static final long FIRST_WINDOW = 1L << 20;
 
-    /** What the layout yields: the unpickled object, its foreign globals, and the byte order of the storages. */
-    record Parsed(Object top, Set<String> foreignGlobals, boolean bigEndian) {}
+    /** What the layout yields: the unpickled object and its foreign globals. */
+    record Parsed(Object top, Set<String> foreignGlobals) {}
 
     private final Path path;
     private final FileChannel channel;
@@ -88,8 +88,8 @@ final class TorchLegacyFormat {
             throw bad("legacy format version is " + PickleValues.describe(version.value()) + " (byte " + magic.end()
                     + "), not " + VERSION);
         }
+        // sys_info (byte order, C type sizes) is ignored, as torch does: storages are written little-endian
         Pickled sysInfo = pickleAt(version.end(), "sys_info", new Scan());
-        boolean bigEndian = sysInfo.value() instanceof PickleDict d && Boolean.FALSE.equals(d.get("little_endian"));
         Scan scan = new Scan();
         long objStart = sysInfo.end();
         Pickled object = pickleAt(objStart, "object", scan);
@@ -108,7 +108,7 @@ final class TorchLegacyFormat {
             throw new TorchCheckpointFormatException(path + ": object pickle (file byte " + objStart + " + pickle offset): "
                     + e.getMessage(), e);
         }
-        return new Parsed(top, u.foreignGlobals(), bigEndian);
+        return new Parsed(top, u.foreignGlobals());
     }
 
     /** The storage section from {@code start}: one stored entry per listed key, bounds-checked. */
