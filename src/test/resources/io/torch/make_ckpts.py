@@ -42,6 +42,9 @@ The outputs are small (a few KB each) and committed next to this script:
                       file, state dict flattened, every view made contiguous), written with the
                       shared st_io.py layout (BF16 kept as BF16 bits)
 
+Legacy-format files name their storages by memory address (str(storage._cdata)), so a rerun
+rewrites their bytes (not their tensors); legacy.pth is kept from its first run.
+
 The marker path of the malicious files is "/tmp/sgm4j-pickle-pwned-MARKER"; the Java test
 checks the file is never created (and deletes it first). The generator itself never
 unpickles the malicious files.
