@@ -28,7 +28,9 @@ The outputs are small (a few KB each) and committed next to this script:
                       dtypes.expected.safetensors
   legacy_storage_views.pth  written by hand in the legacy layout the way torch < 0.4 did, with
                       persistent ids carrying view metadata (view_key, offset, size) of a shared
-                      root storage; torch 1.13 loads it (legacy_storage_views.expected.safetensors)
+                      root storage; torch 1.13 loads it (legacy_storage_views.expected.safetensors);
+                      legacy_bad_view.pth is the same with a view (offset 20, 14 elements) reaching
+                      past its 24-element root, which sgm4j refuses
   malicious.pth       a zip checkpoint whose data.pkl calls posix.system("touch <marker>") on
                       unpickling (a __reduce__ payload), outside the state dict
   malicious_tensor.pth the same payload stored as a value of the state dict (on a tensor path)
@@ -191,7 +193,7 @@ def vgg16_like_state_dict():
     return sd
 
 
-def write_legacy_storage_views(path):
+def write_legacy_storage_views(path, bad_view=False):
     """The legacy layout of torch.serialization._legacy_save, written by hand with view metadata in
     the persistent ids (torch < 0.4 saved storage views so): one float root storage '100' of 24
     elements, viewed as storages '101' (offset 4, 12 elements) and '102' (offset 10, 14 elements)."""
@@ -220,7 +222,7 @@ def write_legacy_storage_views(path):
 
     whole = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, None))
     v1 = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, ("101", 4, 12)))
-    v2 = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, ("102", 10, 14)))
+    v2 = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, ("102", 20 if bad_view else 10, 14)))
     lw = Ref(("storage", torch.LongStorage, "200", "cpu", 6, None))
     obj = collections.OrderedDict()
     obj["whole"] = T(whole, 0, (4, 6), (6, 1))
@@ -255,6 +257,7 @@ def write_legacy(main_done):
     torch.save(vgg, "legacy_vgg16.pth", _use_new_zipfile_serialization=False)
     save_safetensors(flatten_expected(torch.load("legacy_vgg16.pth")), "legacy_vgg16.expected.safetensors")
     write_legacy_storage_views("legacy_storage_views.pth")
+    write_legacy_storage_views("legacy_bad_view.pth", bad_view=True)
     sv = torch.load("legacy_storage_views.pth")
     assert sv["view_b"].stride() == (1, 4) and sv["view_a_again"][0].item() == sv["whole"].flatten()[6].item()
     save_safetensors(flatten_expected(sv), "legacy_storage_views.expected.safetensors")

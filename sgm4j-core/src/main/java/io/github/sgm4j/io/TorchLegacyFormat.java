@@ -105,8 +105,7 @@ final class TorchLegacyFormat {
         try {
             top = u.load(bytesAt(objStart, (int) objLen));
         } catch (PickleException e) {
-            throw new TorchCheckpointFormatException(path + ": object pickle (file byte " + objStart + " + pickle offset): "
-                    + e.getMessage(), e);
+            throw new TorchCheckpointFormatException(path + ": " + where("object", objStart, e) + e.getMessage(), e);
         }
         return new Parsed(top, u.foreignGlobals());
     }
@@ -120,26 +119,26 @@ final class TorchLegacyFormat {
                 throw bad("the storage key list holds " + PickleValues.describe(k) + ", not a string key");
             }
             if (out.containsKey(key)) {
-                throw bad("storage '" + PickleValues.describe(key) + "' is listed twice in the storage key list");
+                throw bad("storage " + PickleValues.describe(key) + " is listed twice in the storage key list");
             }
             String type = scan.types.get(key);
             if (type == null) {
-                throw bad("storage '" + PickleValues.describe(key) + "' of the storage key list is not used by the object"
+                throw bad("storage " + PickleValues.describe(key) + " of the storage key list is not used by the object"
                         + " pickle");
             }
             int es = TorchResolver.elementSize(type);
             if (es <= 0) {
-                throw bad("storage '" + PickleValues.describe(key) + "' has type " + type + ", whose element size sgm4j"
+                throw bad("storage " + PickleValues.describe(key) + " has type " + type + ", whose element size sgm4j"
                         + " does not know, so the storages after it cannot be located");
             }
             if (size - p < 8) {
-                throw bad("storage '" + PickleValues.describe(key) + "': its element count at byte " + p + " is past the"
+                throw bad("storage " + PickleValues.describe(key) + ": its element count at byte " + p + " is past the"
                         + " end of the file (" + size + " bytes): truncated file");
             }
             long count = ZipIndex.readAt(channel, p, 8).getLong();
             long left = size - p - 8;
             if (count < 0 || count > left / es) {
-                throw bad("storage '" + PickleValues.describe(key) + "' at byte " + p + " declares " + count
+                throw bad("storage " + PickleValues.describe(key) + " at byte " + p + " declares " + count
                         + " elements of " + es + " bytes, but " + left + " bytes follow: truncated or corrupted file");
             }
             long bytes = count * es;
@@ -167,10 +166,15 @@ final class TorchLegacyFormat {
                     window = Math.min(limit, window * 16);
                     continue;
                 }
-                throw new TorchCheckpointFormatException(path + ": legacy " + what + " pickle (file byte " + pos
-                        + " + pickle offset): " + e.getMessage(), e);
+                throw new TorchCheckpointFormatException(path + ": " + where(what, pos, e) + e.getMessage(), e);
             }
         }
+    }
+
+    /** Names the legacy pickle that failed and the file byte at fault (its offsets are within the pickle). */
+    private static String where(String what, long start, PickleException e) {
+        return "legacy " + what + " pickle at file byte " + start
+                + (e.offset() >= 0 ? " (fault at file byte " + (start + e.offset()) + ")" : "") + ", ";
     }
 
     private byte[] bytesAt(long pos, int len) throws IOException {

@@ -205,7 +205,7 @@ final class TorchResolver implements PickleResolver {
         }
         ZipIndex.Entry e = entries.get(root + "/data/" + key);
         if (e == null) {
-            throw new PickleException("storage '" + PickleValues.describe(key) + "' is missing from the archive (no entry "
+            throw new PickleException("storage " + PickleValues.describe(key) + " is missing from the archive (no entry "
                     + root + "/data/" + PickleValues.describe(key) + "): truncated or corrupted checkpoint");
         }
         SafeTensorsDtype dt = STORAGE_TYPES.get(type.name());
@@ -245,16 +245,16 @@ final class TorchResolver implements PickleResolver {
         }
         ZipIndex.Entry e = entries.get(key);
         if (e == null) {
-            throw new PickleException("storage '" + PickleValues.describe(key) + "' is not in the file's storage key list:"
+            throw new PickleException("storage " + PickleValues.describe(key) + " is not in the file's storage key list:"
                     + " truncated or corrupted checkpoint");
         }
         if (!type.name().equals(legacyTypes.get(key))) {
-            throw new PickleException("storage '" + PickleValues.describe(key) + "' is used as " + type.name() + " and as "
+            throw new PickleException("storage " + PickleValues.describe(key) + " is used as " + type.name() + " and as "
                     + legacyTypes.get(key));
         }
         int es = elementSize(type.name());
         if (numel != e.size() / es) {
-            throw new PickleException("storage '" + PickleValues.describe(key) + "' declares " + numel + " elements of "
+            throw new PickleException("storage " + PickleValues.describe(key) + " declares " + numel + " elements of "
                     + type + " but the file holds " + e.size() / es);
         }
         SafeTensorsDtype dt = STORAGE_TYPES.get(type.name());
@@ -268,8 +268,8 @@ final class TorchResolver implements PickleResolver {
                     + " non-negative ints");
         }
         if (offset > numel || n > numel - offset) {
-            throw new PickleException("storage view '" + PickleValues.describe(viewKey) + "' (offset " + offset + ", size "
-                    + n + ") reaches past the " + numel + " elements of its root storage '" + PickleValues.describe(key) + "'");
+            throw new PickleException("storage view " + PickleValues.describe(viewKey) + " (offset " + offset + ", size "
+                    + n + ") reaches past the " + numel + " elements of its root storage " + PickleValues.describe(key));
         }
         String name = e.name() + "[" + offset + ":" + (offset + n) + "]";
         return new Storage(viewKey, type.qualifiedName(), dt, n,

@@ -86,6 +86,14 @@ class TorchLegacyCheckpointTest {
     }
 
     @Test
+    void storageViewPastItsRootIsRefused() {
+        TorchCheckpointFormatException e = assertThrows(TorchCheckpointFormatException.class,
+                () -> StateDicts.open(DIR.resolve("legacy_bad_view.pth")));
+        assertTrue(e.getMessage().contains("legacy_bad_view.pth") && e.getMessage().contains("storage view '102'")
+                && e.getMessage().contains("root storage '100'") && e.getMessage().contains("fault at file byte 462"), e.getMessage());
+    }
+
+    @Test
     void torchvisionVgg16LikeStateDictEqualsTorch() {
         assertLegacySameAsTorch("legacy_vgg16.pth", "legacy_vgg16.expected.safetensors");
         try (StateDictFile f = StateDicts.open(DIR.resolve("legacy_vgg16.pth"))) {
