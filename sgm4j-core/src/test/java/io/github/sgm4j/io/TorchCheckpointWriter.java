@@ -94,36 +94,46 @@ public final class TorchCheckpointWriter {
             storages.add(bytes);
         }
         try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(path), 1 << 16)) {
-            os.write(new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20,
-                0x6a, (byte) 0xa8, 0x50, 0x19, '.'});
-            os.write(new byte[] {(byte) 0x80, 2, 'M', (byte) 0xe9, 0x03, '.'});
-            ByteArrayOutputStream info = new ByteArrayOutputStream();
-            info.write(new byte[] {(byte) 0x80, 2, '}', '('});
-            unicode(info, "protocol_version");
-            info.write(new byte[] {'M', (byte) 0xe9, 0x03});
-            unicode(info, "little_endian");
-            info.write((byte) 0x88);
-            unicode(info, "type_sizes");
-            info.write(new byte[] {'}', '('});
-            for (String[] ts : new String[][] {{"short", "2"}, {"int", "4"}, {"long", "4"}}) {
-                unicode(info, ts[0]);
-                info.write(new byte[] {'K', (byte) Integer.parseInt(ts[1])});
-            }
-            info.write(new byte[] {'u', 'u', '.'});
-            os.write(info.toByteArray());
+            os.write(legacyHeader());
             os.write(pickle(specs, topLevel, true).toByteArray());
-            ByteArrayOutputStream keys = new ByteArrayOutputStream();
-            keys.write(new byte[] {(byte) 0x80, 2, ']', '('});
-            for (Spec sp : specs) {
-                unicode(keys, sp.key());
-            }
-            keys.write(new byte[] {'e', '.'});
-            os.write(keys.toByteArray());
+            os.write(legacyKeys(specs));
             for (int i = 0; i < specs.size(); i++) {
                 os.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(specs.get(i).numel()).array());
                 os.write(storages.get(i));
             }
         }
+    }
+
+    /** The first three pickles of a legacy file: magic number, version 1001, sys_info. */
+    static byte[] legacyHeader() throws IOException {
+        ByteArrayOutputStream info = new ByteArrayOutputStream();
+        info.write(new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20,
+            0x6a, (byte) 0xa8, 0x50, 0x19, '.'});
+        info.write(new byte[] {(byte) 0x80, 2, 'M', (byte) 0xe9, 0x03, '.'});
+        info.write(new byte[] {(byte) 0x80, 2, '}', '('});
+        unicode(info, "protocol_version");
+        info.write(new byte[] {'M', (byte) 0xe9, 0x03});
+        unicode(info, "little_endian");
+        info.write((byte) 0x88);
+        unicode(info, "type_sizes");
+        info.write(new byte[] {'}', '('});
+        for (String[] ts : new String[][] {{"short", "2"}, {"int", "4"}, {"long", "4"}}) {
+            unicode(info, ts[0]);
+            info.write(new byte[] {'K', (byte) Integer.parseInt(ts[1])});
+        }
+        info.write(new byte[] {'u', 'u', '.'});
+        return info.toByteArray();
+    }
+
+    /** The storage key list pickle of a legacy file (the keys of {@code specs}, in order). */
+    static byte[] legacyKeys(java.util.List<Spec> specs) throws IOException {
+        ByteArrayOutputStream keys = new ByteArrayOutputStream();
+        keys.write(new byte[] {(byte) 0x80, 2, ']', '('});
+        for (Spec sp : specs) {
+            unicode(keys, sp.key());
+        }
+        keys.write(new byte[] {'e', '.'});
+        return keys.toByteArray();
     }
 
     /** One contiguous tensor of the pickle: its name, storage class, storage key, numel and shape. */
