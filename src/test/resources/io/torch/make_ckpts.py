@@ -18,6 +18,19 @@ The outputs are small (a few KB each) and committed next to this script:
   wrapped_module.pth  {"module": state_dict}
   legacy.pth          the same flat state dict in torch's legacy non-zip format
                       (_use_new_zipfile_serialization=False)
+  legacy_*.pth/.ckpt  legacy non-zip format (_use_new_zipfile_serialization=False): legacy_views.pth
+                      (views_state_dict, compared with views.expected.safetensors),
+                      legacy_lightning.ckpt (the Lightning dict, lightning.expected.safetensors),
+                      legacy_vgg16.pth (a torchvision-VGG16-like subset: features.N / classifier.N
+                      weights of tiny shapes, legacy_vgg16.expected.safetensors),
+                      legacy_malicious.pth and legacy_malicious_tensor.pth (the Pwn payload outside /
+                      inside the state dict); legacy.pth above is compared with
+                      dtypes.expected.safetensors
+  legacy_storage_views.pth  written by hand in the legacy layout the way torch < 0.4 did, with
+                      persistent ids carrying view metadata (view_key, offset, size) of a shared
+                      root storage; torch 1.13 loads it (legacy_storage_views.expected.safetensors);
+                      legacy_bad_view.pth is the same with a view (offset 20, 14 elements) reaching
+                      past its 24-element root, which sgm4j refuses
   malicious.pth       a zip checkpoint whose data.pkl calls posix.system("touch <marker>") on
                       unpickling (a __reduce__ payload), outside the state dict
   malicious_tensor.pth the same payload stored as a value of the state dict (on a tensor path)
@@ -30,6 +43,9 @@ The outputs are small (a few KB each) and committed next to this script:
   *.expected.safetensors  the tensors torch itself loads from each file above (torch.load of the
                       file, state dict flattened, every view made contiguous), written with the
                       shared st_io.py layout (BF16 kept as BF16 bits)
+
+Legacy-format files name their storages by memory address (str(storage._cdata)), so a rerun
+rewrites their bytes (not their tensors); legacy.pth is kept from its first run.
 
 The marker path of the malicious files is "/tmp/sgm4j-pickle-pwned-MARKER"; the Java test
 checks the file is never created (and deletes it first). The generator itself never
@@ -164,6 +180,93 @@ def protocol_value():
     }
 
 
+def vgg16_like_state_dict():
+    g = torch.Generator().manual_seed(16)
+    sd = collections.OrderedDict()
+    chans = [(3, 4), (4, 4), (4, 6)]
+    idx = [0, 2, 5]
+    for (cin, cout), i in zip(chans, idx):
+        sd["features.%d.weight" % i] = torch.randn(cout, cin, 3, 3, generator=g)
+        sd["features.%d.bias" % i] = torch.randn(cout, generator=g)
+    sd["classifier.0.weight"] = torch.randn(5, 6, generator=g)
+    sd["classifier.0.bias"] = torch.randn(5, generator=g)
+    return sd
+
+
+def write_legacy_storage_views(path, bad_view=False):
+    """The legacy layout of torch.serialization._legacy_save, written by hand with view metadata in
+    the persistent ids (torch < 0.4 saved storage views so): one float root storage '100' of 24
+    elements, viewed as storages '101' (offset 4, 12 elements) and '102' (offset 10, 14 elements)."""
+    import io
+    import pickle
+    root = torch.arange(24, dtype=torch.float32) * 0.5 - 3.0
+    lroot = torch.arange(6, dtype=torch.int64) * 1000003 - 7
+
+    class Ref:
+        def __init__(self, pid):
+            self.pid = pid
+
+    def rebuild(ref, offset, size, stride):
+        return (torch._utils._rebuild_tensor, (ref, offset, size, stride))
+
+    class T:
+        def __init__(self, ref, offset, size, stride):
+            self.args = (ref, offset, size, stride)
+
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor, self.args)
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            return obj.pid if isinstance(obj, Ref) else None
+
+    whole = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, None))
+    v1 = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, ("101", 4, 12)))
+    v2 = Ref(("storage", torch.FloatStorage, "100", "cpu", 24, ("102", 20 if bad_view else 10, 14)))
+    lw = Ref(("storage", torch.LongStorage, "200", "cpu", 6, None))
+    obj = collections.OrderedDict()
+    obj["whole"] = T(whole, 0, (4, 6), (6, 1))
+    obj["view_a"] = T(v1, 0, (3, 4), (4, 1))
+    obj["view_a_again"] = T(v1, 2, (5,), (2,))
+    obj["view_b"] = T(v2, 1, (2, 3), (1, 4))
+    obj["longs"] = T(lw, 0, (6,), (1,))
+    buf = io.BytesIO()
+    pickle.dump(0x1950a86a20f9469cfc6c, buf, protocol=2)
+    pickle.dump(1001, buf, protocol=2)
+    pickle.dump({"protocol_version": 1001, "little_endian": True,
+                 "type_sizes": {"short": 2, "int": 4, "long": 4}}, buf, protocol=2)
+    P(buf, protocol=2).dump(obj)
+    pickle.dump(["100", "200"], buf, protocol=2)
+    buf.write(struct.pack("<q", 24))
+    buf.write(root.numpy().astype("<f4").tobytes())
+    buf.write(struct.pack("<q", 6))
+    buf.write(lroot.numpy().astype("<i8").tobytes())
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+
+
+def write_legacy(main_done):
+    sd = dtype_state_dict()
+    vs = views_state_dict()
+    torch.save(vs, "legacy_views.pth", _use_new_zipfile_serialization=False)
+    loaded = torch.load("legacy_views.pth")
+    assert loaded["transposed"].stride() == (1, 8)
+    for k, v in flatten_expected(loaded).items():
+        assert torch.equal(v, vs[k].detach().contiguous()), k
+    vgg = vgg16_like_state_dict()
+    torch.save(vgg, "legacy_vgg16.pth", _use_new_zipfile_serialization=False)
+    save_safetensors(flatten_expected(torch.load("legacy_vgg16.pth")), "legacy_vgg16.expected.safetensors")
+    write_legacy_storage_views("legacy_storage_views.pth")
+    write_legacy_storage_views("legacy_bad_view.pth", bad_view=True)
+    sv = torch.load("legacy_storage_views.pth")
+    assert sv["view_b"].stride() == (1, 4) and sv["view_a_again"][0].item() == sv["whole"].flatten()[6].item()
+    save_safetensors(flatten_expected(sv), "legacy_storage_views.expected.safetensors")
+    torch.save({"state_dict": {"w": torch.ones(2)}, "payload": Pwn()}, "legacy_malicious.pth",
+               _use_new_zipfile_serialization=False)
+    torch.save({"w": torch.ones(2), "evil": Pwn()}, "legacy_malicious_tensor.pth",
+               _use_new_zipfile_serialization=False)
+
+
 def main():
     os.chdir(HERE)
     import pickle
@@ -207,6 +310,12 @@ def main():
     torch.save({"module": model_sd}, "wrapped_module.pth")
 
     torch.save(sd, "legacy.pth", _use_new_zipfile_serialization=False)
+    for k, v in flatten_expected(torch.load("legacy.pth")).items():
+        assert torch.equal(v, sd[k].contiguous()) or (k == "f.special"), k
+    torch.save(ckpt, "legacy_lightning.ckpt", _use_new_zipfile_serialization=False)
+    assert torch.equal(torch.load("legacy_lightning.ckpt")["state_dict"]["model.diffusion_model.conv.weight"],
+                       model_sd["model.diffusion_model.conv.weight"])
+    write_legacy(True)
 
     torch.save({"state_dict": {"w": torch.ones(2)}, "payload": Pwn()}, "malicious.pth")
     torch.save({"w": torch.ones(2), "evil": Pwn()}, "malicious_tensor.pth")

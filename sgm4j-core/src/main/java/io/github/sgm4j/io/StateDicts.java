@@ -12,20 +12,21 @@ import java.util.Map;
 
 /**
  * Opens a state-dict file of either format, chosen by content (not by extension): a zip or pickle
- * header means a PyTorch checkpoint ({@link TorchCheckpoint}: {@code .ckpt}, {@code .pth}, {@code
- * .pt}), anything else is read as safetensors ({@link SafeTensors#open}).
+ * header (the zip format) or a pickle header (the legacy format) means a PyTorch checkpoint ({@link
+ * TorchCheckpoint}: {@code .ckpt}, {@code .pth}, {@code .pt}), anything else is read as safetensors ({@link SafeTensors#open}).
  */
 public final class StateDicts {
 
     private StateDicts() {}
 
     /**
-     * Opens {@code path} as a safetensors file or a PyTorch zip checkpoint, by its first bytes.
+     * Opens {@code path} as a safetensors file or a PyTorch checkpoint (zip or legacy format), by its
+     * first bytes.
      *
      * @param path the file
      * @return the open file; the caller closes it
      * @throws SafeTensorsFormatException if it is neither a torch checkpoint nor valid safetensors
-     * @throws TorchCheckpointFormatException if it is a malformed, legacy-format or refused torch checkpoint
+     * @throws TorchCheckpointFormatException if it is a malformed, unsupported (tar layout, bare pickle) or refused torch checkpoint
      * @throws UncheckedIOException if the file cannot be read
      */
     public static StateDictFile open(Path path) {
@@ -39,7 +40,7 @@ public final class StateDicts {
      * @param manager the manager that owns the arrays
      * @return the arrays by name, in file order; the caller owns them
      * @throws SafeTensorsFormatException if it is neither a torch checkpoint nor valid safetensors
-     * @throws TorchCheckpointFormatException if it is a malformed, legacy-format or refused torch checkpoint
+     * @throws TorchCheckpointFormatException if it is a malformed, unsupported (tar layout, bare pickle) or refused torch checkpoint
      * @throws UncheckedIOException if the file cannot be read
      */
     public static Map<String, NDArray> readAll(Path path, NDManager manager) {
@@ -54,7 +55,7 @@ public final class StateDicts {
      * @param target the dtype of every result (e.g. FLOAT32 for fp16/bf16 files), or null for the stored dtypes
      * @return the arrays by name, in file order; the caller owns them
      * @throws SafeTensorsFormatException if it is neither a torch checkpoint nor valid safetensors
-     * @throws TorchCheckpointFormatException if it is a malformed, legacy-format or refused torch checkpoint
+     * @throws TorchCheckpointFormatException if it is a malformed, unsupported (tar layout, bare pickle) or refused torch checkpoint
      * @throws UncheckedIOException if the file cannot be read
      */
     public static Map<String, NDArray> readAll(Path path, NDManager manager, DataType target) {
@@ -64,17 +65,17 @@ public final class StateDicts {
     }
 
     /**
-     * Whether {@code path} starts like a PyTorch checkpoint rather than safetensors: a zip header, or
-     * a pickle (the legacy format, refused later with advice), unless the first 9 bytes read as a
-     * safetensors header length followed by an opening brace (a header length such as 0x280 also starts
-     * with the pickle protocol byte 0x80).
+     * Whether {@code path} starts like a PyTorch checkpoint rather than safetensors: a zip header, a
+     * pickle (the legacy format) or a tar header (torch's oldest layout, refused later with advice),
+     * unless the first 9 bytes read as a safetensors header length followed by an opening brace (a
+     * header length such as 0x280 also starts with the pickle protocol byte 0x80).
      *
      * @param path the file
-     * @return true for a zip or pickle header
+     * @return true for a zip, pickle or tar header
      * @throws UncheckedIOException if the file cannot be read
      */
     public static boolean isTorch(Path path) {
-        byte[] head = new byte[9];
+        byte[] head = new byte[512];
         int n;
         try (InputStream in = Files.newInputStream(path)) {
             n = in.readNBytes(head, 0, head.length);
@@ -84,7 +85,7 @@ public final class StateDicts {
         if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
             return true;
         }
-        boolean safetensors = n == 9 && head[8] == '{' && head[5] == 0 && head[6] == 0 && head[7] == 0;
+        boolean safetensors = n >= 9 && head[8] == '{' && head[5] == 0 && head[6] == 0 && head[7] == 0;
         return !safetensors && TorchCheckpoint.looksLikeTorch(java.util.Arrays.copyOf(head, n));
     }
 }

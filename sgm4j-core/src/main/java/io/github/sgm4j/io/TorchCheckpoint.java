@@ -40,11 +40,16 @@ import java.util.zip.Inflater;
  * An open PyTorch checkpoint in the zip format of {@code torch.save} (torch 1.6 and later): {@code
  * <root>/data.pkl} read by {@link SafeUnpickler}, which never executes code from the file, and the
  * tensors' storages {@code <root>/data/<key>} read lazily from a memory map of the file (segments of
- * at most 1 GiB, so multi-GB checkpoints never enter the Java heap).
+ * at most 1 GiB, so multi-GB checkpoints never enter the Java heap). The legacy non-zip format
+ * ({@code _use_new_zipfile_serialization=False}, and every file saved by torch before 1.6, e.g.
+ * torchvision's {@code vgg16-397923af.pth}) is read the same way: its pickles by the same unpickler
+ * and allow-list, its storages (located by {@link TorchLegacyFormat}, bounds-checked against the file
+ * size) from the memory map.
  *
- * <p>Size: the archive checks, the choice of the state dict inside the pickled object (flat, {@code
- * state_dict}, {@code model}, {@code module}), the tensor bounds checks and the strided gather of a
- * view belong together; a third of the file is Javadoc.
+ * <p>Size: the archive checks, the choice between the zip and legacy layouts, the choice of the
+ * state dict inside the pickled object (flat, {@code state_dict}, {@code model}, {@code module}), the
+ * tensor bounds checks and the strided gather of a view belong together; a third of the file is
+ * Javadoc.
  *
  * <p>The state dict is the top-level dict itself, or its {@code "state_dict"} entry (Lightning), or
  * else its {@code "model"} or {@code "module"} entry when that is a dict holding tensors. Its tensors
@@ -53,79 +58,89 @@ import java.util.zip.Inflater;
  * with a global outside the allow-list ({@code argparse.Namespace} hyper-parameters, Lightning
  * callbacks, numpy scalars, {@code posix.system}) become inert placeholders, listed by {@link
  * #foreignGlobals()}; such an object <em>inside the state dict</em> is refused with a {@link
- * TorchCheckpointFormatException} naming the key and the global. The legacy non-zip format ({@code
- * _use_new_zipfile_serialization=False}) is refused with advice to re-save the file.
+ * TorchCheckpointFormatException} naming the key and the global. A bare pickle and torch's oldest tar
+ * layout (torch &lt; 0.4) are refused with advice to re-save the file.
  *
  * <p>Storages are read from the memory map when stored uncompressed (as {@code torch.save} writes
  * them); an archive re-compressed with deflate still loads, but each storage used is inflated into
  * the heap and kept until {@link #close()}. A {@code byteorder} entry of {@code big} is honoured by
- * swapping bytes. Only the central directory's CRC of small entries ({@code data.pkl}, {@code
- * byteorder}) and of inflated storages is checked; stored storages are read as they are. Not
+ * swapping bytes (legacy files are always little-endian).
+ * Only the central directory's CRC of small entries ({@code data.pkl}, {@code byteorder}) and of
+ * inflated storages is checked; stored storages are read as they are (the legacy format has no
+ * checksums). Not
  * thread-safe: load from one thread at a time.
  */
 public final class TorchCheckpoint implements StateDictFile {
 
-    /** Largest {@code data.pkl} accepted (a full SDXL checkpoint's is a few MB). */
+    /** Largest {@code data.pkl} (or legacy object pickle) accepted (a full SDXL checkpoint's is a few MB). */
     static final long MAX_PICKLE = 1L << 30;
 
     private static final long SEGMENT = SafeTensorsFile.SEGMENT;
-
-    /** The legacy format's first bytes: protocol 2, then the LONG1 magic number 0x1950a86a20f9469cfc6c. */
-    private static final byte[] LEGACY_MAGIC = {(byte) 0x80, 0x02, (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c,
-        0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
 
     private final Path path;
     private final FileChannel channel;
     private final List<MappedByteBuffer> segments = new ArrayList<>();
     private final boolean bigEndian;
+    private final boolean legacy;
     private final Map<String, TensorRef> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Set<String> foreignGlobals;
     private final String stateDictKey;
     private final Map<String, ByteBuffer> inflated = new HashMap<>();
 
-    private TorchCheckpoint(Path path, FileChannel channel) throws IOException {
+    private TorchCheckpoint(Path path, FileChannel channel, boolean legacy) throws IOException {
         this.path = path;
         this.channel = channel;
         long size = channel.size();
         for (long off = 0; off < size; off += SEGMENT) {
             segments.add(channel.map(FileChannel.MapMode.READ_ONLY, off, Math.min(SEGMENT, size - off)));
         }
-        Map<String, ZipIndex.Entry> entries = ZipIndex.read(path, channel);
-        String root = root(entries);
-        ZipIndex.Entry order = entries.get(root + "/byteorder");
-        String byteorder = order == null ? "little" : new String(entryBytes(order, 64), StandardCharsets.US_ASCII).strip();
-        if (!byteorder.equals("little") && !byteorder.equals("big")) {
-            throw bad(root + "/byteorder is '" + PickleValues.describe(byteorder) + "', not 'little' or 'big'");
-        }
-        this.bigEndian = byteorder.equals("big");
-        SafeUnpickler u = new SafeUnpickler(new TorchResolver(root, entries));
         Object top;
-        try {
-            top = u.load(entryBytes(entries.get(root + "/data.pkl"), MAX_PICKLE));
-        } catch (PickleException e) {
-            throw new TorchCheckpointFormatException(path + ": " + root + "/data.pkl " + e.getMessage(), e);
+        if (legacy) {
+            TorchLegacyFormat.Parsed p = TorchLegacyFormat.read(path, channel);
+            this.legacy = true;
+            this.bigEndian = false;
+            this.foreignGlobals = Collections.unmodifiableSet(p.foreignGlobals());
+            top = p.top();
+        } else {
+            Map<String, ZipIndex.Entry> entries = ZipIndex.read(path, channel);
+            String root = root(entries);
+            ZipIndex.Entry order = entries.get(root + "/byteorder");
+            String byteorder = order == null ? "little"
+                    : new String(entryBytes(order, 64), StandardCharsets.US_ASCII).strip();
+            if (!byteorder.equals("little") && !byteorder.equals("big")) {
+                throw bad(root + "/byteorder is '" + PickleValues.describe(byteorder) + "', not 'little' or 'big'");
+            }
+            this.legacy = false;
+            this.bigEndian = byteorder.equals("big");
+            SafeUnpickler u = new SafeUnpickler(new TorchResolver(root, entries));
+            try {
+                top = u.load(entryBytes(entries.get(root + "/data.pkl"), MAX_PICKLE));
+            } catch (PickleException e) {
+                throw new TorchCheckpointFormatException(path + ": " + root + "/data.pkl " + e.getMessage(), e);
+            }
+            this.foreignGlobals = Collections.unmodifiableSet(u.foreignGlobals());
         }
-        this.foreignGlobals = Collections.unmodifiableSet(u.foreignGlobals());
         this.stateDictKey = select(top);
     }
 
     /**
-     * Opens a PyTorch zip checkpoint and reads its pickle (tensors are read later, on {@link #load}).
+     * Opens a PyTorch checkpoint (zip or legacy format, chosen by content) and reads its pickle
+     * (tensors are read later, on {@link #load}).
      *
      * @param path the {@code .ckpt} / {@code .pth} / {@code .pt} file
      * @return the open checkpoint; the caller closes it
      * @throws TorchCheckpointFormatException naming the file (and the entry, byte offset, opcode, key or
-     *     global at fault) when the archive or pickle is malformed, in the legacy format, holds a
-     *     refused object in its state dict, or a tensor reaches outside its storage
+     *     global at fault) when the archive, the legacy layout or a pickle is malformed, the file is a
+     *     bare pickle or a tar archive (torch's oldest layout), holds a refused object in its state dict,
+     *     or a tensor reaches outside its storage
      * @throws UncheckedIOException if the file cannot be read
      */
     public static TorchCheckpoint open(Path path) {
         try {
             FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
             try {
-                checkMagic(path, ch);
-                return new TorchCheckpoint(path, ch);
+                return new TorchCheckpoint(path, ch, checkMagic(path, ch));
             } catch (RuntimeException | IOException e) {
                 ch.close();
                 throw e;
@@ -135,29 +150,34 @@ public final class TorchCheckpoint implements StateDictFile {
         }
     }
 
-    /** Whether {@code head} (a file's first bytes) starts like a zip or a pickle: a torch checkpoint. */
+    /**
+     * Whether {@code head} (a file's first bytes, up to 512) starts like a zip, a pickle (the legacy
+     * format) or a tar archive (torch's oldest layout): a torch checkpoint.
+     */
     static boolean looksLikeTorch(byte[] head) {
         return (head.length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)
-                || (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 0 && head[1] <= 5);
+                || (head.length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 0 && head[1] <= 5)
+                || TorchLegacyFormat.isTar(head);
     }
 
-    private static void checkMagic(Path path, FileChannel ch) throws IOException {
-        int n = (int) Math.min(ch.size(), LEGACY_MAGIC.length);
+    /** Whether the file is in the legacy format (it starts with a pickle); refuses tar and non-zip files. */
+    private static boolean checkMagic(Path path, FileChannel ch) throws IOException {
+        int n = (int) Math.min(ch.size(), 512);
         byte[] head = new byte[n];
         ZipIndex.readAt(ch, 0, n).get(head);
-        if (n == LEGACY_MAGIC.length && Arrays.equals(head, LEGACY_MAGIC)) {
-            throw new TorchCheckpointFormatException(path + " was saved in PyTorch's legacy non-zip format"
-                    + " (_use_new_zipfile_serialization=False, or torch < 1.6), which sgm4j does not read: re-save it in"
-                    + " the zip format with torch >= 1.6 (torch.save(torch.load(f), f2)) or convert it to safetensors");
-        }
         if (n >= 2 && (head[0] & 0xff) == 0x80) {
-            throw new TorchCheckpointFormatException(path + " is a bare pickle, not a torch.save zip archive: re-save it"
-                    + " with torch.save (torch >= 1.6) or convert it to safetensors");
+            return true;
+        }
+        if (TorchLegacyFormat.isTar(head)) {
+            throw new TorchCheckpointFormatException(path + " is a tar archive: PyTorch's oldest checkpoint layout"
+                    + " (torch < 0.4: members storages, tensors, pickle), which sgm4j does not read: load it with torch"
+                    + " and re-save it (torch.save(torch.load(f), f2)) or convert it to safetensors");
         }
         if (n < 4 || head[0] != 'P' || head[1] != 'K') {
-            throw new TorchCheckpointFormatException(path + " is not a PyTorch zip checkpoint (it does not start with a"
-                    + " zip header)");
+            throw new TorchCheckpointFormatException(path + " is not a PyTorch checkpoint (it starts with neither a zip"
+                    + " header nor a pickle)");
         }
+        return false;
     }
 
     private String root(Map<String, ZipIndex.Entry> entries) {
@@ -324,6 +344,16 @@ public final class TorchCheckpoint implements StateDictFile {
         } catch (NumberFormatException e) {
             return OptionalLong.empty();
         }
+    }
+
+    /**
+     * Whether the file is in torch's legacy non-zip format ({@code _use_new_zipfile_serialization=False}
+     * or torch before 1.6).
+     *
+     * @return true for a legacy file
+     */
+    public boolean isLegacy() {
+        return legacy;
     }
 
     /**

@@ -13,7 +13,10 @@ import java.util.Map;
  * torch._utils} ({@code _rebuild_tensor_v2}, {@code _rebuild_tensor}, {@code _rebuild_parameter},
  * {@code _rebuild_parameter_with_state}), {@code torch._tensor._rebuild_from_type_v2} for plain
  * tensors and parameters, and {@code torch.Size}; persistent ids {@code ('storage', torch.XStorage,
- * key, location, numel)} resolve to the archive's {@code data/<key>} entries. Everything else
+ * key, location, numel)} resolve to the archive's {@code data/<key>} entries; in the legacy non-zip
+ * format ({@link #legacy}), persistent ids {@code ('storage', torch[.cuda].XStorage, root_key,
+ * location, numel, view)} resolve to the storages located by {@link TorchLegacyFormat} (a view {@code
+ * (view_key, offset, size)} to a sub-range of its root). Everything else
  * (including {@code torch.storage._load_from_bytes}, which would run {@code torch.load} on embedded
  * bytes) stays a placeholder and is refused where a tensor is needed.
  */
@@ -40,12 +43,47 @@ final class TorchResolver implements PickleResolver {
             Map.entry("BoolStorage", SafeTensorsDtype.BOOL),
             Map.entry("UntypedStorage", SafeTensorsDtype.U8));
 
+    /** Element sizes of storage types sgm4j locates in a legacy file but does not load. */
+    private static final Map<String, Integer> OTHER_SIZES = Map.of("ComplexFloatStorage", 8, "ComplexDoubleStorage", 16,
+            "QInt8Storage", 1, "QUInt8Storage", 1, "QInt32Storage", 4, "QUInt4x2Storage", 1, "QUInt2x4Storage", 1);
+
     private final String root;
     private final Map<String, ZipIndex.Entry> entries;
+    private final Map<String, String> legacyTypes;
 
     TorchResolver(String root, Map<String, ZipIndex.Entry> entries) {
+        this(root, entries, null);
+    }
+
+    private TorchResolver(String root, Map<String, ZipIndex.Entry> entries, Map<String, String> legacyTypes) {
         this.root = root;
         this.entries = entries;
+        this.legacyTypes = legacyTypes;
+    }
+
+    /**
+     * The resolver of a legacy non-zip file.
+     *
+     * @param storages the root storages by key: stored entries over their raw bytes in the file
+     * @param types the storage type name (e.g. {@code FloatStorage}) by root key, as first used
+     * @return the resolver
+     */
+    static TorchResolver legacy(Map<String, ZipIndex.Entry> storages, Map<String, String> types) {
+        return new TorchResolver(null, storages, types);
+    }
+
+    /**
+     * The element size of storage type {@code name} ({@code FloatStorage}, ...), or -1 when unknown.
+     *
+     * @param name the simple class name
+     * @return the size in bytes, or -1
+     */
+    static int elementSize(String name) {
+        SafeTensorsDtype dt = STORAGE_TYPES.get(name);
+        if (dt != null) {
+            return name.equals("UntypedStorage") ? 1 : dt.size();
+        }
+        return OTHER_SIZES.getOrDefault(name, -1);
     }
 
     @Override
@@ -149,6 +187,9 @@ final class TorchResolver implements PickleResolver {
 
     @Override
     public Object persistentLoad(Object pid) {
+        if (legacyTypes != null) {
+            return legacyStorage(pid);
+        }
         if (!(pid instanceof PickleTuple t) || t.size() != 5 || !"storage".equals(t.get(0))) {
             throw new PickleException("persistent id " + PickleValues.describe(pid)
                     + " is not ('storage', type, key, location, numel)");
@@ -164,7 +205,7 @@ final class TorchResolver implements PickleResolver {
         }
         ZipIndex.Entry e = entries.get(root + "/data/" + key);
         if (e == null) {
-            throw new PickleException("storage '" + PickleValues.describe(key) + "' is missing from the archive (no entry "
+            throw new PickleException("storage " + PickleValues.describe(key) + " is missing from the archive (no entry "
                     + root + "/data/" + PickleValues.describe(key) + "): truncated or corrupted checkpoint");
         }
         SafeTensorsDtype dt = STORAGE_TYPES.get(type.name());
@@ -181,5 +222,57 @@ final class TorchResolver implements PickleResolver {
             }
         }
         return new Storage(key, type.qualifiedName(), dt, numel, e);
+    }
+
+    private Object legacyStorage(Object pid) {
+        String d = PickleValues.describe(pid);
+        if (pid instanceof PickleTuple m && m.size() > 0 && "module".equals(m.get(0))) {
+            throw new PickleException("persistent id " + d + " is a whole pickled module (torch.save(model)), not a"
+                    + " state dict: save model.state_dict() instead");
+        }
+        if (!(pid instanceof PickleTuple t) || t.size() != 6 || !"storage".equals(t.get(0))) {
+            throw new PickleException("persistent id " + d + " is not ('storage', type, key, location, numel, view)");
+        }
+        if (!(t.get(1) instanceof PickleGlobal type) || !(type.module().equals("torch") || type.module().equals("torch.cuda"))
+                || !type.name().endsWith("Storage")) {
+            throw new PickleException("persistent id " + d + ": storage type is not a torch.*Storage");
+        }
+        if (!(t.get(2) instanceof String key) || !(t.get(3) instanceof String)) {
+            throw new PickleException("persistent id " + d + ": key and location must be strings");
+        }
+        if (!(t.get(4) instanceof Long numel) || numel < 0) {
+            throw new PickleException("persistent id " + d + ": numel is not a non-negative int");
+        }
+        ZipIndex.Entry e = entries.get(key);
+        if (e == null) {
+            throw new PickleException("storage " + PickleValues.describe(key) + " is not in the file's storage key list:"
+                    + " truncated or corrupted checkpoint");
+        }
+        if (!type.name().equals(legacyTypes.get(key))) {
+            throw new PickleException("storage " + PickleValues.describe(key) + " is used as " + type.name() + " and as "
+                    + legacyTypes.get(key));
+        }
+        int es = elementSize(type.name());
+        if (numel != e.size() / es) {
+            throw new PickleException("storage " + PickleValues.describe(key) + " declares " + numel + " elements of "
+                    + type + " but the file holds " + e.size() / es);
+        }
+        SafeTensorsDtype dt = STORAGE_TYPES.get(type.name());
+        Object view = t.get(5);
+        if (view == null) {
+            return new Storage(key, type.qualifiedName(), dt, numel, e);
+        }
+        if (!(view instanceof PickleTuple v) || v.size() != 3 || !(v.get(0) instanceof String viewKey)
+                || !(v.get(1) instanceof Long offset) || !(v.get(2) instanceof Long n) || offset < 0 || n < 0) {
+            throw new PickleException("persistent id " + d + ": view metadata is not (key, offset, size) with"
+                    + " non-negative ints");
+        }
+        if (offset > numel || n > numel - offset) {
+            throw new PickleException("storage view " + PickleValues.describe(viewKey) + " (offset " + offset + ", size "
+                    + n + ") reaches past the " + numel + " elements of its root storage " + PickleValues.describe(key));
+        }
+        String name = e.name() + "[" + offset + ":" + (offset + n) + "]";
+        return new Storage(viewKey, type.qualifiedName(), dt, n,
+                new ZipIndex.Entry(name, 0, 0, n * es, n * es, 0, e.dataOffset() + offset * es));
     }
 }

@@ -502,7 +502,7 @@ public class DDPM extends Module implements SamplingModel {
      * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
      *     nor valid safetensors
      * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
-     *     in the legacy format or refused
+     *     in an unsupported layout (tar, bare pickle) or refused
      * @throws ScheduleMismatchException when a carried schedule buffer differs (unless accepted)
      */
     public LoadResult initFromCkpt(Path path, List<String> ignoreKeys, boolean onlyModel) {

@@ -268,7 +268,7 @@ public final class EngineCheckpoint {
      * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
      *     nor valid safetensors
      * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
-     *     in the legacy format or refused
+     *     in an unsupported layout (tar, bare pickle) or refused
      * @throws StateDictException naming the keys when shapes differ
      * @throws NonFiniteTensorException naming the file and the tensor when a used weight is NaN or
      *     infinite (the engine's weights are then unspecified)
@@ -326,7 +326,7 @@ public final class EngineCheckpoint {
      * @throws io.github.sgm4j.io.SafeTensorsFormatException when the file is neither a torch checkpoint
      *     nor valid safetensors
      * @throws io.github.sgm4j.io.TorchCheckpointFormatException when a torch checkpoint is malformed,
-     *     in the legacy format or refused
+     *     in an unsupported layout (tar, bare pickle) or refused
      * @throws StateDictException when shapes differ (nothing is loaded)
      */
     public static LoadResult initFromCkpt(Path checkpoint, DiffusionEngine engine) {

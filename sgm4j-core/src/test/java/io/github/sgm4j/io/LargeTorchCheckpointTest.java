@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A zip64 torch checkpoint above 4 GiB (sparse, built on the fly: a 4.5 GB storage, then a small
- * one past the 4 GiB mark) is read from the memory map without heap growth.
+ * one past the 4 GiB mark) is read from the memory map without heap growth; likewise a legacy
+ * non-zip checkpoint of the same storages.
  */
 @Tag("slow")
 class LargeTorchCheckpointTest {
@@ -78,6 +79,38 @@ class LargeTorchCheckpointTest {
             assertArrayEquals(new long[] {PAD / 4}, ck.info("pad").shape());
             NDArray t = ck.load("tail", m);
             assertArrayEquals(new float[] {1.5f, -2f, 3.25f, 42f}, t.toFloatArray());
+            TorchCheckpointFormatException big = assertThrows(TorchCheckpointFormatException.class, () -> ck.load("pad", m));
+            assertTrue(big.getMessage().contains("above 2 GiB"), big.getMessage());
+            System.gc();
+            long after = rt.totalMemory() - rt.freeMemory();
+            assertTrue(after - before < 100L << 20, "heap grew by " + ((after - before) >> 20) + " MiB");
+        }
+    }
+
+    @Test
+    void readsLegacyCheckpointsBeyond4GiBWithoutHeapGrowth() throws IOException {
+        Path f = dir.resolve("big_legacy.pth");
+        List<TorchCheckpointWriter.Spec> specs = List.of(
+                new TorchCheckpointWriter.Spec("pad", "FloatStorage", "0", PAD / 4, new long[] {PAD / 4}),
+                new TorchCheckpointWriter.Spec("tail", "FloatStorage", "1", 4, new long[] {4}));
+        java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+        head.write(TorchCheckpointWriter.legacyHeader());
+        head.write(TorchCheckpointWriter.pickle(specs, null, true).toByteArray());
+        head.write(TorchCheckpointWriter.legacyKeys(specs));
+        head.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(PAD / 4).array());
+        ByteBuffer tail = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        tail.putLong(4).putFloat(1.5f).putFloat(-2f).putFloat(3.25f).putFloat(42f);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(head.toByteArray()), 0);
+            ch.write(tail.flip(), head.size() + PAD);
+        }
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long before = rt.totalMemory() - rt.freeMemory();
+        try (NDManager m = NDManager.newBaseManager(); TorchCheckpoint ck = TorchCheckpoint.open(f)) {
+            assertTrue(ck.isLegacy());
+            assertArrayEquals(new long[] {PAD / 4}, ck.info("pad").shape());
+            assertArrayEquals(new float[] {1.5f, -2f, 3.25f, 42f}, ck.load("tail", m).toFloatArray());
             TorchCheckpointFormatException big = assertThrows(TorchCheckpointFormatException.class, () -> ck.load("pad", m));
             assertTrue(big.getMessage().contains("above 2 GiB"), big.getMessage());
             System.gc();

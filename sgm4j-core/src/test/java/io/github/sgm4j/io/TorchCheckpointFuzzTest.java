@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Fuzzing with fixed seeds (a few seconds in CI): random pickles, and the torch 1.13 fixtures with
  * their {@code data.pkl} mutated (bit flips, truncations, inserted and overwritten opcodes; the zip
- * rebuilt with valid CRCs so the unpickler sees the damage) or the whole file damaged. Every input
+ * rebuilt with valid CRCs so the unpickler sees the damage) or the whole file damaged; likewise the
+ * legacy non-zip fixtures, one of their five back-to-back pickles mutated in place. Every input
  * must end in success or a typed exception ({@link PickleException} / {@link
  * TorchCheckpointFormatException}) within a time bound: no hang, no other exception, no {@link
  * StackOverflowError} or {@link OutOfMemoryError}.
@@ -40,6 +41,10 @@ class TorchCheckpointFuzzTest {
 
     static final List<String> FIXTURES = List.of("dtypes.pth", "views.pth", "lightning.ckpt", "malicious.pth",
             "load_from_bytes.pth");
+
+    /** Legacy non-zip fixtures: their pickles are mutated in place, the file damaged as a whole. */
+    static final List<String> LEGACY_FIXTURES = List.of("legacy.pth", "legacy_views.pth", "legacy_storage_views.pth",
+            "legacy_lightning.ckpt", "legacy_malicious.pth");
 
     /** Bytes the mutations insert: every pickle opcode. */
     static final byte[] OPCODES = "(.012FIJKLMNPQRSTUVXabcd}eghijl]opqrst)uGBC".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -119,6 +124,65 @@ class TorchCheckpointFuzzTest {
             }
         }
         assertTrue(outcomes[1] > 0, "successes/errors " + outcomes[0] + "/" + outcomes[1]);
+    }
+
+    @Test
+    void mutatedPicklesInLegacyCheckpoints() throws IOException {
+        Random r = new Random(1950L);
+        int[] outcomes = new int[2];
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+            for (String name : LEGACY_FIXTURES) {
+                byte[] original = Files.readAllBytes(TorchCheckpointTest.DIR.resolve(name));
+                int[] bounds = pickleBounds(original);
+                for (int i = 0; i < 60; i++) {
+                    // mostly the object pickle (index 3), sometimes the others (magic, version, sys_info, keys)
+                    int which = r.nextInt(3) > 0 ? 3 : r.nextInt(5);
+                    byte[] piece = java.util.Arrays.copyOfRange(original, bounds[which], bounds[which + 1]);
+                    byte[] mutated = mutate(piece, r);
+                    byte[] b = new byte[original.length - piece.length + mutated.length];
+                    System.arraycopy(original, 0, b, 0, bounds[which]);
+                    System.arraycopy(mutated, 0, b, bounds[which], mutated.length);
+                    System.arraycopy(original, bounds[which + 1], b, bounds[which] + mutated.length,
+                            original.length - bounds[which + 1]);
+                    Path f = Files.write(tmp.resolve("l" + i + ".pth"), b);
+                    outcomes[openAndLoadAll(f, name + " pickle " + which + " mutation " + i)]++;
+                }
+            }
+        });
+        assertTrue(outcomes[0] > 0 && outcomes[1] > 0, "successes/errors " + outcomes[0] + "/" + outcomes[1]);
+    }
+
+    @Test
+    void damagedLegacyFiles() throws IOException {
+        Random r = new Random(1001L);
+        int[] outcomes = new int[2];
+        for (String name : LEGACY_FIXTURES) {
+            byte[] original = Files.readAllBytes(TorchCheckpointTest.DIR.resolve(name));
+            for (int i = 0; i < 40; i++) {
+                byte[] b = original.clone();
+                if (r.nextBoolean()) {
+                    b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
+                } else {
+                    for (int k = 1 + r.nextInt(8); k > 0; k--) {
+                        b[r.nextInt(b.length)] ^= (byte) (1 << r.nextInt(8));
+                    }
+                }
+                Path f = Files.write(tmp.resolve("dl" + i + ".pth"), b);
+                outcomes[openAndLoadAll(f, name + " damage " + i)]++;
+            }
+        }
+        assertTrue(outcomes[1] > 0, "successes/errors " + outcomes[0] + "/" + outcomes[1]);
+    }
+
+    /** Start offsets of the five pickles of a legacy file, then the start of its storage section. */
+    static int[] pickleBounds(byte[] file) {
+        int[] out = new int[6];
+        for (int k = 0; k < 5; k++) {
+            SafeUnpickler u = new SafeUnpickler(TorchCheckpointSafetyTest.NOTHING);
+            u.load(java.util.Arrays.copyOfRange(file, out[k], file.length));
+            out[k + 1] = out[k] + u.end();
+        }
+        return out;
     }
 
     /** 0 on success, 1 on a typed error; anything else fails the test. */

@@ -20,7 +20,8 @@ import java.util.zip.ZipOutputStream;
  * (pickle protocol 2, {@code collections.OrderedDict} of {@code torch._utils._rebuild_tensor_v2}
  * over persistent storages {@code archive/data/N}, stored entries), optionally Lightning-style under
  * {@code "state_dict"} beside top-level numbers and strings. torch 1.13 loads its output (checked by
- * hand with {@code torch.load}); tests use it to make {@code .ckpt} files of any model.
+ * hand with {@code torch.load}); tests use it to make {@code .ckpt} files of any model. {@link
+ * #writeLegacy} writes the same state dict in torch's legacy non-zip format.
  */
 public final class TorchCheckpointWriter {
 
@@ -67,11 +68,85 @@ public final class TorchCheckpointWriter {
         }
     }
 
+    /**
+     * Writes {@code stateDict} in torch's legacy non-zip format, as {@code torch.save(sd, f,
+     * _use_new_zipfile_serialization=False)} does: the magic number, version 1001 and sys_info
+     * pickles, the object pickle (persistent ids with a None view), the storage key list, then each
+     * storage as an 8-byte little-endian element count and its bytes. torch 1.13 loads its output
+     * (checked by hand with {@code torch.load}).
+     *
+     * @param path the file to write
+     * @param stateDict the tensors in order (read, not closed)
+     * @param topLevel as for {@link #write}
+     * @throws IOException if the file cannot be written
+     */
+    public static void writeLegacy(Path path, Map<String, NDArray> stateDict, Map<String, Object> topLevel)
+            throws IOException {
+        java.util.List<Spec> specs = new java.util.ArrayList<>();
+        java.util.List<byte[]> storages = new java.util.ArrayList<>();
+        for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+            NDArray a = e.getValue();
+            ByteBuffer bb = a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            byte[] bytes = new byte[bb.remaining()];
+            bb.get(bytes);
+            specs.add(new Spec(e.getKey(), storageType(a), String.valueOf(storages.size()), a.size(),
+                    a.getShape().getShape()));
+            storages.add(bytes);
+        }
+        try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(path), 1 << 16)) {
+            os.write(legacyHeader());
+            os.write(pickle(specs, topLevel, true).toByteArray());
+            os.write(legacyKeys(specs));
+            for (int i = 0; i < specs.size(); i++) {
+                os.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(specs.get(i).numel()).array());
+                os.write(storages.get(i));
+            }
+        }
+    }
+
+    /** The first three pickles of a legacy file: magic number, version 1001, sys_info. */
+    static byte[] legacyHeader() throws IOException {
+        ByteArrayOutputStream info = new ByteArrayOutputStream();
+        info.write(new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20,
+            0x6a, (byte) 0xa8, 0x50, 0x19, '.'});
+        info.write(new byte[] {(byte) 0x80, 2, 'M', (byte) 0xe9, 0x03, '.'});
+        info.write(new byte[] {(byte) 0x80, 2, '}', '('});
+        unicode(info, "protocol_version");
+        info.write(new byte[] {'M', (byte) 0xe9, 0x03});
+        unicode(info, "little_endian");
+        info.write((byte) 0x88);
+        unicode(info, "type_sizes");
+        info.write(new byte[] {'}', '('});
+        for (String[] ts : new String[][] {{"short", "2"}, {"int", "4"}, {"long", "4"}}) {
+            unicode(info, ts[0]);
+            info.write(new byte[] {'K', (byte) Integer.parseInt(ts[1])});
+        }
+        info.write(new byte[] {'u', 'u', '.'});
+        return info.toByteArray();
+    }
+
+    /** The storage key list pickle of a legacy file (the keys of {@code specs}, in order). */
+    static byte[] legacyKeys(java.util.List<Spec> specs) throws IOException {
+        ByteArrayOutputStream keys = new ByteArrayOutputStream();
+        keys.write(new byte[] {(byte) 0x80, 2, ']', '('});
+        for (Spec sp : specs) {
+            unicode(keys, sp.key());
+        }
+        keys.write(new byte[] {'e', '.'});
+        return keys.toByteArray();
+    }
+
     /** One contiguous tensor of the pickle: its name, storage class, storage key, numel and shape. */
     record Spec(String name, String storageType, String key, long numel, long[] shape) {}
 
     /** The {@code data.pkl} of {@code specs} (see {@link #write}). */
     static ByteArrayOutputStream pickle(java.util.List<Spec> specs, Map<String, Object> topLevel) throws IOException {
+        return pickle(specs, topLevel, false);
+    }
+
+    /** The object pickle of {@code specs}; {@code legacy} adds the view element (None) to each persistent id. */
+    static ByteArrayOutputStream pickle(java.util.List<Spec> specs, Map<String, Object> topLevel, boolean legacy)
+            throws IOException {
         ByteArrayOutputStream p = new ByteArrayOutputStream();
         p.write(new byte[] {(byte) 0x80, 2});
         if (topLevel != null) {
@@ -101,6 +176,9 @@ public final class TorchCheckpointWriter {
             unicode(p, s.key());
             unicode(p, "cpu");
             long1(p, s.numel());
+            if (legacy) {
+                p.write('N');
+            }
             p.write(new byte[] {'t', 'Q'});
             long1(p, 0);
             long[] shape = s.shape();

@@ -53,6 +53,7 @@ public final class SafeUnpickler {
     private final Set<String> foreign = new LinkedHashSet<>();
     private KeyOrder keys;
     private long sequence;
+    private boolean done;
 
     /**
      * Creates an unpickler.
@@ -81,6 +82,7 @@ public final class SafeUnpickler {
         try {
             Object result = run();
             keys.disarm();
+            done = true;
             return result;
         } catch (PickleException e) {
             if (e.offset() >= 0) {
@@ -91,6 +93,20 @@ public final class SafeUnpickler {
             throw new PickleException("malformed pickle (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")",
                     opStart, op, e);
         }
+    }
+
+    /**
+     * Where the pickle read by {@link #load} ended: the index just past its STOP opcode (PyTorch's
+     * legacy format stores several pickles back to back).
+     *
+     * @return the number of bytes consumed
+     * @throws IllegalStateException if no pickle was read successfully
+     */
+    public int end() {
+        if (!done) {
+            throw new IllegalStateException("no pickle was read");
+        }
+        return pos;
     }
 
     /**

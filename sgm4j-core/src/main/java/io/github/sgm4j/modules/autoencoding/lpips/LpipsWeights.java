@@ -27,9 +27,10 @@ import java.util.Map;
  *   <li>heads: {@code vgg_lpips.safetensors}, {@code vgg.safetensors} or {@code vgg.pth} (keys {@code linK.model.1.weight}).
  * </ul>
  *
- * <p>{@code .pth} files are read by the safe checkpoint reader ({@link StateDicts}: PyTorch's zip
- * format, never executing code); files in torch's legacy non-zip format are refused with advice to
- * re-save them or convert them to safetensors (the README shows a two-line script).
+ * <p>{@code .pth} files are read by the safe checkpoint reader ({@link StateDicts}, never executing
+ * code), in PyTorch's zip format or in its legacy non-zip format (the format of the published {@code
+ * vgg16-397923af.pth} and {@code vgg.pth}), so the files downloaded by torchvision and the {@code
+ * lpips} package can be used as they are.
  */
 public final class LpipsWeights {
 
@@ -83,7 +84,7 @@ public final class LpipsWeights {
      * @param lpips the metric, initialised
      * @param dir the directory holding the files
      * @throws MissingWeightsException naming the file(s) expected and where they go, when a part is
-     *     missing, has unexpected or missing keys, or is a {@code .pth} this build cannot read
+     *     missing, or has unexpected or missing keys
      */
     public static void load(LPIPS lpips, Path dir) {
         Path vgg = find(dir, VGG_FILES, "VGG16 (torchvision's ImageNet weights)");
