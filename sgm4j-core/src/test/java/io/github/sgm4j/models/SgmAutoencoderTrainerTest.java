@@ -30,6 +30,18 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SgmAutoencoderTrainerTest {
 
+    private static Path lpips;
+
+    /** A directory with random LPIPS weights (the configs use LPIPS). */
+    private static synchronized Path lpipsDir() throws IOException {
+        if (lpips == null) {
+            Path d = Files.createTempDirectory("sgm4j-lpips");
+            d.toFile().deleteOnExit();
+            lpips = io.github.sgm4j.testutil.LpipsTestWeights.write(d);
+        }
+        return lpips;
+    }
+
     private static final Path KL_F4 = Path.of("src/test/resources/reference-configs/sgm/example_training/autoencoder/kl-f4");
 
     /** The YAML with tiny sizes: ch 32, ch_mult [1, 1], one res block, 32x32, disc_start 1. */
@@ -39,7 +51,8 @@ class SgmAutoencoderTrainerTest {
                 .replaceAll("(?m)^(\\s+)ch_mult: \\[[0-9, ]+\\]$", "$1ch_mult: [1, 1]")
                 .replaceAll("(?m)^(\\s+)num_res_blocks: [0-9]+$", "$1num_res_blocks: 1")
                 .replaceAll("(?m)^(\\s+)resolution: 256$", "$1resolution: 32")
-                .replaceAll("(?m)^(\\s+)disc_start: 20001$", "$1disc_start: 1");
+                .replaceAll("(?m)^(\\s+)disc_start: 20001$", "$1disc_start: 1")
+                .replace("        learn_logvar: True\n", "        learn_logvar: True\n        lpips_dir: '" + lpipsDir() + "'\n");
         return ConfigNode.parse(yaml, file).getNode("model");
     }
 
@@ -97,7 +110,8 @@ class SgmAutoencoderTrainerTest {
     private static ConfigNode withParam(String extraYaml, String lossExtraYaml) throws IOException {
         String yaml = Files.readString(KL_F4.resolve("imagenet-attnfree-logvar.yaml"))
                 .replace("    input_key: jpg\n", "    input_key: jpg\n" + extraYaml)
-                .replace("        learn_logvar: True\n", "        learn_logvar: True\n" + lossExtraYaml);
+                .replace("        learn_logvar: True\n", "        learn_logvar: True\n        lpips_dir: '" + lpipsDir()
+                        + "'\n" + lossExtraYaml);
         return ConfigNode.parse(yaml, "bad.yaml").getNode("model").getNode("params");
     }
 
