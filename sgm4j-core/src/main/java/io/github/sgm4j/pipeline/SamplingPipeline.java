@@ -41,7 +41,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Prompt to images with a released Stable Diffusion checkpoint and its original inference config,
- * in one call:
+ * in one call.
+ *
+ * <p>Size: the two reference paths (sgm's API helpers and ldm's txt2img script) share the option
+ * defaults, size checks and prompt warnings, so they stay in one class.
  *
  * <pre>{@code
  * try (SamplingPipeline p = SamplingPipeline.fromConfig(Path.of("sd_xl_base.yaml"),

@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * lack them, and they are dropped when the model has no such buffer; EMA shadows ({@code
  * model_ema.*}) are dropped when the model keeps no EMA (the file's plain weights are used, as ldm
  * does with {@code use_ema: false}); a missing CLIP {@code position_ids} buffer (some SD 1.x files)
- * is filled with {@code arange(77)} as HF transformers does. Anything else missing or unexpected is
+ * is filled with {@code arange(77)} as HF transformers does; schedule buffers stored in fp16 / bf16
+ * (half-precision files) are not loaded, the config's exact float32 values are kept. Anything else missing or unexpected is
  * a {@link CheckpointException} naming the keys, and a checkpoint whose marker keys belong to
  * another family than the config's ({@link ModelFamily}) is refused before any key is compared,
  * with the config that fits it. fp16 and bf16 tensors are converted to the model's dtype as they
@@ -114,8 +115,11 @@ public final class SingleFileCheckpoint {
                     target = "conditioner.embedders.0." + k.substring("cond_stage_model.".length());
                     remapped++;
                 }
-                if (modelKeys.contains(target)) {
+                boolean halfSchedule = DERIVED_BUFFERS.contains(target) && isHalf(f.info(k).dtype());
+                if (modelKeys.contains(target) && !halfSchedule) {
                     fileToModel.put(k, target);
+                } else if (halfSchedule) {
+                    dropped.add(k); // an fp16/bf16 copy of a config-derived schedule: keep the exact float32 one
                 } else if (DERIVED_BUFFERS.contains(target) || (!hasEma && target.startsWith("model_ema."))) {
                     dropped.add(k);
                 } else {
@@ -183,6 +187,10 @@ public final class SingleFileCheckpoint {
             return new Report(fileFamily, modelFamily, fileToModel.size(), remapped, List.copyOf(dropped),
                     List.copyOf(derived));
         }
+    }
+
+    private static boolean isHalf(String dtype) {
+        return dtype.equals("F16") || dtype.equals("BF16");
     }
 
     private static String head(List<String> keys) {
