@@ -81,35 +81,65 @@ public final class PngOutput {
         if (s.length != 4 || s[1] != 3) {
             throw new IllegalArgumentException("expected images [N, 3, H, W], got " + images.getShape());
         }
+        checkKeywords(text);
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < s[0]; i++) {
+            Path file = dir.resolve(String.format("%s-%05d.png", prefix, i));
+            writeImage(images, i, file, text);
+            files.add(file);
+        }
+        return files;
+    }
+
+    /**
+     * Writes image {@code index} of {@code images} to {@code file} with {@code text}, through a
+     * temporary sibling moved into place; missing directories are created. Pixels are {@code (int)
+     * (255 * clamp((x + 1) / 2, 0, 1))}, as the reference saves {@code astype(uint8)}.
+     *
+     * @param images {@code [N, 3, H, W]} in [-1, 1]; read, not closed
+     * @param index the image of the batch
+     * @param file the PNG to write (replaced if it exists)
+     * @param text the text entries (keywords of 1 to 79 Latin-1 characters)
+     * @throws IllegalArgumentException when {@code images} is not {@code [N, 3, H, W]}, the index is
+     *     out of range or a keyword is invalid
+     * @throws UncheckedIOException when the file cannot be written
+     */
+    public static void writeImage(NDArray images, int index, Path file, Map<String, String> text) {
+        long[] s = images.getShape().getShape();
+        if (s.length != 4 || s[1] != 3) {
+            throw new IllegalArgumentException("expected images [N, 3, H, W], got " + images.getShape());
+        }
+        if (index < 0 || index >= s[0]) {
+            throw new IllegalArgumentException("image index " + index + " outside the batch of " + s[0]);
+        }
+        checkKeywords(text);
+        int h = (int) s[2];
+        int w = (int) s[3];
+        float[] v;
+        try (NDArray one = images.get(index); NDArray f32 = one.toType(DataType.FLOAT32, false)) {
+            v = f32.toFloatArray();
+        }
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) {
+                    float f = v[(c * h + y) * w + x];
+                    int u = (int) (255f * Math.max(0f, Math.min(1f, (f + 1f) / 2f)));
+                    rgb = (rgb << 8) | u;
+                }
+                img.setRGB(x, y, rgb);
+            }
+        }
+        writeOne(img, file, text);
+    }
+
+    private static void checkKeywords(Map<String, String> text) {
         for (String k : text.keySet()) {
             if (k.isEmpty() || k.length() > 79 || !StandardCharsets.ISO_8859_1.newEncoder().canEncode(k)) {
                 throw new IllegalArgumentException("PNG text keyword must be 1-79 Latin-1 characters, got '" + k + "'");
             }
         }
-        float[] v = images.toType(DataType.FLOAT32, false).toFloatArray();
-        int n = (int) s[0];
-        int h = (int) s[2];
-        int w = (int) s[3];
-        List<Path> files = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int rgb = 0;
-                    for (int c = 0; c < 3; c++) {
-                        float f = v[((i * 3 + c) * h + y) * w + x];
-                        // the reference: 255 * clamp((x + 1) / 2, 0, 1), then astype(uint8) truncates
-                        int u = (int) (255f * Math.max(0f, Math.min(1f, (f + 1f) / 2f)));
-                        rgb = (rgb << 8) | u;
-                    }
-                    img.setRGB(x, y, rgb);
-                }
-            }
-            Path file = dir.resolve(String.format("%s-%05d.png", prefix, i));
-            writeOne(img, file, text);
-            files.add(file);
-        }
-        return files;
     }
 
     private static void writeOne(BufferedImage img, Path file, Map<String, String> text) {
