@@ -92,52 +92,18 @@ public final class SingleFileCheckpoint {
             throw new CheckpointException(checkpoint, List.of(), "checkpoint " + checkpoint + " does not exist or is not a file");
         }
         Set<String> modelKeys = model.stateDictKeys();
-        ModelFamily modelFamily = ModelFamily.detect(modelKeys);
         try (StateDictFile f = StateDicts.open(checkpoint);
                 NDManager tmp = model.getManager().newSubManager()) {
-            List<String> fileKeys = f.keys();
-            ModelFamily fileFamily = ModelFamily.detect(Set.copyOf(fileKeys));
+            Plan plan = plan(f.keys(), k -> f.info(k).dtype(), modelKeys);
+            ModelFamily fileFamily = plan.fileFamily();
+            ModelFamily modelFamily = plan.modelFamily();
             if (!fileFamily.loadsInto(modelFamily)) {
                 throw new CheckpointException(checkpoint, List.of(), "checkpoint " + checkpoint.getFileName()
                         + " holds " + fileFamily.label() + " weights, but the config builds " + modelFamily.label()
                         + ": use " + fileFamily.config() + " for this checkpoint");
             }
-            boolean remap = modelKeys.stream().noneMatch(k -> k.startsWith("cond_stage_model."))
-                    && modelKeys.stream().anyMatch(k -> k.startsWith("conditioner.embedders.0."));
-            Map<String, String> fileToModel = new LinkedHashMap<>();
-            List<String> dropped = new ArrayList<>();
-            List<String> unexpected = new ArrayList<>();
-            int remapped = 0;
-            boolean hasEma = modelKeys.stream().anyMatch(k -> k.startsWith("model_ema."));
-            for (String k : fileKeys) {
-                String target = k;
-                if (remap && k.startsWith("cond_stage_model.")) {
-                    target = "conditioner.embedders.0." + k.substring("cond_stage_model.".length());
-                    remapped++;
-                }
-                boolean halfSchedule = DERIVED_BUFFERS.contains(target) && isHalf(f.info(k).dtype());
-                if (modelKeys.contains(target) && !halfSchedule) {
-                    fileToModel.put(k, target);
-                } else if (halfSchedule) {
-                    dropped.add(k); // an fp16/bf16 copy of a config-derived schedule: keep the exact float32 one
-                } else if (DERIVED_BUFFERS.contains(target) || (!hasEma && target.startsWith("model_ema."))) {
-                    dropped.add(k);
-                } else {
-                    unexpected.add(k);
-                }
-            }
-            List<String> missing = new ArrayList<>();
-            List<String> derived = new ArrayList<>();
-            for (String k : modelKeys) {
-                if (fileToModel.containsValue(k)) {
-                    continue;
-                }
-                if (DERIVED_BUFFERS.contains(k) || k.endsWith("embeddings.position_ids")) {
-                    derived.add(k);
-                } else {
-                    missing.add(k);
-                }
-            }
+            List<String> missing = plan.missing();
+            List<String> unexpected = plan.unexpected();
             if (!missing.isEmpty() || !unexpected.isEmpty()) {
                 List<String> keys = new ArrayList<>(missing);
                 keys.addAll(unexpected);
@@ -149,6 +115,10 @@ public final class SingleFileCheckpoint {
                         + (modelFamily == ModelFamily.UNKNOWN ? "" : "; the config for " + fileFamily.label()
                                 + " checkpoints is " + fileFamily.config()));
             }
+            Map<String, String> fileToModel = plan.fileToModel();
+            List<String> dropped = plan.dropped();
+            List<String> derived = plan.derived();
+            int remapped = plan.remapped();
             Map<String, Parameter> slots = model.stateDictEntries();
             // a few tensors at a time: the peak is the model plus one chunk of the file
             List<Map.Entry<String, String>> entries = new ArrayList<>(fileToModel.entrySet());
@@ -187,6 +157,70 @@ public final class SingleFileCheckpoint {
             return new Report(fileFamily, modelFamily, fileToModel.size(), remapped, List.copyOf(dropped),
                     List.copyOf(derived));
         }
+    }
+
+    /**
+     * How the keys of a file map onto a model's.
+     *
+     * @param fileFamily the file's family
+     * @param modelFamily the model's family
+     * @param fileToModel file key to model key, for the tensors to load
+     * @param dropped file keys not loaded (derived buffers, half-precision schedules, EMA shadows)
+     * @param derived model keys kept at their config-derived values (or filled: {@code position_ids})
+     * @param missing model keys the file lacks (an error)
+     * @param unexpected file keys the model lacks (an error)
+     * @param remapped how many file keys were renamed
+     */
+    record Plan(ModelFamily fileFamily, ModelFamily modelFamily, Map<String, String> fileToModel, List<String> dropped,
+            List<String> derived, List<String> missing, List<String> unexpected, int remapped) {}
+
+    /**
+     * Matches a file's keys against a model's (see the class comment), without reading tensors.
+     *
+     * @param fileKeys the file's keys
+     * @param dtypeOf the stored dtype code ({@code F32}, {@code F16}, ...) of a file key
+     * @param modelKeys the model's state-dict keys
+     * @return the plan
+     */
+    static Plan plan(List<String> fileKeys, java.util.function.Function<String, String> dtypeOf, Set<String> modelKeys) {
+        ModelFamily modelFamily = ModelFamily.detect(modelKeys);
+        ModelFamily fileFamily = ModelFamily.detect(new java.util.HashSet<>(fileKeys));
+        boolean remap = modelKeys.stream().noneMatch(k -> k.startsWith("cond_stage_model."))
+                && modelKeys.stream().anyMatch(k -> k.startsWith("conditioner.embedders.0."));
+        boolean hasEma = modelKeys.stream().anyMatch(k -> k.startsWith("model_ema."));
+        Map<String, String> fileToModel = new LinkedHashMap<>();
+        List<String> dropped = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        int remapped = 0;
+        for (String k : fileKeys) {
+            String target = k;
+            if (remap && k.startsWith("cond_stage_model.")) {
+                target = "conditioner.embedders.0." + k.substring("cond_stage_model.".length());
+                remapped++;
+            }
+            boolean halfSchedule = DERIVED_BUFFERS.contains(target) && isHalf(dtypeOf.apply(k));
+            if (modelKeys.contains(target) && !halfSchedule) {
+                fileToModel.put(k, target);
+            } else if (halfSchedule || DERIVED_BUFFERS.contains(target) || (!hasEma && target.startsWith("model_ema."))) {
+                dropped.add(k);
+            } else {
+                unexpected.add(k);
+            }
+        }
+        Set<String> loaded = new java.util.HashSet<>(fileToModel.values());
+        List<String> missing = new ArrayList<>();
+        List<String> derived = new ArrayList<>();
+        for (String k : modelKeys) {
+            if (loaded.contains(k)) {
+                continue;
+            }
+            if (DERIVED_BUFFERS.contains(k) || k.endsWith("embeddings.position_ids")) {
+                derived.add(k);
+            } else {
+                missing.add(k);
+            }
+        }
+        return new Plan(fileFamily, modelFamily, fileToModel, dropped, derived, missing, unexpected, remapped);
     }
 
     private static boolean isHalf(String dtype) {
