@@ -13,9 +13,10 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code sgm4j img2img --init IMG --strength S ...}: PNGs from an image and a prompt (sgm configs). */
+/** {@code sgm4j img2img --init IMG --strength S ...}: PNGs from an image and a prompt. */
 @Command(name = "img2img", mixinStandardHelpOptions = true,
-        description = "Re-generate an image from a prompt (sgm configs: SD 2.x, SDXL); --strength 1 re-noises fully.")
+        description = "Re-generate an image from a prompt (SD 1.x with DDIM as ldm's img2img.py, SD 2.x and SDXL as"
+                + " sgm's do_img2img); higher --strength changes more.")
 final class Img2ImgCommand extends GenerateCommand {
 
     @Option(names = "--init", required = true, description = "the initial image (PNG/JPEG, RGB; sides multiples of 8)")

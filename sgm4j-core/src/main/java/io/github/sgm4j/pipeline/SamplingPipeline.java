@@ -72,8 +72,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>ldm</b> ({@code ldm.models.diffusion.ddpm.LatentDiffusion}: SD 1.x {@code
  *       v1-inference.yaml}) as ldm's {@code scripts/txt2img.py}: {@code c} from the prompts, {@code
  *       uc} from the negative prompts when the scale is not 1, DDIM (or PLMS) with {@code
- *       unconditional_guidance_scale}, decoding. img2img is not available on this path (ldm's
- *       {@code img2img.py} needs DDIM's {@code stochastic_encode}, not ported).
+ *       unconditional_guidance_scale}, decoding; img2img as ldm's {@code img2img.py} (DDIM {@code
+ *       stochastic_encode} and {@code decode}).
  * </ul>
  *
  * <p>Images are returned as {@code [N, 3, H, W]} float32 clamped to [-1, 1] (the reference clamps
@@ -287,9 +287,11 @@ public final class SamplingPipeline implements AutoCloseable {
     }
 
     /**
-     * Image to images (sgm path): the init image is encoded, noised to the level where a schedule
-     * pruned by {@code options.strength()} starts ({@code Img2ImgDiscretizationWrapper}) and
-     * sampled from there, as sgm's {@code do_img2img}.
+     * Image to images: on the sgm path the init image is encoded, noised to the level where a
+     * schedule pruned by {@code options.strength()} starts ({@code Img2ImgDiscretizationWrapper}) and
+     * sampled from there, as sgm's {@code do_img2img}; on the ldm path as ldm's {@code img2img.py}:
+     * encoded, {@code stochastic_encode} to DDIM index {@code t_enc = int(strength * steps)}, then
+     * {@code t_enc} DDIM steps ({@code decode}).
      *
      * @param init {@code [1 or n, 3, H, W]} in [-1, 1] (H and W multiples of 8); a single image is
      *     repeated for the batch; not closed
@@ -297,16 +299,13 @@ public final class SamplingPipeline implements AutoCloseable {
      * @param negative the negative prompt, or null / empty
      * @param options as {@link #txt2img}; the size comes from {@code init}
      * @return {@code [n, 3, H, W]} float32 in [-1, 1]; the caller closes it
-     * @throws IllegalArgumentException when the image's shape does not fit
-     * @throws UnsupportedOperationException on the ldm path
+     * @throws IllegalArgumentException when the image's shape does not fit, or on the ldm path when
+     *     {@code int(strength * steps)} reaches the step count (strength 1: the reference fails there
+     *     too) or the sampler is not DDIM
      */
     public NDArray img2img(NDArray init, String prompt, String negative, GenerationOptions options) {
         if (init == null) {
             throw new IllegalArgumentException("img2img: init image is null");
-        }
-        if (ldm != null) {
-            throw new UnsupportedOperationException("img2img is not available for ldm configs (" + root.source()
-                    + "): ldm's img2img.py needs DDIM stochastic_encode, which sgm4j does not port; use an sgm config");
         }
         return generate(init, prompt, negative, options);
     }
@@ -322,7 +321,7 @@ public final class SamplingPipeline implements AutoCloseable {
                 NDManager work = manager.newSubManager()) {
             NDArray images;
             if (ldm != null) {
-                images = ldmTxt2img(p, neg, o, noise, work);
+                images = init != null ? ldmImg2img(init, p, neg, o, noise, work) : ldmTxt2img(p, neg, o, noise, work);
             } else {
                 NDArray z = sgmLatents(init, p, neg, o, noise, work);
                 SamplingPipeline dec = this;
@@ -412,6 +411,66 @@ public final class SamplingPipeline implements AutoCloseable {
         return x;
     }
 
+    /** ldm's img2img.py: repeat, encode, stochastic_encode to t_enc, DDIM decode t_enc steps. */
+    private NDArray ldmImg2img(NDArray init, String prompt, String negative, GenerationOptions o, NoiseSource noise,
+            NDManager work) {
+        int n = o.n();
+        checkInit(init, n);
+        if (!samplerName(o).equalsIgnoreCase("ddim")) {
+            throw new IllegalArgumentException("img2img with an ldm config runs DDIM (as ldm's img2img.py), got sampler '"
+                    + samplerName(o) + "'");
+        }
+        int steps = steps(o);
+        int tEnc = (int) (o.strength() * steps);
+        if (tEnc >= steps) {
+            throw new IllegalArgumentException("img2img (ldm): int(strength * steps) = " + tEnc + " must be below the "
+                    + steps + " steps (ldm's img2img.py fails there too): use a strength below 1");
+        }
+        NDArray batch = init.getShape().get(0) == n ? init : NDArrays.concat(new NDList(Collections.nCopies(n, init)));
+        if (batch != init) {
+            batch.attach(work);
+        }
+        NDArray z = ldm.encodeToLatent(batch, noise);
+        z.attach(work);
+        double scale = guidanceScale(o);
+        NDArray uc = null;
+        if (scale != 1.0) {
+            uc = ldm.getLearnedConditioning(Collections.nCopies(n, negative));
+            uc.attach(work);
+        }
+        NDArray c = ldm.getLearnedConditioning(Collections.nCopies(n, prompt));
+        c.attach(work);
+        DDIMSampler sampler = new DDIMSampler(ldm);
+        sampler.makeSchedule(steps, "uniform", o.eta());
+        NDArray zEnc = sampler.stochasticEncode(z, tEnc, noise);
+        zEnc.attach(work);
+        io.github.sgm4j.ldm.SampleOptions so = io.github.sgm4j.ldm.SampleOptions.defaults().eta(o.eta());
+        if (uc != null) {
+            so = so.guidance(scale, uc);
+        }
+        if (o.progress() != null) {
+            GenerationOptions.Progress pr = o.progress();
+            so = so.callback((i, total, img, x0) -> pr.onStep(i + 1, total));
+        }
+        NDArray samples = sampler.decode(zEnc, c, tEnc, so, noise);
+        samples.attach(work);
+        NDArray x = ldm.decodeFirstStage(samples);
+        x.attach(work);
+        return x;
+    }
+
+    private void checkInit(NDArray init, int n) {
+        Shape s = init.getShape();
+        if (s.dimension() != 4 || s.get(1) != 3 || (s.get(0) != 1 && s.get(0) != n)) {
+            throw new IllegalArgumentException("img2img: init image must be [1 or " + n + ", 3, H, W], got " + s);
+        }
+        int f = factor();
+        if (s.get(2) % f != 0 || s.get(3) % f != 0) {
+            throw new IllegalArgumentException("img2img: init image size " + s.get(3) + "x" + s.get(2)
+                    + " is not a multiple of " + f + " (the first stage's downsampling factor)");
+        }
+    }
+
     // ---------------------------------------------------------------------------------------- sgm
 
     private NDArray sgmLatents(NDArray init, String prompt, String negative, GenerationOptions o, NoiseSource noise,
@@ -421,16 +480,9 @@ public final class SamplingPipeline implements AutoCloseable {
         int w;
         int h;
         if (init != null) {
-            Shape s = init.getShape();
-            if (s.dimension() != 4 || s.get(1) != 3 || (s.get(0) != 1 && s.get(0) != n)) {
-                throw new IllegalArgumentException("img2img: init image must be [1 or " + n + ", 3, H, W], got " + s);
-            }
-            h = (int) s.get(2);
-            w = (int) s.get(3);
-            if (h % f != 0 || w % f != 0) {
-                throw new IllegalArgumentException("img2img: init image size " + w + "x" + h + " is not a multiple of "
-                        + f + " (the first stage's downsampling factor)");
-            }
+            checkInit(init, n);
+            h = (int) init.getShape().get(2);
+            w = (int) init.getShape().get(3);
         } else {
             int[] size = checkedSize(o);
             w = size[0];
@@ -453,6 +505,9 @@ public final class SamplingPipeline implements AutoCloseable {
             return z;
         }
         NDArray batch = init.getShape().get(0) == n ? init : NDArrays.concat(new NDList(Collections.nCopies(n, init)));
+        if (batch != init) {
+            batch.attach(work);
+        }
         NDArray z = engine.encode(batch, noise);
         z.attach(work);
         return img2imgFrom(z, sampler, cu, noise, cb, work);

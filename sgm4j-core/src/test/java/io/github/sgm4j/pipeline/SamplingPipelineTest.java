@@ -114,6 +114,13 @@ class SamplingPipelineTest {
             for (float x : floats(a)) {
                 assertTrue(x >= -1f && x <= 1f && Float.isFinite(x));
             }
+            // img2img as ldm's img2img.py: strength 0.5 of 2 DDIM steps runs one step
+            int[] steps = {0};
+            NDArray i2i = p.img2img(a, "a blue cube", "", o.withStrength(0.5).withProgress((s, t) -> steps[0]++));
+            assertEquals(new Shape(1, 3, 64, 64), i2i.getShape());
+            assertEquals(1, steps[0]);
+            assertThrows(IllegalArgumentException.class, () -> p.img2img(a, "x", "", o.withStrength(1.0)),
+                    "t_enc must be below the steps");
         }
     }
 
