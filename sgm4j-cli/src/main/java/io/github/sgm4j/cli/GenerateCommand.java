@@ -73,6 +73,12 @@ abstract class GenerateCommand implements Callable<Integer> {
     /** Generates one image (batch of one) with the pipeline. */
     abstract NDArray generate(SamplingPipeline p, GenerationOptions o, NDManager m);
 
+    /** Loads what the command needs besides the pipeline (e.g. a refiner); released by {@link #release()}. */
+    void prepare() {}
+
+    /** Releases what {@link #prepare()} loaded. */
+    void release() {}
+
     /** Extra text entries of the PNGs. */
     Map<String, String> extraText() {
         return Map.of();
@@ -107,26 +113,31 @@ abstract class GenerateCommand implements Callable<Integer> {
             GenerationOptions base = GenerationOptions.defaults().withSteps(steps).withGuidanceScale(cfg)
                     .withSampler(sampler).withSize(size == null ? null : size[0], size == null ? null : size[1]);
             String samplerName = p.samplerName(base);
-            for (int i = 0; i < n; i++) {
-                long s = seed + i;
-                NDArray image;
-                try (ProgressBar pb = new ProgressBarBuilder().setTaskName(name() + " " + (i + 1) + "/" + n)
-                        .setStyle(ProgressBarStyle.ASCII).setInitialMax(steps).continuousUpdate().build();
-                        NDManager one = m.newSubManager()) {
-                    GenerationOptions o = base.withSeed(s).withManager(one).withProgress((step, total) -> {
-                        pb.maxHint(total);
-                        pb.stepTo(step);
-                    });
-                    image = generate(p, o, one);
-                    Map<String, String> text = new LinkedHashMap<>(PngOutput.parameters(prompt, negative, s, samplerName,
-                            steps, cfg, p.modelName()));
-                    text.put("size", image.getShape().get(3) + "x" + image.getShape().get(2));
-                    text.putAll(extraText());
-                    Path file = out.resolve(String.format("%s-s%d-%05d.png", name(), s, i));
-                    PngOutput.writeImage(image, 0, file, text);
-                    pb.close();
-                    System.out.println("wrote " + file);
+            prepare();
+            try {
+                for (int i = 0; i < n; i++) {
+                    long s = seed + i;
+                    NDArray image;
+                    try (ProgressBar pb = new ProgressBarBuilder().setTaskName(name() + " " + (i + 1) + "/" + n)
+                            .setStyle(ProgressBarStyle.ASCII).setInitialMax(steps).continuousUpdate().build();
+                            NDManager one = m.newSubManager()) {
+                        GenerationOptions o = base.withSeed(s).withManager(one).withProgress((step, total) -> {
+                            pb.maxHint(total);
+                            pb.stepTo(step);
+                        });
+                        image = generate(p, o, one);
+                        Map<String, String> text = new LinkedHashMap<>(PngOutput.parameters(prompt, negative, s, samplerName,
+                                steps, cfg, p.modelName()));
+                        text.put("size", image.getShape().get(3) + "x" + image.getShape().get(2));
+                        text.putAll(extraText());
+                        Path file = out.resolve(String.format("%s-s%d-%05d.png", name(), s, i));
+                        PngOutput.writeImage(image, 0, file, text);
+                        pb.close();
+                        System.out.println("wrote " + file);
+                    }
                 }
+            } finally {
+                release();
             }
             return 0;
         }
