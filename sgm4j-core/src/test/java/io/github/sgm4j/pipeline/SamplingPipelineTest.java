@@ -41,6 +41,7 @@ class SamplingPipelineTest {
 
     private static final Path SD1 = Path.of("src/test/resources/pipeline/tiny-v1-inference.yaml");
     private static final Path SDXL = Path.of("src/test/resources/pipeline/tiny-sd_xl_base.yaml");
+    private static final Path SD2 = Path.of("src/test/resources/pipeline/tiny-sd_2_1.yaml");
 
     @TempDir
     Path dir;
@@ -169,6 +170,30 @@ class SamplingPipelineTest {
             assertTrue(steps[0] >= 2, "progress reported " + steps[0] + " steps");
             assertThrows(IllegalArgumentException.class, () -> p.txt2img("x", "", o.withSize(60, 64)),
                     "size not a multiple of 8");
+        }
+    }
+
+    @Test
+    void sd2FileInTheLdmLayoutLoadsIntoTheSgmConfig() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ConfigNode root = EngineLoader.config(SD2);
+            Map<String, NDArray> sd = randomStateDict(root, m, false);
+            // the released SD 2.x layout: the text tower under cond_stage_model.model.*, plus ldm's schedule buffers
+            Map<String, NDArray> ldmLayout = new LinkedHashMap<>();
+            sd.forEach((k, v) -> ldmLayout.put(k.startsWith("conditioner.embedders.0.")
+                    ? "cond_stage_model." + k.substring("conditioner.embedders.0.".length()) : k, v));
+            ldmLayout.put("betas", sd.get("model.diffusion_model.out.2.bias"));
+            assertEquals(ModelFamily.SD2_LDM, ModelFamily.detect(ldmLayout.keySet()));
+            Path ckpt = dir.resolve("tiny-sd2.ckpt");
+            TorchCheckpointWriter.write(ckpt, ldmLayout, new LinkedHashMap<>(Map.of("global_step", 3L)));
+            SamplingPipeline p = SamplingPipeline.fromConfig(root, ckpt, m);
+            assertEquals(ModelFamily.SD2, p.family());
+            String key = "conditioner.embedders.0.model.ln_final.weight";
+            assertArrayEquals(floats(sd.get(key)), floats(p.engine().stateDict().get(key)), 0f);
+            GenerationOptions o = GenerationOptions.defaults().withSteps(2).withSize(64, 64).withSeed(3);
+            NDArray a = p.txt2img("a red cube", "", o);
+            NDArray neg = p.txt2img("a red cube", "blurry", o);
+            assertFalse(Arrays.equals(floats(a), floats(neg)), "the negative prompt changes the image");
         }
     }
 
