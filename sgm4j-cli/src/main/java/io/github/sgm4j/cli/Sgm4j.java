@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
         version = "sgm4j 0.1.0",
         description = "Stability AI generative-models (sgm) and latent-diffusion (ldm) on the JVM.",
         subcommands = {TrainCommand.class, SampleCommand.class, ReconstructCommand.class, InspectCommand.class,
-            BenchCommand.class})
+            BenchCommand.class, Txt2ImgCommand.class, Img2ImgCommand.class})
 public final class Sgm4j implements Runnable {
 
     /** slf4j-simple's default level property. */

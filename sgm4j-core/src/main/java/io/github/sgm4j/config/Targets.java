@@ -90,6 +90,7 @@ public final class Targets {
             entry("sgm.modules.diffusionmodules.denoiser_scaling.VScalingWithEDMcNoise", "io.github.sgm4j.modules.diffusionmodules.denoiserscaling.VScalingWithEDMcNoise"),
             entry("sgm.modules.diffusionmodules.discretizer.EDMDiscretization", "io.github.sgm4j.modules.diffusionmodules.discretizer.EDMDiscretization"),
             entry("sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization", "io.github.sgm4j.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization"),
+            entry("sgm.inference.helpers.Img2ImgDiscretizationWrapper", "io.github.sgm4j.modules.diffusionmodules.discretizer.Img2ImgDiscretizationWrapper"),
             entry("sgm.modules.diffusionmodules.guiders.VanillaCFG", "io.github.sgm4j.modules.diffusionmodules.guiders.VanillaCFG"),
             entry("sgm.modules.diffusionmodules.guiders.IdentityGuider", "io.github.sgm4j.modules.diffusionmodules.guiders.IdentityGuider"),
             entry("sgm.modules.diffusionmodules.sampling.EulerEDMSampler", "io.github.sgm4j.modules.diffusionmodules.sampling.EulerEDMSampler"),

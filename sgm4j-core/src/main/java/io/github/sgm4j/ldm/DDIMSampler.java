@@ -276,6 +276,78 @@ public class DDIMSampler implements LdmSampler {
         return new SampleResult(img, xInter, predX0s);
     }
 
+    /**
+     * {@code stochastic_encode(x0, t)} with the DDIM schedule ({@code use_original_steps=False}):
+     * {@code sqrt(ddim_alphas[t]) * x0 + ddim_sqrt_one_minus_alphas[t] * randn_like(x0)}, the start
+     * of ldm's {@code img2img.py}. Needs a schedule ({@link #makeSchedule}).
+     *
+     * @param x0 the clean latents [B, C, H, W]; not closed
+     * @param tEnc the schedule index ({@code int(strength * ddim_steps)}), in [0, steps)
+     * @param noise source of the {@code randn_like} draw
+     * @return the noised latents, a new array in the manager of {@code x0}
+     * @throws IllegalArgumentException when {@code tEnc} is outside the schedule (the reference fails
+     *     with an index error for strength 1)
+     * @throws IllegalStateException when no schedule was made
+     */
+    public NDArray stochasticEncode(NDArray x0, int tEnc, NoiseSource noise) {
+        if (current == null) {
+            throw new IllegalStateException("stochastic_encode: make_schedule was not called");
+        }
+        int steps = current.ddimAlphas().length;
+        if (tEnc < 0 || tEnc >= steps) {
+            throw new IllegalArgumentException("stochastic_encode: t_enc " + tEnc + " outside the DDIM schedule of " + steps
+                    + " steps (t_enc = int(strength * steps) must be below steps: use a strength below 1)");
+        }
+        float sqrtA = (float) Math.sqrt(current.ddimAlphas()[tEnc]);
+        float sqrtOneMinus = current.ddimSqrtOneMinusAlphas()[tEnc];
+        try (NDArray n = noise.randnLike(x0); NDArray a = F.mul(x0, sqrtA); NDArray b = F.mul(n, sqrtOneMinus)) {
+            return a.add(b);
+        }
+    }
+
+    /**
+     * {@code decode(x_latent, cond, t_start, unconditional_guidance_scale, unconditional_conditioning)}:
+     * the DDIM steps {@code ddim_timesteps[:t_start]} in descending order from {@code x_latent}, the
+     * end of ldm's {@code img2img.py}. Needs a schedule ({@link #makeSchedule}).
+     *
+     * @param xLatent the noised latents from {@link #stochasticEncode}; not closed
+     * @param cond the conditioning (batch-first)
+     * @param tStart the number of steps to run ({@code t_enc})
+     * @param options guidance scale and unconditional conditioning (and the step callback)
+     * @param noise source of each step's draw
+     * @return the decoded latents, a new array in the manager of {@code xLatent}
+     * @throws IllegalStateException when no schedule was made
+     */
+    public NDArray decode(NDArray xLatent, NDArray cond, int tStart, SampleOptions options, NoiseSource noise) {
+        if (current == null) {
+            throw new IllegalStateException("decode: make_schedule was not called");
+        }
+        long[] ts = current.ddimTimesteps();
+        NDArray x = xLatent.duplicate();
+        StepState state = newState();
+        try {
+            for (int i = 0; i < tStart; i++) {
+                int index = tStart - i - 1;
+                NDArray next;
+                try (NDScope scope = new NDScope()) {
+                    NDArray t = LdmUtil.fullLong(x.getManager(), x.getShape().get(0), ts[index]);
+                    NDArray[] out = step(x, cond, t, t, index, options, state, noise);
+                    next = out[0];
+                    NDScope.unregister(next);
+                    state.keep();
+                }
+                x.close();
+                x = next;
+                if (options.callback() != null) {
+                    options.callback().onStep(i, tStart, x, x);
+                }
+            }
+        } finally {
+            state.close();
+        }
+        return x;
+    }
+
     /** Per-run state of a sampler (PLMS keeps its old eps here). */
     protected interface StepState extends AutoCloseable {
         /**

@@ -149,7 +149,8 @@ public class FrozenCLIPEmbedder extends AbstractTextEmbedder {
      * Builds from {@code sgm.modules.encoders.modules.FrozenCLIPEmbedder} / {@code
      * ldm.modules.encoders.modules.FrozenCLIPEmbedder} params: {@code version}, {@code device}
      * (ignored: the device is the engine's), {@code max_length}, {@code freeze}, {@code layer},
-     * {@code layer_idx}, {@code always_return_pooled}, with sgm's defaults. The tokenizer is {@link
+     * {@code layer_idx}, {@code always_return_pooled}, with sgm's defaults, and the sgm4j-only {@code
+     * arch_override} ({@link ArchOverride}). The tokenizer is {@link
      * Tokenizers#hfClip()}, resolved on first use.
      *
      * @param p the {@code params} node of the config
@@ -166,7 +167,7 @@ public class FrozenCLIPEmbedder extends AbstractTextEmbedder {
         Params params = new Params(version, p.getInt("max_length", d.maxLength()), p.getBoolean("freeze", d.freeze()),
                 p.getString("layer", d.layer()), layerIdx,
                 p.getBoolean("always_return_pooled", d.alwaysReturnPooled()));
-        ClipTextModel.Arch arch = archOf(version, p.pathOf("version"));
+        ClipTextModel.Arch arch = ArchOverride.clip(archOf(version, p.pathOf("version")), p);
         try {
             return new FrozenCLIPEmbedder(arch, Tokenizers.lazy(() -> Tokenizers.hfClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {

@@ -95,7 +95,7 @@ public class FrozenOpenCLIPEmbedder extends AbstractTextEmbedder {
      * Builds from {@code sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder} / {@code
      * ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder} params: {@code arch}, {@code version},
      * {@code device} (ignored: the device is the engine's), {@code max_length}, {@code freeze},
-     * {@code layer}, with sgm's defaults. The tokenizer is {@link Tokenizers#openClip()}, resolved
+     * {@code layer}, with sgm's defaults (and the sgm4j-only {@code arch_override}, {@link ArchOverride}). The tokenizer is {@link Tokenizers#openClip()}, resolved
      * on first use.
      *
      * @param p the {@code params} node of the config
@@ -109,7 +109,7 @@ public class FrozenOpenCLIPEmbedder extends AbstractTextEmbedder {
         p.ignore("device");
         Params params = new Params(arch, p.getString("version", d.version()), p.getInt("max_length", d.maxLength()),
                 p.getBoolean("freeze", d.freeze()), p.getString("layer", d.layer()));
-        OpenClipTextModel.Arch a = FrozenOpenCLIPEmbedder2.archOf(arch, p.pathOf("arch"));
+        OpenClipTextModel.Arch a = ArchOverride.openClip(FrozenOpenCLIPEmbedder2.archOf(arch, p.pathOf("arch")), p);
         try {
             return new FrozenOpenCLIPEmbedder(a, Tokenizers.lazy(() -> Tokenizers.openClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {

@@ -153,7 +153,7 @@ public class FrozenOpenCLIPEmbedder2 extends AbstractTextEmbedder {
      * Builds from {@code sgm.modules.encoders.modules.FrozenOpenCLIPEmbedder2} params: {@code arch},
      * {@code version}, {@code device} (ignored: the device is the engine's), {@code max_length},
      * {@code freeze}, {@code layer}, {@code always_return_pooled}, {@code legacy}, with sgm's
-     * defaults. The tokenizer is {@link Tokenizers#openClip()}, resolved on first use.
+     * defaults, and the sgm4j-only {@code arch_override} ({@link ArchOverride}). The tokenizer is {@link Tokenizers#openClip()}, resolved on first use.
      *
      * @param p the {@code params} node of the config
      * @param inst the instantiator (unused)
@@ -167,7 +167,7 @@ public class FrozenOpenCLIPEmbedder2 extends AbstractTextEmbedder {
         Params params = new Params(arch, p.getString("version", d.version()), p.getInt("max_length", d.maxLength()),
                 p.getBoolean("freeze", d.freeze()), p.getString("layer", d.layer()),
                 p.getBoolean("always_return_pooled", d.alwaysReturnPooled()), p.getBoolean("legacy", d.legacy()));
-        OpenClipTextModel.Arch a = archOf(arch, p.pathOf("arch"));
+        OpenClipTextModel.Arch a = ArchOverride.openClip(archOf(arch, p.pathOf("arch")), p);
         try {
             return new FrozenOpenCLIPEmbedder2(a, Tokenizers.lazy(() -> Tokenizers.openClip(params.maxLength()), params.maxLength()), params);
         } catch (IllegalArgumentException e) {
