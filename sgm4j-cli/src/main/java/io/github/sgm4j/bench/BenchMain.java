@@ -23,7 +23,10 @@ public final class BenchMain {
     public static final List<String> WORKLOADS = List.of(
             "io.github.sgm4j.bench.workloads.Sgemm2048",
             "io.github.sgm4j.bench.workloads.UnetMnistFwd",
+            "io.github.sgm4j.bench.workloads.UnetMnistFwdB16",
+            "io.github.sgm4j.bench.workloads.UnetMnistFwdB32",
             "io.github.sgm4j.bench.workloads.UnetSd15Fwd",
+            "io.github.sgm4j.bench.workloads.UnetSd15Fwd512",
             "io.github.sgm4j.bench.workloads.VaeDecode256",
             "io.github.sgm4j.bench.workloads.VaeEncode256",
             "io.github.sgm4j.bench.workloads.TrainMnistStep",

@@ -16,7 +16,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--workload", required = true,
             description = "workload name (sgemm-2048, unet-mnist-fwd, unet-sd15-fwd, vae-decode-256, vae-encode-256, "
-                    + "train-mnist-step, sample-mnist, train-vae-step) or 'all'")
+                    + "train-mnist-step, sample-mnist, train-vae-step, unet-mnist-fwd-b16, unet-mnist-fwd-b32, unet-sd15-fwd-512) or 'all'")
     String workload;
 
     @Option(names = "--runs", description = "timed runs (default: the workload's)")

@@ -36,13 +36,28 @@ public class UnetMnistFwd implements Workload {
     private NDArray x;
     private NDArray t;
     private NDArray y;
+    private final int batch;
+    private final String name;
 
-    /** Creates the workload (built in {@link #setUp}). */
-    public UnetMnistFwd() {}
+    /** Creates the workload at batch 64 (built in {@link #setUp}). */
+    public UnetMnistFwd() {
+        this(64, "unet-mnist-fwd");
+    }
+
+    /**
+     * The same forward at another batch size.
+     *
+     * @param batch the batch size
+     * @param name the workload name
+     */
+    protected UnetMnistFwd(int batch, String name) {
+        this.batch = batch;
+        this.name = name;
+    }
 
     @Override
     public String name() {
-        return "unet-mnist-fwd";
+        return name;
     }
 
     @Override
@@ -52,9 +67,9 @@ public class UnetMnistFwd implements Workload {
         LowPeakInit.initialize(net, manager, ns);
         net.eval();
         net.requiresGrad(false);
-        x = ns.randn(manager, new Shape(64, 1, 28, 28));
-        t = ns.randn(manager, new Shape(64));
-        y = ns.randn(manager, new Shape(64, 128));
+        x = ns.randn(manager, new Shape(batch, 1, 28, 28));
+        t = ns.randn(manager, new Shape(batch));
+        y = ns.randn(manager, new Shape(batch, 128));
     }
 
     @Override
@@ -69,7 +84,7 @@ public class UnetMnistFwd implements Workload {
 
     @Override
     public double flops() {
-        return 57.0e9;
+        return 57.0e9 * batch / 64;
     }
 
     @Override

@@ -38,12 +38,28 @@ public class UnetSd15Fwd implements Workload {
     private NDArray t;
     private NDArray context;
 
+    private final int latent;
+    private final String name;
+
     /** Creates the workload (built in {@link #setUp}). */
-    public UnetSd15Fwd() {}
+    public UnetSd15Fwd() {
+        this(32, "unet-sd15-fwd");
+    }
+
+    /**
+     * The same forward at another latent size.
+     *
+     * @param latent latent side (32 for 256x256 images, 64 for 512x512)
+     * @param name the workload name
+     */
+    protected UnetSd15Fwd(int latent, String name) {
+        this.latent = latent;
+        this.name = name;
+    }
 
     @Override
     public String name() {
-        return "unet-sd15-fwd";
+        return name;
     }
 
     /**
@@ -66,7 +82,7 @@ public class UnetSd15Fwd implements Workload {
     public void setUp(NDManager manager) {
         NoiseSource ns = NoiseSource.seeded(0);
         net = build(manager, ns);
-        x = ns.randn(manager, new Shape(2, 4, 32, 32));
+        x = ns.randn(manager, new Shape(2, 4, latent, latent));
         t = Tensors.create(manager, new float[] {999f, 999f});
         context = ns.randn(manager, new Shape(2, 77, 768));
     }
