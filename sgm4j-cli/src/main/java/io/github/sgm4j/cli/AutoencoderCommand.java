@@ -14,8 +14,6 @@ import io.github.sgm4j.train.data.MnistDataset;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ProgressBar;
 
 /** The autoencoder branch of {@code sgm4j train}: ldm/sgm first-stage configs on MNIST. */
@@ -123,16 +121,7 @@ final class AutoencoderCommand {
             NDArray grid = pad(test.gather(manager, held), g.resolution());
             AutoencoderRun run = new AutoencoderRun(t, mnistBatches(train, g.resolution()), grid,
                     new AutoencoderRun.Options(total, bs, outDir, ckptEvery, imgEvery, runSeed));
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
-                run.requestStop();
-                try {
-                    finished.await(120, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "sgm4j-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
+            StopHook stop = StopHook.install(run::requestStop);
             AutoencoderRun.Result result;
             try (ProgressBar pb = TrainCommand.progressBar(total, t.getGlobalStep()).build()) {
                 result = run.run(new AutoencoderRun.Listener() {
@@ -153,13 +142,9 @@ final class AutoencoderCommand {
                 System.err.println("\n" + e.getMessage());
                 return 2;
             } finally {
-                finished.countDown();
+                stop.finished();
             }
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already stopping (Ctrl-C): the hook waits for us
-            }
+            stop.remove();
             System.err.printf(Locale.ROOT, "%s at step %d, rec_loss %.4f, checkpoint %s%n",
                     result.stoppedEarly() ? "stopped" : "finished", result.finalStep(),
                     result.lastLog().getOrDefault("rec_loss", Double.NaN), result.lastCheckpoint());

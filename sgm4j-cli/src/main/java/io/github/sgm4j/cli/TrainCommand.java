@@ -13,8 +13,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -150,16 +148,7 @@ final class TrainCommand implements Callable<Integer> {
                     .anyMatch(e -> "cls".equals(e.getInputKey())) ? List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9) : null;
             Trainer trainer = new Trainer(engine, dataset,
                     new Trainer.Options(total, bs, outDir, ckptEvery, imgEvery, runSeed, classes));
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
-                trainer.requestStop();
-                try {
-                    finished.await(120, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "sgm4j-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
+            StopHook stop = StopHook.install(trainer::requestStop);
             Trainer.Result result;
             try (ProgressBar pb = progressBar(total, engine.getGlobalStep()).build()) {
                 result = trainer.run(new Trainer.Listener() {
@@ -178,13 +167,9 @@ final class TrainCommand implements Callable<Integer> {
                 System.err.println("\n" + e.getMessage());
                 return 2;
             } finally {
-                finished.countDown();
+                stop.finished();
             }
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already stopping (Ctrl-C): the hook waits for us
-            }
+            stop.remove();
             System.err.printf(Locale.ROOT, "%s at step %d, last loss %.4f, checkpoint %s%n",
                     result.stoppedEarly() ? "stopped" : "finished", result.finalStep(), result.lastLoss(),
                     result.lastCheckpoint());

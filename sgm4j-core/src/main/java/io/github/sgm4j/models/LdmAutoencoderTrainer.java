@@ -390,11 +390,25 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
      */
     public StepOutput optimizerStep(NDArray image, long globalStep, int optimizerIdx, AdamW optimizer,
             NoiseSource noise) {
+        StepOutput out = lightningStep(image, globalStep, optimizerIdx, optimizer, noise, false);
+        return new StepOutput(out.loss(), out.log(), null);
+    }
+
+    /** Lightning 1.4's loop for one optimizer; with {@code checkFinite} a NaN/infinite loss throws before backward. */
+    private StepOutput lightningStep(NDArray image, long step, int idx, AdamW optimizer, NoiseSource noise,
+            boolean checkFinite) {
         train();
-        toggleOptimizer(optimizerIdx);
-        zeroGrad(optimizerIdx);
-        StepOutput out = trainingStep(image, globalStep, optimizerIdx, noise);
-        backward(out.loss(), optimizerIdx);
+        toggleOptimizer(idx);
+        zeroGrad(idx);
+        StepOutput out = trainingStep(image, step, idx, noise);
+        if (checkFinite) {
+            double l = out.loss().getFloat();
+            if (!Double.isFinite(l)) {
+                out.reconstructions().close();
+                throw new io.github.sgm4j.optim.NonFiniteLossException(step + 1, l);
+            }
+        }
+        backward(out.loss(), idx);
         boolean prev = F.setGradEnabled(false);
         try {
             optimizer.step();
@@ -402,7 +416,7 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
             F.setGradEnabled(prev);
         }
         out.reconstructions().close();
-        return new StepOutput(out.loss(), out.log(), null);
+        return out;
     }
 
     /**
@@ -483,7 +497,7 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
         Map<String, Double> log = new LinkedHashMap<>();
         try (NDArray bhwc = images.transpose(0, 2, 3, 1)) {
             for (int idx = 0; idx < 2; idx++) {
-                StepOutput out = optimizerStepChecked(bhwc, idx, noise);
+                StepOutput out = lightningStep(bhwc, globalStep, idx, optimizers.get(idx), noise, true);
                 log.put(idx == 0 ? "aeloss" : "discloss", (double) out.loss().getFloat());
                 out.log().forEach((k, v) -> {
                     log.put(k.startsWith("train/") ? k.substring(6) : k, scalarValue(v));
@@ -505,24 +519,4 @@ public class LdmAutoencoderTrainer extends Module implements AutoencoderTraining
         }
     }
 
-    private StepOutput optimizerStepChecked(NDArray bhwc, int idx, NoiseSource noise) {
-        train();
-        toggleOptimizer(idx);
-        zeroGrad(idx);
-        StepOutput out = trainingStep(bhwc, globalStep, idx, noise);
-        double l = out.loss().getFloat();
-        if (!Double.isFinite(l)) {
-            out.reconstructions().close();
-            throw new io.github.sgm4j.optim.NonFiniteLossException(globalStep + 1, l);
-        }
-        backward(out.loss(), idx);
-        boolean prev = F.setGradEnabled(false);
-        try {
-            optimizers.get(idx).step();
-        } finally {
-            F.setGradEnabled(prev);
-        }
-        out.reconstructions().close();
-        return out;
-    }
 }

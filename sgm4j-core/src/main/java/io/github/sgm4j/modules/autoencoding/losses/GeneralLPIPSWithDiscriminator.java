@@ -287,22 +287,8 @@ public class GeneralLPIPSWithDiscriminator extends Module {
      * @return the 0-d weight
      */
     public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, NDArray lastLayer) {
-        boolean prev = F.setGradEnabled(true);
-        NDArray nllGrads = LPIPSWithDiscriminator.grad(nllLoss, lastLayer);
-        NDArray gGrads = LPIPSWithDiscriminator.grad(gLoss, lastLayer);
-        F.setGradEnabled(false);
-        try (nllGrads;
-                gGrads;
-                NDArray a = norm(nllGrads);
-                NDArray b = norm(gGrads);
-                NDArray b1 = F.add(b, 1e-4);
-                NDArray r = a.div(b1);
-                NDArray lo = F.maximum(r, 0.0);
-                NDArray c = F.minimum(lo, 1e4)) {
-            return F.mul(c, params.discWeight());
-        } finally {
-            F.setGradEnabled(prev);
-        }
+        return LPIPSWithDiscriminator.adaptiveWeight(nllLoss, gLoss, out -> LPIPSWithDiscriminator.grad(out, lastLayer),
+                params.discWeight());
     }
 
     /**
@@ -470,14 +456,6 @@ public class GeneralLPIPSWithDiscriminator extends Module {
         }
         try (NDArray t = x.transpose(0, 2, 1, 3, 4)) {
             return t.reshape(s.get(0) * s.get(2), s.get(1), s.get(3), s.get(4));
-        }
-    }
-
-    /** {@code torch.norm(x)}: the 2-norm over all elements. */
-    private static NDArray norm(NDArray x) {
-        try (NDArray sq = x.mul(x);
-                NDArray s = sq.sum()) {
-            return s.sqrt();
         }
     }
 

@@ -261,6 +261,21 @@ public class LPIPSWithDiscriminator extends Module {
      * @return the 0-d weight
      */
     public NDArray calculateAdaptiveWeight(NDArray nllLoss, NDArray gLoss, LastLayerGradient lastLayerGrad) {
+        return adaptiveWeight(nllLoss, gLoss, lastLayerGrad, params.discWeight());
+    }
+
+    /**
+     * The adaptive weight formula shared by ldm's and sgm's losses: {@code clamp(|∇nll| / (|∇g| +
+     * 1e-4), 0, 1e4) * discWeight}, detached.
+     *
+     * @param nllLoss the 0-d nll loss
+     * @param gLoss the 0-d generator loss
+     * @param lastLayerGrad computes a loss's gradient w.r.t. the last weight
+     * @param discWeight {@code disc_weight}
+     * @return the 0-d weight
+     */
+    public static NDArray adaptiveWeight(NDArray nllLoss, NDArray gLoss, LastLayerGradient lastLayerGrad,
+            double discWeight) {
         boolean prev = F.setGradEnabled(true);
         NDArray nllGrads = lastLayerGrad.of(nllLoss);
         NDArray gGrads = lastLayerGrad.of(gLoss);
@@ -273,7 +288,7 @@ public class LPIPSWithDiscriminator extends Module {
                 NDArray r = a.div(b1);
                 NDArray lo = F.maximum(r, 0.0);
                 NDArray c = F.minimum(lo, 1e4)) {
-            return F.mul(c, params.discWeight());
+            return F.mul(c, discWeight);
         } finally {
             F.setGradEnabled(prev);
         }
