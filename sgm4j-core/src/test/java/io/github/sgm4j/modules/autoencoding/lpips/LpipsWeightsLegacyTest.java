@@ -68,4 +68,29 @@ class LpipsWeightsLegacyTest {
             }
         }
     }
+
+    @Test
+    void pthWithUnexpectedKeysIsAnErrorNamingFileAndKey() throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            LPIPS src = new LPIPS();
+            src.initialize(m, new TorchNoiseSource(7));
+            Map<String, NDArray> vgg = new LinkedHashMap<>();
+            Map<String, NDArray> lin = new LinkedHashMap<>();
+            src.stateDict().forEach((k, v) -> {
+                if (k.startsWith("net.slice")) {
+                    vgg.put("features." + k.substring(k.indexOf('.', 4) + 1), v);
+                } else if (k.startsWith("lin")) {
+                    lin.put(k, v);
+                }
+            });
+            lin.put("net.fc.weight", m.ones(new Shape(2, 2), DataType.FLOAT32));
+            TorchCheckpointWriter.writeLegacy(dir.resolve("vgg16-397923af.pth"), vgg, null);
+            TorchCheckpointWriter.writeLegacy(dir.resolve("vgg.pth"), lin, null);
+            LPIPS dst = new LPIPS();
+            dst.initialize(m, new TorchNoiseSource(8));
+            LpipsWeights.MissingWeightsException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    LpipsWeights.MissingWeightsException.class, () -> LpipsWeights.load(dst, dir));
+            assertTrue(e.getMessage().contains("vgg.pth") && e.getMessage().contains("'net.fc.weight'"), e.getMessage());
+        }
+    }
 }
