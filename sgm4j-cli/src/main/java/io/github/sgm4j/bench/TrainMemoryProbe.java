@@ -6,7 +6,8 @@ import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.noise.TorchNoiseSource;
 import io.github.sgm4j.train.Trainer;
-import io.github.sgm4j.train.data.MnistDataset;
+import io.github.sgm4j.train.data.Loader;
+import io.github.sgm4j.train.data.MnistData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ public final class TrainMemoryProbe {
         Path config = Path.of(args[0]);
         long steps = args.length > 1 ? Long.parseLong(args[1]) : 5000;
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 16;
-        MnistDataset data = MnistDataset.load(Path.of("data/mnist"), true);
+        MnistData data = new MnistData(new MnistData.Params(Path.of("data/mnist"), true, 28, true));
         long[] rssAt1000 = {-1};
         try (NDManager m = NDManager.newBaseManager()) {
             ConfigNode model = ConfigNode.load(config).getNode("model");
@@ -69,7 +70,8 @@ public final class TrainMemoryProbe {
                 throw new java.io.UncheckedIOException(ex);
             }
             long t0 = System.nanoTime();
-            new Trainer(e, data, new Trainer.Options(steps, batch, out, 0, 0, 0, java.util.List.of(0))).run(
+            new Trainer(e, data, new Loader.Options(batch, 0, 1, true, false), Trainer.Options.of(steps, out, 0, 0, 0,
+                    java.util.List.of(0))).run(
                     (step, r) -> {
                         if (step % 500 == 0) {
                             System.err.printf(Locale.ROOT, "step %d/%d loss %.4f rss %d MiB%n", step, steps, r.loss(), rssMb());

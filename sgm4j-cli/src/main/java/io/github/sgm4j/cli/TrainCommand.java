@@ -7,10 +7,14 @@ import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.Trainer;
-import io.github.sgm4j.train.data.MnistDataset;
+import io.github.sgm4j.train.EngineTraining;
+import io.github.sgm4j.train.TrainableModel;
+import io.github.sgm4j.train.data.Dataset;
+import io.github.sgm4j.train.data.Datasets;
+import io.github.sgm4j.train.data.Loader;
+import io.github.sgm4j.train.data.Position;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -27,7 +31,7 @@ import picocli.CommandLine.Spec;
  * (ldm {@code AutoencoderKL}), on the MNIST digits with progress, checkpoints and sample grids.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a DiffusionEngine (sgm YAML) or a first-stage autoencoder (ldm/sgm YAML) on the MNIST digits.")
+        description = "Train a DiffusionEngine (sgm YAML; pixel or latent space) on the config's data section (image folder, tar shards, MNIST), or a first-stage autoencoder (ldm/sgm YAML) on the MNIST digits.")
 final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "sgm-format config (YAML)")
@@ -60,7 +64,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "run seed: init, data order, noise (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--data", defaultValue = "data/mnist", description = "MNIST IDX directory (default: ${DEFAULT-VALUE})")
+    @Option(names = "--data", defaultValue = "data/mnist", description = "MNIST IDX directory, for MNIST data targets and configs without a data target (default: ${DEFAULT-VALUE})")
     Path data;
 
     @Option(names = "--checkpoint-every", description = "steps between checkpoints (default: the config's lightning modelcheckpoint, else 500)")
@@ -114,14 +118,30 @@ final class TrainCommand implements Callable<Integer> {
         if (AutoencoderTrainers.isAutoencoder(EngineLoader.modelNode(root))) {
             return AutoencoderCommand.train(this, root);
         }
-        int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
-        if (bs < 1) {
-            throw Validate.bad(spec, config + ": data.params.batch_size must be at least 1, got " + bs + " (or pass --batch-size)");
+        Datasets.Spec dataSpec = dataSpec(root);
+        Loader.Options lo = dataSpec.options();
+        if (batchSize != null) {
+            lo = new Loader.Options(batchSize, lo.numWorkers(), lo.prefetch(), lo.shuffle(), lo.skipBadFiles());
+        }
+        Dataset dataset = dataSpec.dataset();
+        int bs = lo.batchSize();
+        int accumulate = AutoencoderTrainers.accumulateGradBatches(root);
+        if (accumulate < 1) {
+            throw Validate.bad(spec, config + ": lightning.trainer.accumulate_grad_batches must be at least 1, got "
+                    + accumulate);
         }
         Path outDir = out != null ? out : Path.of("runs", config.getFileName().toString().replaceAll("\\.ya?ml$", ""));
         Validate.outputDirectory(spec, out != null ? "--out" : "output directory (--out)", outDir);
-        MnistDataset dataset = MnistDataset.load(data, true);
-        long total = steps != null ? steps : trainerSteps(root, dataset.batchesPerEpoch(bs), 2000);
+        long perEpoch = dataset.size() < 0 ? -1 : dataset.size() / ((long) bs * accumulate);
+        long total;
+        if (steps != null) {
+            total = steps;
+        } else if (perEpoch < 0 && !hasMaxSteps(root)) {
+            throw Validate.bad(spec, config + ": " + dataset.description() + " has no known length, so max_epochs cannot"
+                    + " be turned into steps: set lightning.trainer.max_steps or pass --steps N");
+        } else {
+            total = trainerSteps(root, Math.max(perEpoch, 0), 2000);
+        }
         if (total < 1) {
             throw Validate.bad(spec, config + ": lightning.trainer gives " + total + " steps; pass --steps N (N >= 1)");
         }
@@ -131,29 +151,37 @@ final class TrainCommand implements Callable<Integer> {
         }
         long ckptEvery = checkpointEvery != null ? checkpointEvery : lightningInt(root, "modelcheckpoint", 500);
         long imgEvery = imageEvery != null ? imageEvery : lightningInt(root, "image_logger", 500);
+        Double clip = gradientClipVal(root);
+        System.err.printf(Locale.ROOT, "data: %s, batch %d%s, %s%n", dataset.description(), bs,
+                accumulate > 1 ? " x " + accumulate + " accumulated" : "",
+                lo.numWorkers() == 0 ? "decoded on the training thread" : lo.numWorkers() + " decoding threads");
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
             DiffusionEngine engine = EngineLoader.load(root, manager, seed);
             if (engine.getLossFn() == null) {
                 throw new IllegalArgumentException(config + ": model.params has no loss_fn_config, so it cannot be trained");
             }
+            engine.setGradClipNorm(clip);
+            TrainableModel model = new EngineTraining(engine);
             long runSeed = seed;
+            Position position = null;
             if (resume != null) {
                 Long saved = Checkpoints.resume(resume, engine, resetOptimizer);
                 if (saved != null) {
                     runSeed = saved;
                 }
-                System.err.printf("resumed from %s at step %d%n", resume, engine.getGlobalStep());
+                String pos = Checkpoints.checkResumable(resume, true).get(Checkpoints.DATA_POSITION);
+                position = pos == null ? null : Position.parse(pos);
+                System.err.printf("resumed from %s at step %d%s%n", resume, engine.getGlobalStep(),
+                        position == null ? "" : ", data position " + position);
             }
-            List<Integer> classes = engine.getConditioner().getEmbedders().stream()
-                    .anyMatch(e -> "cls".equals(e.getInputKey())) ? List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9) : null;
-            Trainer trainer = new Trainer(engine, dataset,
-                    new Trainer.Options(total, bs, outDir, ckptEvery, imgEvery, runSeed, classes));
+            Trainer trainer = new Trainer(model, dataset, lo,
+                    new Trainer.Options(total, outDir, ckptEvery, imgEvery, runSeed, null, accumulate)).startAt(position);
             StopHook stop = StopHook.install(trainer::requestStop);
             Trainer.Result result;
             try (ProgressBar pb = progressBar(total, engine.getGlobalStep()).build()) {
                 result = trainer.run(new Trainer.Listener() {
                     @Override
-                    public void onStep(long step, DiffusionEngine.StepResult r) {
+                    public void onStep(long step, Trainer.StepInfo r) {
                         pb.stepTo(step);
                         pb.setExtraMessage(String.format(Locale.ROOT, " loss %.4f lr %.1e", r.loss(), r.lr()));
                     }
@@ -170,9 +198,10 @@ final class TrainCommand implements Callable<Integer> {
                 stop.finished();
             }
             stop.remove();
-            System.err.printf(Locale.ROOT, "%s at step %d, last loss %.4f, checkpoint %s%n",
+            System.err.printf(Locale.ROOT, "%s at step %d, last loss %.4f, checkpoint %s; waited %.1f s for data%s%n",
                     result.stoppedEarly() ? "stopped" : "finished", result.finalStep(), result.lastLoss(),
-                    result.lastCheckpoint());
+                    result.lastCheckpoint(), result.dataWaitSeconds(),
+                    result.skippedFiles() > 0 ? ", skipped " + result.skippedFiles() + " bad files" : "");
             return 0;
         }
     }
@@ -188,6 +217,52 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return def;
+    }
+
+    /**
+     * The dataset of the config's {@code data} section ({@link Datasets#fromConfig}); a section without
+     * {@code target} (or none) is sgm's MNIST loader over {@code --data} with its {@code batch_size}
+     * (64 when absent).
+     */
+    Datasets.Spec dataSpec(ConfigNode root) {
+        if (root.isNode("data") && root.getNode("data").has("target")) {
+            return Datasets.fromConfig(root.getNode("data"), data);
+        }
+        int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
+        if (bs < 1) {
+            throw Validate.bad(spec, config + ": data.params.batch_size must be at least 1, got " + bs
+                    + " (or pass --batch-size)");
+        }
+        String yaml = "target: " + Datasets.SGM_MNIST + "\nparams: {batch_size: " + bs + "}\n";
+        return Datasets.fromConfig(ConfigNode.parse(yaml, config + " (data: sgm MNIST loader)"), data);
+    }
+
+    static boolean hasMaxSteps(ConfigNode root) {
+        if (root.isNode("lightning") && root.getNode("lightning").isNode("trainer")) {
+            ConfigNode t = root.getNode("lightning").getNode("trainer");
+            return !t.isNull("max_steps") && t.getLong("max_steps", -1) > 0;
+        }
+        return false;
+    }
+
+    /** {@code lightning.trainer.gradient_clip_val} (Lightning's norm clipping), or null when absent or 0. */
+    static Double gradientClipVal(ConfigNode root) {
+        if (root.isNode("lightning") && root.getNode("lightning").isNode("trainer")) {
+            ConfigNode t = root.getNode("lightning").getNode("trainer");
+            if (t.has("gradient_clip_algorithm") && !"norm".equals(t.getString("gradient_clip_algorithm"))) {
+                throw new io.github.sgm4j.config.ConfigException(t.pathOf("gradient_clip_algorithm"), "only 'norm' is"
+                        + " supported");
+            }
+            if (t.has("gradient_clip_val") && !t.isNull("gradient_clip_val")) {
+                double v = t.getDouble("gradient_clip_val");
+                if (v < 0) {
+                    throw new io.github.sgm4j.config.ConfigException(t.pathOf("gradient_clip_val"), "must be at least 0,"
+                            + " got " + v);
+                }
+                return v == 0 ? null : v;
+            }
+        }
+        return null;
     }
 
     static int dataBatchSize(ConfigNode root, int def) {

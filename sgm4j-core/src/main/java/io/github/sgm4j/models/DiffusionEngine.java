@@ -610,12 +610,29 @@ public class DiffusionEngine extends Module {
      * @throws NonFiniteLossException when the loss is NaN or infinite
      */
     public LossResult forwardBackward(Map<String, NDArray> batch, NoiseSource noise) {
+        return forwardBackward(batch, noise, 1.0);
+    }
+
+    /**
+     * {@link #forwardBackward(Map, NoiseSource)} with the loss multiplied by {@code lossScale} before
+     * the backward pass, as Lightning divides it by {@code accumulate_grad_batches}; the returned
+     * values are the unscaled losses.
+     *
+     * @param batch the batch by key: arrays, and lists of captions for text embedders; must hold
+     *     {@code input_key} and the conditioner's input keys
+     * @param noise source of every draw of the step
+     * @param lossScale the factor of the back-propagated loss (1: plain {@code loss.backward()})
+     * @return the loss values (plain values, nothing to close)
+     * @throws IllegalStateException when the engine has no {@code loss_fn_config}
+     * @throws IllegalArgumentException when {@code batch} has no {@code input_key}
+     * @throws NonFiniteLossException when the loss is NaN or infinite
+     */
+    public LossResult forwardBackward(Map<String, ?> batch, NoiseSource noise, double lossScale) {
         if (lossFn == null) {
             throw new IllegalStateException("this DiffusionEngine has no loss_fn_config: it cannot be trained");
         }
-        NDArray input = batch.get(params.inputKey());
-        if (input == null) {
-            throw new IllegalArgumentException("training batch has no '" + params.inputKey() + "' (input_key); keys: "
+        if (!(batch.get(params.inputKey()) instanceof NDArray input)) {
+            throw new IllegalArgumentException("training batch has no '" + params.inputKey() + "' (input_key) array; keys: "
                     + batch.keySet());
         }
         configureOptimizers();
@@ -632,7 +649,7 @@ public class DiffusionEngine extends Module {
                 Map<String, NDArray> cond = conditioner.forward(batch, noise);
                 NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);
                 return new NDArray[] {loss, loss.mean()};
-            }, l -> l[1]);
+            }, l -> lossScale == 1.0 ? l[1] : F.mul(l[1], lossScale));
             perSample = losses[0].toFloatArray();
             mean = losses[1].getFloat();
         } finally {
@@ -654,9 +671,22 @@ public class DiffusionEngine extends Module {
         double lr = learningRate * scheduler.multiplier(globalStep);
         opt.setLr(lr);
         TrainingStep.applyGradients(opt, trainableParameters().values(), gradClipNorm,
-                modelEma == null ? null : () -> modelEma.update(model));
+                modelEma == null ? null : this::onTrainBatchEnd);
         globalStep++;
         return lr;
+    }
+
+    /**
+     * {@code on_train_batch_end}: one EMA update of the network when {@code use_ema} (Lightning calls
+     * it after every batch, also after the batches of a gradient accumulation that do not step the
+     * optimizer). Runs with autograd off.
+     */
+    public void onTrainBatchEnd() {
+        if (modelEma != null) {
+            try (GradMode ignored = GradMode.disabled()) {
+                modelEma.update(model);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ EMA

@@ -125,7 +125,24 @@ public final class EngineCheckpoint {
      * @throws UncheckedIOException when a file cannot be written (the previous pair stays untouched)
      */
     public static void save(Path checkpoint, DiffusionEngine engine, Long seed, TempWriter writer) {
-        Map<String, String> meta = new LinkedHashMap<>();
+        save(checkpoint, engine, seed, Map.of(), writer);
+    }
+
+    /**
+     * {@link #save(Path, DiffusionEngine, Long, TempWriter)} with further metadata entries in both
+     * files (e.g. the training data position).
+     *
+     * @param checkpoint the model file to write
+     * @param engine the engine
+     * @param seed the run seed to record, or null
+     * @param extra further metadata entries (they do not replace the format, step, seed or learning rate)
+     * @param writer writes each temporary file
+     * @throws NonFiniteTensorException (before anything is written) when a tensor holds NaN or infinity
+     * @throws UncheckedIOException when a file cannot be written (the previous pair stays untouched)
+     */
+    public static void save(Path checkpoint, DiffusionEngine engine, Long seed, Map<String, String> extra,
+            TempWriter writer) {
+        Map<String, String> meta = new LinkedHashMap<>(extra);
         meta.put("format", "pt");
         meta.put(GLOBAL_STEP, Long.toString(engine.getGlobalStep()));
         if (seed != null) {

@@ -48,6 +48,13 @@ public final class Checkpoints {
     /** Metadata key of the base learning rate. */
     public static final String LEARNING_RATE = EngineCheckpoint.LEARNING_RATE;
 
+    /**
+     * Metadata key of the training data position after the checkpoint's last batch ({@code
+     * epoch:index}, see {@link io.github.sgm4j.train.data.Position}): a resumed run continues reading
+     * there.
+     */
+    public static final String DATA_POSITION = "sgm4j.data_position";
+
     /** Writes one temporary file of a checkpoint; replaceable by tests to inject write failures. */
     interface TempWriter extends EngineCheckpoint.TempWriter {}
 
@@ -76,8 +83,21 @@ public final class Checkpoints {
      * @throws NonFiniteTensorException (before anything is written) when a tensor holds NaN or infinity
      */
     public static void save(Path checkpoint, DiffusionEngine engine, long seed) {
+        save(checkpoint, engine, seed, Map.of());
+    }
+
+    /**
+     * {@link #save(Path, DiffusionEngine, long)} with further metadata entries in both files.
+     *
+     * @param checkpoint the model file
+     * @param engine the engine
+     * @param seed the run seed to record
+     * @param extra further metadata entries (e.g. {@link #DATA_POSITION})
+     * @throws NonFiniteTensorException (before anything is written) when a tensor holds NaN or infinity
+     */
+    public static void save(Path checkpoint, DiffusionEngine engine, long seed, Map<String, String> extra) {
         try {
-            EngineCheckpoint.save(checkpoint, engine, seed, tempWriter);
+            EngineCheckpoint.save(checkpoint, engine, seed, extra, tempWriter);
         } catch (EngineCheckpoint.NonFiniteTensorException e) {
             if (e instanceof NonFiniteTensorException) {
                 throw e;

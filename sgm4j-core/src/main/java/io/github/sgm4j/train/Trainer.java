@@ -4,10 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import io.github.sgm4j.models.DiffusionEngine;
-import io.github.sgm4j.models.SampleOptions;
-import io.github.sgm4j.modules.encoders.AbstractEmbModel;
 import io.github.sgm4j.noise.TorchNoiseSource;
-import io.github.sgm4j.train.data.MnistDataset;
+import io.github.sgm4j.train.data.Batch;
+import io.github.sgm4j.train.data.Dataset;
+import io.github.sgm4j.train.data.Loader;
+import io.github.sgm4j.train.data.Position;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -20,37 +21,109 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training loop of the main job: batches from the data set, {@link DiffusionEngine#trainStep}
- * per step, a metrics CSV, periodic checkpoints ({@link Checkpoints}) and sample grids, and a clean
- * stop on request (Ctrl-C), or on a non-finite loss or non-finite weights after an update ({@link
- * DivergedException}: nothing is saved, the last finite checkpoint is kept).
+ * The training loop of a diffusion model on any {@link Dataset}: batches from a {@link Loader}
+ * (background decoding, deterministic order), {@code accumulate_grad_batches} micro-batches per
+ * optimizer step ({@link TrainableModel}), a metrics CSV, periodic checkpoints and sample grids, and a
+ * clean stop on request (Ctrl-C), or on a non-finite loss or non-finite weights after an update
+ * ({@link DivergedException}: nothing is saved, the last finite checkpoint is kept).
  *
- * <p>Every step draws from a noise source reseeded with {@code (seed, step)} and reads the batch of
- * {@code (seed, step)}, so a run resumed from a checkpoint continues exactly as the uninterrupted run.
+ * <p>The model decides what a sample looks like: the grid's image side is the data's, the latent
+ * shape follows from the first stage (downsampling factor, latent channels) or equals the image for
+ * pixel models, and the grid's conditioning comes from the model's conditioning keys: one image per
+ * class for class-conditional models, otherwise the first images of the data in their natural order
+ * give every conditioning value (captions, size and crop vectors).
+ *
+ * <p>Every optimizer step draws from a noise source reseeded with {@code (seed, step)}, and every
+ * checkpoint records the data position after its last batch ({@link Checkpoints#DATA_POSITION}), so a
+ * run resumed from a checkpoint continues exactly as the uninterrupted run.
  */
 public final class Trainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     /**
-     * Options of a run. The {@link Trainer} constructor checks the batch size.
+     * Options of a run. The record checks the values.
      *
-     * @param steps total optimizer steps (the run stops when the engine's global step reaches it)
-     * @param batchSize batch size
+     * @param steps total optimizer steps (the run stops when the model's global step reaches it)
      * @param outDir where checkpoints, grids and metrics go
      * @param checkpointEvery checkpoint interval in steps (0: only at the end)
      * @param imageEvery sample-grid interval in steps (0: only at the end)
      * @param seed run seed (data order and noise)
-     * @param sampleClasses classes of the sample grid (for class-conditional models), or null for
-     *     16 unconditional samples
+     * @param sampleClasses classes of the sample grid (for class-conditional models), or null: one per
+     *     class up to 10 for class-conditional models, else 16 images conditioned like the first 16
+     *     images of the data
+     * @param accumulateGradBatches micro-batches per optimizer step ({@code accumulate_grad_batches}, 1:
+     *     none)
      */
-    public record Options(long steps, int batchSize, Path outDir, long checkpointEvery, long imageEvery, long seed,
-            List<Integer> sampleClasses) {}
+    public record Options(long steps, Path outDir, long checkpointEvery, long imageEvery, long seed,
+            List<Integer> sampleClasses, int accumulateGradBatches) {
+        /**
+         * Checks the values.
+         *
+         * @param steps total optimizer steps
+         * @param outDir the output directory
+         * @param checkpointEvery checkpoint interval (0: at the end)
+         * @param imageEvery sample-grid interval (0: at the end)
+         * @param seed run seed
+         * @param sampleClasses classes of the grid, or null
+         * @param accumulateGradBatches micro-batches per optimizer step
+         * @throws IllegalArgumentException when an interval is negative or {@code accumulateGradBatches < 1}
+         */
+        public Options {
+            if (checkpointEvery < 0 || imageEvery < 0) {
+                throw new IllegalArgumentException("checkpoint and image intervals must be >= 0, got " + checkpointEvery
+                        + " and " + imageEvery);
+            }
+            if (accumulateGradBatches < 1) {
+                throw new IllegalArgumentException("accumulate_grad_batches must be >= 1, got " + accumulateGradBatches);
+            }
+            sampleClasses = sampleClasses == null ? null : List.copyOf(sampleClasses);
+        }
+
+        /**
+         * Options without gradient accumulation.
+         *
+         * @param steps total optimizer steps
+         * @param outDir the output directory
+         * @param checkpointEvery checkpoint interval (0: at the end)
+         * @param imageEvery sample-grid interval (0: at the end)
+         * @param seed run seed
+         * @param sampleClasses classes of the grid, or null
+         * @return the options
+         */
+        public static Options of(long steps, Path outDir, long checkpointEvery, long imageEvery, long seed,
+                List<Integer> sampleClasses) {
+            return new Options(steps, outDir, checkpointEvery, imageEvery, seed, sampleClasses, 1);
+        }
+    }
+
+    /**
+     * What one optimizer step did.
+     *
+     * @param loss the mean loss over the step's micro-batches
+     * @param lr the learning rate used
+     * @param globalStep the global step after the step
+     * @param logs further logged values of the last micro-batch
+     * @param dataWaitSeconds the time this step waited for decoded batches
+     */
+    public record StepInfo(double loss, double lr, long globalStep, Map<String, Double> logs, double dataWaitSeconds) {
+        /**
+         * Copies the logs.
+         *
+         * @param loss mean loss
+         * @param lr learning rate
+         * @param globalStep global step after the step
+         * @param logs further logged values
+         * @param dataWaitSeconds time waited for data
+         */
+        public StepInfo {
+            logs = Map.copyOf(logs);
+        }
+    }
 
     /**
      * Progress reporting of a run. Called on the thread that runs {@link Trainer#run}; an exception
@@ -58,12 +131,12 @@ public final class Trainer {
      */
     public interface Listener {
         /**
-         * Called after every completed step, before any checkpoint or sample grid of that step.
+         * Called after every completed optimizer step, before any checkpoint or sample grid of that step.
          *
          * @param step the 1-based global step just completed
-         * @param result the step's loss, learning rate and global step
+         * @param info the step's loss, learning rate, global step and data wait
          */
-        void onStep(long step, DiffusionEngine.StepResult result);
+        void onStep(long step, StepInfo info);
 
         /**
          * Receives a human-readable event: a checkpoint or sample grid written, an orphaned temporary
@@ -82,30 +155,59 @@ public final class Trainer {
      * @param lastCheckpoint the last checkpoint written, or the one found in the output directory at
      *     start when none was written; null when there is none
      * @param stoppedEarly true when stopped by {@link Trainer#requestStop()} before {@code steps}
+     * @param dataWaitSeconds the total time the run's steps waited for decoded batches
+     * @param skippedFiles bad files skipped by the loader ({@code skip_bad_files})
      */
-    public record Result(long finalStep, double lastLoss, Path lastCheckpoint, boolean stoppedEarly) {}
+    public record Result(long finalStep, double lastLoss, Path lastCheckpoint, boolean stoppedEarly,
+            double dataWaitSeconds, long skippedFiles) {}
 
-    private final DiffusionEngine engine;
-    private final MnistDataset data;
+    private final TrainableModel model;
+    private final Dataset data;
+    private final Loader.Options loaderOptions;
     private final Options opts;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private Position startPosition;
 
     /**
-     * A trainer of {@code engine} on {@code data}. The engine is trained in place (its weights,
-     * optimizer state and global step change); a resumed engine continues from its global step.
+     * A trainer of {@code model} on {@code data}. The model is trained in place (its weights,
+     * optimizer state and global step change); a resumed model continues from its global step.
+     *
+     * @param model the model to train, its parameters initialised
+     * @param data the training set
+     * @param loaderOptions batch size, decoding threads, prefetch, shuffling, bad-file policy
+     * @param opts the run options
+     */
+    public Trainer(TrainableModel model, Dataset data, Loader.Options loaderOptions, Options opts) {
+        this.model = model;
+        this.data = data;
+        this.loaderOptions = loaderOptions;
+        this.opts = opts;
+    }
+
+    /**
+     * A trainer of an sgm {@link DiffusionEngine} (see {@link EngineTraining}).
      *
      * @param engine the engine to train, with a loss function and its parameters initialised
      * @param data the training set
+     * @param loaderOptions batch size, decoding threads, prefetch, shuffling, bad-file policy
      * @param opts the run options
-     * @throws IllegalArgumentException when {@code opts.batchSize()} is below 1
+     * @throws IllegalArgumentException when the engine has no loss function
      */
-    public Trainer(DiffusionEngine engine, MnistDataset data, Options opts) {
-        if (opts.batchSize() < 1) {
-            throw new IllegalArgumentException("batch size must be >= 1, got " + opts.batchSize());
-        }
-        this.engine = engine;
-        this.data = data;
-        this.opts = opts;
+    public Trainer(DiffusionEngine engine, Dataset data, Loader.Options loaderOptions, Options opts) {
+        this(new EngineTraining(engine), data, loaderOptions, opts);
+    }
+
+    /**
+     * Where the data continues: the position a checkpoint recorded ({@link
+     * Checkpoints#DATA_POSITION}). Without it a resumed run derives the position from the global step
+     * (exact unless bad files were skipped), and a fresh run starts at {@code (0, 0)}.
+     *
+     * @param position the position, or null to derive it
+     * @return this trainer
+     */
+    public Trainer startAt(Position position) {
+        this.startPosition = position;
+        return this;
     }
 
     /**
@@ -181,25 +283,27 @@ public final class Trainer {
     /**
      * Runs until {@code opts.steps} (or a stop request); returns the outcome. On start, temporary files
      * of interrupted checkpoint writes are removed from the output directory and {@code metrics.csv}
-     * drops the rows after the engine's current step (rows of a run resumed from an earlier
+     * drops the rows after the model's current step (rows of a run resumed from an earlier
      * checkpoint). After every optimizer step the trainable parameters are checked for NaN and
      * infinity (one fused reduction), so a checkpoint never holds the update that diverged.
      *
      * <p>Writes into {@code opts.outDir()}: {@code last.safetensors} (and its trainer-state sidecar)
      * every {@code checkpointEvery} steps, at the end and on an early stop; {@code samples-NNNNNN.png}
-     * every {@code imageEvery} steps and at the end; {@code metrics.csv} ({@code step,loss,lr}),
-     * appended when a checkpoint is written and when the loop ends. Each step's arrays are closed by an
-     * {@link NDScope}. Not reentrant: call once at a time per trainer.
+     * every {@code imageEvery} steps and at the end; {@code metrics.csv} ({@code
+     * step,loss,lr,data_wait_s}), appended when a checkpoint is written and when the loop ends. Each
+     * micro-batch's arrays are closed by an {@link NDScope}. Not reentrant: call once at a time per
+     * trainer.
      *
      * @param listener receives every step and the events of the run
      * @return the outcome
      * @throws UncheckedIOException when the output directory or the metrics file cannot be written
      * @throws DivergedException when the loss or the updated weights are not finite (metrics flushed,
      *     nothing saved)
+     * @throws io.github.sgm4j.train.data.DataException when the data cannot be read (naming the file)
      */
     public Result run(Listener listener) {
-        NDManager m = engine.getManager();
-        TorchNoiseSource noise = new TorchNoiseSource(stepSeed(opts.seed(), engine.getGlobalStep()));
+        NDManager m = model.getManager();
+        TorchNoiseSource noise = new TorchNoiseSource(stepSeed(opts.seed(), model.getGlobalStep()));
         Path last = opts.outDir().resolve("last.safetensors");
         Path metrics = opts.outDir().resolve("metrics.csv");
         try {
@@ -207,7 +311,7 @@ public final class Trainer {
             for (Path orphan : Checkpoints.removeOrphanedTempFiles(opts.outDir())) {
                 listener.message("removed " + orphan + " (left by an interrupted checkpoint write)");
             }
-            truncateMetrics(metrics, engine.getGlobalStep());
+            truncateMetrics(metrics, model.getGlobalStep());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write to " + opts.outDir() + ": " + e.getMessage(), e);
         }
@@ -215,52 +319,194 @@ public final class Trainer {
         Path lastCkpt = Files.exists(last) ? last : null;
         Long lastCkptStep = lastCkpt == null ? null : Checkpoints.recordedStep(last);
         StringBuilder pending = new StringBuilder();
-        try {
-            while (engine.getGlobalStep() < opts.steps() && !stopRequested.get()) {
-                long step = engine.getGlobalStep();
+        int k = opts.accumulateGradBatches();
+        Grid grid = null;
+        try (Loader loader = new Loader(data, loaderOptions, opts.seed())) {
+            loader.seek(startPosition(listener));
+            while (model.getGlobalStep() < opts.steps() && !stopRequested.get()) {
+                long step = model.getGlobalStep();
                 noise.reseed(stepSeed(opts.seed(), step));
-                DiffusionEngine.StepResult r;
-                try (NDScope scope = new NDScope()) {
-                    Map<String, NDArray> batch = data.batch(m, step, opts.batchSize(), opts.seed());
-                    r = engine.trainStep(batch, noise);
-                    scope.suppressNotUsedWarning();
+                long wait0 = loader.waitNanos();
+                double lossSum = 0;
+                TrainableModel.StepLoss sl = null;
+                double lr;
+                try {
+                    for (int i = 0; i < k; i++) {
+                        Batch batch = loader.next();
+                        if (grid == null) {
+                            grid = new Grid(checkedShape(batch));
+                        }
+                        try (NDScope scope = new NDScope()) {
+                            sl = model.forwardBackward(values(batch, m), noise, 1.0 / k);
+                            scope.suppressNotUsedWarning();
+                        }
+                        lossSum += sl.loss();
+                        if (i < k - 1) {
+                            model.onMicroBatchEnd();
+                        }
+                    }
+                    try (NDScope scope = new NDScope()) {
+                        lr = model.optimizerStep();
+                        scope.suppressNotUsedWarning();
+                    }
                 } catch (io.github.sgm4j.optim.NonFiniteLossException e) {
                     throw new DivergedException(e.getMessage(), step + 1, lastCkpt, lastCkptStep, e);
                 }
-                lastLoss = r.loss();
-                pending.append(String.format(Locale.ROOT, "%d,%.6f,%.3e%n", r.globalStep(), r.loss(), r.lr()));
-                String bad = Checkpoints.firstNonFinite(arrays(engine.trainableParameters()));
+                double wait = (loader.waitNanos() - wait0) / 1e9;
+                StepInfo info = new StepInfo(lossSum / k, lr, model.getGlobalStep(), sl.logs(), wait);
+                lastLoss = info.loss();
+                pending.append(String.format(Locale.ROOT, "%d,%.6f,%.3e,%.4f%n", info.globalStep(), info.loss(), lr, wait));
+                String bad = Checkpoints.firstNonFinite(arrays(model.trainableParameters()));
                 if (bad != null) {
-                    throw new DivergedException("the update of step " + r.globalStep() + " made parameter '" + bad
-                            + "' NaN or infinite (loss " + r.loss() + ", lr " + r.lr() + "): stopping",
-                            r.globalStep(), lastCkpt, lastCkptStep, null);
+                    throw new DivergedException("the update of step " + info.globalStep() + " made parameter '" + bad
+                            + "' NaN or infinite (loss " + info.loss() + ", lr " + lr + "): stopping",
+                            info.globalStep(), lastCkpt, lastCkptStep, null);
                 }
-                listener.onStep(r.globalStep(), r);
-                long done = r.globalStep();
+                listener.onStep(info.globalStep(), info);
+                long done = info.globalStep();
                 boolean end = done >= opts.steps();
                 if ((opts.checkpointEvery() > 0 && done % opts.checkpointEvery() == 0) || end) {
                     flush(metrics, pending);
-                    Checkpoints.save(last, engine, opts.seed());
+                    model.save(last, opts.seed(), Map.of(Checkpoints.DATA_POSITION, loader.position().toString()));
                     lastCkpt = last;
                     lastCkptStep = done;
                     listener.message("checkpoint " + last + " (step " + done + ")");
                 }
                 if ((opts.imageEvery() > 0 && done % opts.imageEvery() == 0) || end) {
-                    Path grid = opts.outDir().resolve(String.format(Locale.ROOT, "samples-%06d.png", done));
-                    writeSampleGrid(grid, opts.sampleClasses(), stepSeed(opts.seed(), done) ^ 0x5eedL);
-                    listener.message("sample grid " + grid);
+                    Path file = opts.outDir().resolve(String.format(Locale.ROOT, "samples-%06d.png", done));
+                    grid.write(file, stepSeed(opts.seed(), done) ^ 0x5eedL);
+                    listener.message("sample grid " + file);
                 }
             }
+            boolean early = model.getGlobalStep() < opts.steps();
+            if (early) {
+                flush(metrics, pending);
+                model.save(last, opts.seed(), Map.of(Checkpoints.DATA_POSITION, loader.position().toString()));
+                lastCkpt = last;
+                listener.message("stopped at step " + model.getGlobalStep() + "; checkpoint " + last);
+            }
+            return new Result(model.getGlobalStep(), lastLoss, lastCkpt, early, loader.waitNanos() / 1e9,
+                    loader.skippedFiles());
         } finally {
             flush(metrics, pending);
         }
-        boolean early = engine.getGlobalStep() < opts.steps();
-        if (early) {
-            Checkpoints.save(last, engine, opts.seed());
-            lastCkpt = last;
-            listener.message("stopped at step " + engine.getGlobalStep() + "; checkpoint " + last);
+    }
+
+    /** The loader position to start at: the given one, else derived from the global step. */
+    private Position startPosition(Listener listener) {
+        if (startPosition != null) {
+            return startPosition;
         }
-        return new Result(engine.getGlobalStep(), lastLoss, lastCkpt, early);
+        long step = model.getGlobalStep();
+        if (step == 0) {
+            return new Position(0, 0);
+        }
+        long size = data.size();
+        int bs = loaderOptions.batchSize();
+        if (size < bs) {
+            throw new IllegalStateException("resuming at step " + step + " needs the data position the checkpoint"
+                    + " records (" + Checkpoints.DATA_POSITION + "): " + data.description() + " has no known size");
+        }
+        long per = size / bs;
+        long batches = step * opts.accumulateGradBatches();
+        Position p = new Position(batches / per, (batches % per) * bs);
+        listener.message("the checkpoint records no data position: continuing at " + p + " (epoch:index) derived from"
+                + " step " + step);
+        return p;
+    }
+
+    /** The shape of the batch's images, checked against the model's input key and first stage. */
+    private ai.djl.ndarray.types.Shape checkedShape(Batch batch) {
+        if (!batch.keys().contains(model.inputKey()) || batch.isText(model.inputKey())) {
+            throw new IllegalArgumentException(data.description() + " gives the keys " + batch.keys() + ", but the model"
+                    + " reads its images from '" + model.inputKey() + "' (input_key / first_stage_key)");
+        }
+        ai.djl.ndarray.types.Shape s = batch.shape(model.inputKey());
+        int f = model.downsamplingFactor();
+        long h = s.get(s.dimension() - 2);
+        long w = s.get(s.dimension() - 1);
+        if (h % f != 0 || w % f != 0) {
+            throw new IllegalArgumentException(data.description() + " gives " + h + "x" + w + " images, not a multiple"
+                    + " of the first stage's downsampling factor " + f + " (set data.params.size to a multiple of " + f
+                    + ")");
+        }
+        return s;
+    }
+
+    /** The batch's arrays in {@code m} and its captions as lists of strings. */
+    private static Map<String, Object> values(Batch batch, NDManager m) {
+        Map<String, Object> out = new LinkedHashMap<>(batch.toArrays(m));
+        for (String key : batch.keys()) {
+            if (batch.isText(key)) {
+                out.put(key, batch.texts(key));
+            }
+        }
+        return out;
+    }
+
+    /** The sample grid: its conditioning, chosen once from the model's keys and the data. */
+    private final class Grid {
+        private final int imageSize;
+        private boolean built;
+        private List<Integer> classes;
+        private Batch dataBatch;
+        private List<String> fromData;
+        private int count;
+        private int perRow;
+
+        Grid(ai.djl.ndarray.types.Shape imageShape) {
+            this.imageSize = (int) imageShape.get(imageShape.dimension() - 1);
+        }
+
+        void write(Path file, long seed) {
+            try (NDScope ignored = new NDScope()) {
+                if (!built) {
+                    build();
+                }
+                Map<String, Object> conditioning = new LinkedHashMap<>();
+                if (classes != null) {
+                    conditioning.put("cls", classes);
+                }
+                if (!fromData.isEmpty()) {
+                    Map<String, Object> v = values(dataBatch, model.getManager());
+                    for (String key : fromData) {
+                        conditioning.put(key, v.get(key));
+                    }
+                }
+                NDArray images = model.sample(conditioning, count, imageSize, seed);
+                ImageGrid.writePng(images, perRow, file);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("cannot write sample grid " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        private void build() {
+            List<String> keys = model.conditioningKeys();
+            if (keys.contains("cls")) {
+                classes = opts.sampleClasses();
+                if (classes == null && model.numClasses() > 0) {
+                    classes = new ArrayList<>();
+                    for (int c = 0; c < Math.min(10, model.numClasses()); c++) {
+                        classes.add(c);
+                    }
+                }
+            }
+            count = classes != null ? classes.size() : 16;
+            perRow = classes != null ? Math.min(10, count) : 4;
+            fromData = keys.stream().filter(key -> !(classes != null && key.equals("cls"))).toList();
+            if (!fromData.isEmpty()) {
+                try (Loader first = new Loader(data, new Loader.Options(count, 0, 1, false, true), opts.seed())) {
+                    dataBatch = first.next();
+                }
+                for (String key : fromData) {
+                    if (!dataBatch.keys().contains(key)) {
+                        throw new IllegalStateException("the conditioning reads '" + key + "', but " + data.description()
+                                + " gives only " + dataBatch.keys());
+                    }
+                }
+            }
+            built = true;
+        }
     }
 
     private static void flush(Path metrics, StringBuilder pending) {
@@ -286,7 +532,7 @@ public final class Trainer {
      * {@code step}: a run resumed from the checkpoint of step {@code step} rewrites the later rows.
      */
     static void truncateMetrics(Path metrics, long step) throws IOException {
-        String header = "step,loss,lr";
+        String header = "step,loss,lr,data_wait_s";
         if (!Files.exists(metrics)) {
             Files.writeString(metrics, header + "\n", StandardCharsets.UTF_8);
             return;
@@ -318,66 +564,5 @@ public final class Trainer {
             Files.write(tmp, kept, StandardCharsets.UTF_8);
             Files.move(tmp, metrics, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-    }
-
-    /**
-     * Samples one image per class (or 16 unconditional images) with the engine's sampler, in the EMA
-     * scope, unconditional guidance on every conditioner key, and writes a PNG grid (10 per row for
-     * classes, else 4; see {@link ImageGrid#writePng(NDArray, int, Path)}). The arrays are closed
-     * before returning.
-     *
-     * @param file the PNG to write (its directory is created)
-     * @param classes one image per class label, or null for 16 unconditional images
-     * @param seed the sampling noise seed
-     * @throws IllegalStateException when sampling or writing fails (wrapping the cause)
-     */
-    public void writeSampleGrid(Path file, List<Integer> classes, long seed) {
-        try (NDScope ignored = new NDScope()) {
-            NDArray images = sampleImages(engine, classes, 16, seed, true, null);
-            ImageGrid.writePng(images, classes == null ? 4 : Math.min(10, classes.size()), file);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot write sample grid " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Samples images of the given classes from a class-conditional MNIST-style engine (or {@code n}
-     * unconditional ones when {@code classes} is null), decoded to [-1, 1].
-     *
-     * <p>The returned array and the intermediate latent are attached to the engine's manager (and to
-     * the innermost open {@link NDScope}, if any): call this inside an {@code NDScope} or close the
-     * result.
-     *
-     * @param engine the engine; sampled with its configured sampler and guider
-     * @param classes class labels (one image each, key {@code cls}), or null for unconditional samples
-     * @param n number of unconditional samples (ignored when {@code classes} is given)
-     * @param seed the seed of the sampling noise
-     * @param useEma sample with the EMA weights (when the engine keeps an EMA)
-     * @param progress receives {@code {step, total}} after each sampler step, or null
-     * @return the decoded images [B, C, H, W] (the first stage's decoding of 1 x 28 x 28 latents),
-     *     nominally in [-1, 1] (not clamped)
-     * @throws IllegalArgumentException when classes are given but the conditioner has no {@code cls}
-     *     input
-     * @throws Exception when sampling fails or the EMA scope cannot be restored
-     */
-    public static NDArray sampleImages(DiffusionEngine engine, List<Integer> classes, int n, long seed, boolean useEma,
-            Consumer<int[]> progress) throws Exception {
-        List<String> keys = engine.getConditioner().getEmbedders().stream().map(AbstractEmbModel::getInputKey).toList();
-        int count = classes == null ? n : classes.size();
-        Map<String, Object> values = new LinkedHashMap<>();
-        if (classes != null) {
-            if (!keys.contains("cls")) {
-                throw new IllegalArgumentException("classes were requested but the conditioner has no 'cls' input (keys: "
-                        + keys + ")");
-            }
-            values.put("cls", classes);
-        }
-        SampleOptions options = SampleOptions.defaults().withSeed(seed).withEma(useEma && engine.getModelEma() != null)
-                .withImageSize(MnistDataset.SIDE)
-                .withProgress(progress == null ? null : (step, total, sigma, denoised) -> {
-                    progress.accept(new int[] {step, total});
-                    return true;
-                });
-        return engine.sample(values, count, options);
     }
 }

@@ -47,10 +47,10 @@ class CheckpointsTest {
     }
 
     static Trainer.Result run(DiffusionEngine e, long steps, Path out, long ckptEvery) {
-        return new Trainer(e, data, new Trainer.Options(steps, 8, out, ckptEvery, 1000, 11L, List.of(0, 1)))
+        return new Trainer(e, TrainingTest.mnist(), TrainingTest.LOADER, Trainer.Options.of(steps, out, ckptEvery, 1000, 11L, List.of(0, 1)))
                 .run(new Trainer.Listener() {
                     @Override
-                    public void onStep(long step, DiffusionEngine.StepResult r) {}
+                    public void onStep(long step, Trainer.StepInfo r) {}
                 });
     }
 

@@ -265,8 +265,9 @@ class EngineStepCorrectnessTest {
         try (NDManager m = NDManager.newBaseManager()) {
             DiffusionEngine e = TrainingTest.engine(m, withDropout(TrainingTest.TINY));
             e.train();
-            NDArray a = Trainer.sampleImages(e, List.of(0, 1), 2, 5, true, null);
-            NDArray b = Trainer.sampleImages(e, List.of(0, 1), 2, 5, true, null);
+            EngineTraining t = new EngineTraining(e);
+            NDArray a = t.sample(Map.of("cls", List.of(0, 1)), 2, 28, 5);
+            NDArray b = t.sample(Map.of("cls", List.of(0, 1)), 2, 28, 5);
             assertTrue(a.contentEquals(b), "sampling is deterministic (no dropout draws)");
             assertTrue(e.getModel().isTraining(), "training mode restored after sampling");
         }

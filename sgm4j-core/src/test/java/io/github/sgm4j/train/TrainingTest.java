@@ -67,6 +67,16 @@ class TrainingTest {
 
     static MnistDataset data;
 
+    /** The loader of the tests' runs: batch 8, decoded on the caller's thread. */
+    static final io.github.sgm4j.train.data.Loader.Options LOADER =
+            new io.github.sgm4j.train.data.Loader.Options(8, 0, 1, true, false);
+
+    /** The MNIST training digits as a {@link io.github.sgm4j.train.data.Dataset} (28x28, like sgm's MNISTLoader). */
+    static io.github.sgm4j.train.data.MnistData mnist() {
+        return new io.github.sgm4j.train.data.MnistData(
+                new io.github.sgm4j.train.data.MnistData.Params(Path.of("data/mnist"), true, 28, true));
+    }
+
     @TempDir
     Path dir;
 
@@ -89,10 +99,10 @@ class TrainingTest {
 
     static List<Double> train(DiffusionEngine e, long until, Path out, long imageEvery) {
         List<Double> losses = new ArrayList<>();
-        Trainer t = new Trainer(e, data, new Trainer.Options(until, 8, out, 1000, imageEvery, 11L, List.of(0, 1)));
+        Trainer t = new Trainer(e, mnist(), LOADER, Trainer.Options.of(until, out, 1000, imageEvery, 11L, List.of(0, 1)));
         t.run(new Trainer.Listener() {
             @Override
-            public void onStep(long step, DiffusionEngine.StepResult r) {
+            public void onStep(long step, Trainer.StepInfo r) {
                 losses.add(r.loss());
             }
         });

@@ -137,7 +137,7 @@ public class StandardDiffusionLoss {
      *     (extra network inputs are not supported by {@link DiffusionNetwork})
      */
     public NDArray forward(DiffusionNetwork network, Denoiser denoiser, Map<String, NDArray> cond, NDArray input,
-            Map<String, NDArray> batch, NoiseSource noise) {
+            Map<String, ?> batch, NoiseSource noise) {
         try (Result r = forwardDetailed(network, denoiser, cond, input, batch, noise)) {
             return io.github.sgm4j.nn.F.alias(r.loss());
         }
@@ -155,7 +155,7 @@ public class StandardDiffusionLoss {
      * @return the loss and its intermediates, new arrays; close the result
      */
     public Result forwardDetailed(DiffusionNetwork network, Denoiser denoiser, Map<String, NDArray> cond,
-            NDArray input, Map<String, NDArray> batch, NoiseSource noise) {
+            NDArray input, Map<String, ?> batch, NoiseSource noise) {
         if (batch != null) {
             List<String> extra = new ArrayList<>();
             for (String k : batch2modelKeys) {
