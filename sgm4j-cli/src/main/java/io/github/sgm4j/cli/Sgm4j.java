@@ -19,7 +19,8 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         version = "sgm4j 0.1.0",
         description = "Stability AI generative-models (sgm) and latent-diffusion (ldm) on the JVM.",
-        subcommands = {TrainCommand.class, SampleCommand.class, ReconstructCommand.class, InspectCommand.class,
+        subcommands = {TrainCommand.class, SampleCommand.class, ReconstructCommand.class, EncodeDatasetCommand.class,
+                InspectCommand.class,
             BenchCommand.class, Txt2ImgCommand.class, Img2ImgCommand.class})
 public final class Sgm4j implements Runnable {
 

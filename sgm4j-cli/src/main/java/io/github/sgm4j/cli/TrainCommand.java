@@ -118,7 +118,7 @@ final class TrainCommand implements Callable<Integer> {
         if (AutoencoderTrainers.isAutoencoder(EngineLoader.modelNode(root))) {
             return AutoencoderCommand.train(this, root);
         }
-        Datasets.Spec dataSpec = dataSpec(root);
+        Datasets.Spec dataSpec = dataSpec(spec, config, root, batchSize, data);
         Loader.Options lo = dataSpec.options();
         if (batchSize != null) {
             lo = new Loader.Options(batchSize, lo.numWorkers(), lo.prefetch(), lo.shuffle(), lo.skipBadFiles());
@@ -221,12 +221,12 @@ final class TrainCommand implements Callable<Integer> {
 
     /**
      * The dataset of the config's {@code data} section ({@link Datasets#fromConfig}); a section without
-     * {@code target} (or none) is sgm's MNIST loader over {@code --data} with its {@code batch_size}
+     * {@code target} (or none) is sgm's MNIST loader over {@code mnistDir} with its {@code batch_size}
      * (64 when absent).
      */
-    Datasets.Spec dataSpec(ConfigNode root) {
+    static Datasets.Spec dataSpec(CommandSpec spec, Path config, ConfigNode root, Integer batchSize, Path mnistDir) {
         if (root.isNode("data") && root.getNode("data").has("target")) {
-            return Datasets.fromConfig(root.getNode("data"), data);
+            return Datasets.fromConfig(root.getNode("data"), mnistDir);
         }
         int bs = batchSize != null ? batchSize : dataBatchSize(root, 64);
         if (bs < 1) {
@@ -234,7 +234,7 @@ final class TrainCommand implements Callable<Integer> {
                     + " (or pass --batch-size)");
         }
         String yaml = "target: " + Datasets.SGM_MNIST + "\nparams: {batch_size: " + bs + "}\n";
-        return Datasets.fromConfig(ConfigNode.parse(yaml, config + " (data: sgm MNIST loader)"), data);
+        return Datasets.fromConfig(ConfigNode.parse(yaml, config + " (data: sgm MNIST loader)"), mnistDir);
     }
 
     static boolean hasMaxSteps(ConfigNode root) {

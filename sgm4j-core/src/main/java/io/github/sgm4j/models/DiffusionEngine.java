@@ -1,6 +1,8 @@
 package io.github.sgm4j.models;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
@@ -100,6 +102,11 @@ import org.slf4j.LoggerFactory;
 public class DiffusionEngine extends Module {
 
     private static final Logger LOG = LoggerFactory.getLogger(DiffusionEngine.class);
+
+    /** Batch key of cached posterior means ({@code sgm4j encode-dataset}), used instead of {@code input_key}. */
+    public static final String LATENT_MEAN = "latent_mean";
+    /** Batch key of cached posterior standard deviations, beside {@link #LATENT_MEAN}. */
+    public static final String LATENT_STD = "latent_std";
 
     /** sgm's default network wrapper. */
     public static final String DEFAULT_WRAPPER = "sgm.modules.diffusionmodules.wrappers.OpenAIWrapper";
@@ -394,6 +401,49 @@ public class DiffusionEngine extends Module {
     // ------------------------------------------------------------------ first stage
 
     /**
+     * What {@link #encode} computes from cached posterior moments: {@code scale_factor * (mean + std *
+     * randn)}, one draw per chunk of {@code en_and_decode_n_samples_a_time} as the first stage's
+     * posterior sample makes it, so a batch of cached latents gives the latents that encoding its
+     * images would give with the same noise (up to the encoder's rounding in another batch layout).
+     *
+     * @param mean posterior means {@code [B, C, h, w]} ({@link #LATENT_MEAN})
+     * @param std posterior standard deviations, the same shape ({@link #LATENT_STD})
+     * @param noise the source of the draws
+     * @return the scaled latents, a new array in the manager of {@code mean}; the caller closes it
+     * @throws IllegalArgumentException when the shapes differ
+     */
+    public NDArray sampleCachedLatents(NDArray mean, NDArray std, NoiseSource noise) {
+        if (!mean.getShape().equals(std.getShape())) {
+            throw new IllegalArgumentException("cached latents: '" + LATENT_MEAN + "' " + mean.getShape() + " and '"
+                    + LATENT_STD + "' " + std.getShape() + " differ");
+        }
+        boolean prev = F.setGradEnabled(false);
+        try {
+            NDArray both = NDArrays.concat(new NDList(mean, std), 1);
+            long c = mean.getShape().get(1);
+            NDArray z;
+            try (both) {
+                z = chunked(both, part -> {
+                    try (NDArray mu = part.get(":, 0:" + c); NDArray sd = part.get(":, " + c + ":");
+                            NDArray eps = noise.randn(part.getManager(), mu.getShape());
+                            NDArray epsOnDevice = eps.toDevice(mu.getDevice(), false);
+                            NDArray scaled = sd.mul(epsOnDevice)) {
+                        return mu.add(scaled);
+                    }
+                });
+            }
+            if (params.scaleFactor() == 1.0) {
+                return z;
+            }
+            try (z) {
+                return F.mul(z, params.scaleFactor());
+            }
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    /**
      * {@code encode_first_stage(x)}: {@code scale_factor * first_stage.encode(x)}, in chunks of
      * {@code en_and_decode_n_samples_a_time}, without autograd.
      *
@@ -631,9 +681,12 @@ public class DiffusionEngine extends Module {
         if (lossFn == null) {
             throw new IllegalStateException("this DiffusionEngine has no loss_fn_config: it cannot be trained");
         }
-        if (!(batch.get(params.inputKey()) instanceof NDArray input)) {
-            throw new IllegalArgumentException("training batch has no '" + params.inputKey() + "' (input_key) array; keys: "
-                    + batch.keySet());
+        NDArray input = batch.get(params.inputKey()) instanceof NDArray a ? a : null;
+        NDArray cachedMean = batch.get(LATENT_MEAN) instanceof NDArray a ? a : null;
+        NDArray cachedStd = batch.get(LATENT_STD) instanceof NDArray a ? a : null;
+        if (input == null && (cachedMean == null || cachedStd == null)) {
+            throw new IllegalArgumentException("training batch has no '" + params.inputKey() + "' (input_key) array and no"
+                    + " cached latents ('" + LATENT_MEAN + "' and '" + LATENT_STD + "'); keys: " + batch.keySet());
         }
         configureOptimizers();
         Map<Module, Boolean> modes = trainingModes();
@@ -644,7 +697,7 @@ public class DiffusionEngine extends Module {
         // the step's noise for modules drawing in training mode (dropout); the collector turns grad
         // mode on for the forward/backward on any thread
         try (NoiseScope ignored = NoiseScope.open(noise)) {
-            NDArray x = encode(input, noise);
+            NDArray x = input != null ? encode(input, noise) : sampleCachedLatents(cachedMean, cachedStd, noise);
             NDArray[] losses = TrainingStep.forwardBackward(globalStep, () -> {
                 Map<String, NDArray> cond = conditioner.forward(batch, noise);
                 NDArray loss = lossFn.forward(network, denoiser, cond, x, batch, noise);

@@ -25,7 +25,9 @@ import java.util.Set;
  *       bicubic}, default pad);
  *   <li>{@value #SGM_MNIST}: sgm's own MNIST target, read from the caller's MNIST directory; its
  *       params {@code batch_size}, {@code num_workers} (0), {@code prefetch_factor} (2), {@code
- *       shuffle} (true).
+ *       shuffle} (true);
+ *   <li>{@value #CACHED_LATENTS}: {@link CachedLatents}; params {@code root} (the directory {@code
+ *       sgm4j encode-dataset} wrote).
  * </ul>
  *
  * Every sgm4j target also takes the loader params {@code batch_size} (required), {@code
@@ -44,8 +46,10 @@ public final class Datasets {
     public static final String MNIST = "sgm4j.data.Mnist";
     /** sgm's MNIST data module, loaded through the IDX reader. */
     public static final String SGM_MNIST = "sgm.data.mnist.MNISTLoader";
+    /** sgm4j's cached first-stage latents ({@code sgm4j encode-dataset}). */
+    public static final String CACHED_LATENTS = "sgm4j.data.CachedLatents";
     /** Every known target. */
-    public static final List<String> TARGETS = List.of(IMAGE_FOLDER, TAR_SHARDS, MNIST, SGM_MNIST);
+    public static final List<String> TARGETS = List.of(IMAGE_FOLDER, TAR_SHARDS, MNIST, SGM_MNIST, CACHED_LATENTS);
 
     private Datasets() {}
 
@@ -133,6 +137,7 @@ public final class Datasets {
                 yield new Spec(new MnistData(new MnistData.Params(root, true, MnistDataset.SIDE, true)),
                         new Loader.Options(bs, workers, prefetch, shuffle, false));
             }
+            case CACHED_LATENTS -> new Spec(new CachedLatents(path(p, "root")), loaderOptions(p, 0));
             default -> throw new ConfigException(data.pathOf("target"), "unknown data target '" + target
                     + "'; known targets: " + String.join(", ", TARGETS));
         };

@@ -186,6 +186,20 @@ public final class MnistDataset {
      * @return a new permutation of [0, {@link #size()})
      */
     public int[] permutation(long seed, long epoch) {
+        return permutation(count, seed, epoch);
+    }
+
+    /**
+     * A permutation of {@code [0, n)} for {@code (seed, epoch)}, as {@link #permutation(long, long)}
+     * makes it for the digits (other in-memory data sets shuffle the same way).
+     *
+     * @param n the number of items
+     * @param seed the run seed
+     * @param epoch the 0-based epoch
+     * @return a new permutation of [0, n)
+     */
+    public static int[] permutation(int n, long seed, long epoch) {
+        int count = n;
         int[] idx = new int[count];
         for (int i = 0; i < count; i++) {
             idx[i] = i;
