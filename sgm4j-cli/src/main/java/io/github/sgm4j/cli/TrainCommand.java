@@ -9,6 +9,7 @@ import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.Trainer;
 import io.github.sgm4j.train.EngineTraining;
 import io.github.sgm4j.train.TrainableModel;
+import io.github.sgm4j.train.data.CachedLatents;
 import io.github.sgm4j.train.data.Dataset;
 import io.github.sgm4j.train.data.Datasets;
 import io.github.sgm4j.train.data.Loader;
@@ -54,6 +55,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--reset-optimizer", description = "with --resume: start the optimizer from scratch (allows a"
             + " missing .trainer.safetensors)")
     boolean resetOptimizer;
+
+    @Option(names = "--latents", description = "train from the cached latents `encode-dataset` wrote into this directory"
+            + " instead of the config's data (same batch size; the first stage is not run per step)")
+    Path latents;
 
     @Spec
     CommandSpec spec;
@@ -118,7 +123,15 @@ final class TrainCommand implements Callable<Integer> {
         if (AutoencoderTrainers.isAutoencoder(EngineLoader.modelNode(root))) {
             return AutoencoderCommand.train(this, root);
         }
-        Datasets.Spec dataSpec = dataSpec(spec, config, root, batchSize, data);
+        Datasets.Spec dataSpec;
+        if (latents != null) {
+            Validate.directory(spec, "--latents", latents);
+            Loader.Options cfg = dataSpec(spec, config, root, batchSize, data).options();
+            dataSpec = new Datasets.Spec(new CachedLatents(latents), new Loader.Options(cfg.batchSize(), 0, cfg.prefetch(),
+                    cfg.shuffle(), false));
+        } else {
+            dataSpec = dataSpec(spec, config, root, batchSize, data);
+        }
         Loader.Options lo = dataSpec.options();
         if (batchSize != null) {
             lo = new Loader.Options(batchSize, lo.numWorkers(), lo.prefetch(), lo.shuffle(), lo.skipBadFiles());
