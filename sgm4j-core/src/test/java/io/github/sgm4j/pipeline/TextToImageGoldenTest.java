@@ -1,0 +1,261 @@
+package io.github.sgm4j.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.sgm4j.engine.Tensors;
+import io.github.sgm4j.io.SafeTensors;
+import io.github.sgm4j.models.EngineLoader;
+import io.github.sgm4j.modules.encoders.GeneralConditioner;
+import io.github.sgm4j.modules.encoders.text.TextTokenizer;
+import io.github.sgm4j.modules.encoders.text.Tokenizers;
+import io.github.sgm4j.nn.F;
+import io.github.sgm4j.noise.NoiseSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Prompt to image against the reference (issue 14): {@code golden-extra/txt2img}, made by {@code
+ * gen_txt2img.py} running sgm's {@code api.py} / {@code helpers.do_sample} (SDXL-structured tiny
+ * config, EulerEDM, VanillaCFG, {@code force_uc_zero_embeddings=["txt"]}) and ldm's {@code
+ * txt2img.py} loop (v1-inference-structured tiny config, DDIM, eta 0) on hashed random weights. The
+ * checkpoint is rebuilt here from the case's recipe, written as one safetensors file and loaded by
+ * {@link SamplingPipeline#fromConfig(io.github.sgm4j.config.ConfigNode, Path, NDManager)} strictly;
+ * the run is seeded with the reference's {@code torch.manual_seed} value. Compared over the full
+ * tensors: the token ids (exact), the seeded initial noise (exact), c / uc, the final latents and the
+ * images.
+ */
+class TextToImageGoldenTest {
+
+    /**
+     * Conditioning: two-layer width-16 text towers (torch 1.13 vs libtorch 2.7.1 kernels) and the
+     * size embeddings (sin/cos of values up to 32 * 10^0); outputs of order 1.
+     */
+    static final double COND_RTOL = 1e-5;
+
+    /** Absolute part of the conditioning bound (see {@link #COND_RTOL}). */
+    static final double COND_ATOL = 1e-5;
+
+    /**
+     * Final latents: three (sgm) or four (ldm) guided steps through a random UNet; the rounding of
+     * the first evaluations is amplified by the guidance scale and the step sizes (latents of std 15
+     * on the sgm case). Bound relative to the latents' largest magnitude.
+     */
+    static final double LATENT_RTOL = 1e-4;
+
+    /** Absolute part of the latent bound, as a fraction of the largest |latent| (see {@link #LATENT_RTOL}). */
+    static final double LATENT_ATOL_FRACTION = 1e-5;
+
+    /** Images in [0, 1] after the random decoder: absolute bound. */
+    static final double IMAGE_ATOL = 1e-4;
+
+    static final Path DIR = Path.of("src/test/resources/golden-extra/txt2img");
+
+    static NDManager m;
+    static JsonObject meta;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void load() throws IOException {
+        m = NDManager.newBaseManager();
+        meta = JsonParser.parseString(Files.readString(DIR.resolve("cases.json"))).getAsJsonObject();
+    }
+
+    @AfterAll
+    static void close() {
+        m.close();
+    }
+
+    /** The generator's hashed_values: (u - 2047.5) / 2048 of a 12-bit integer hash of (seed, index). */
+    static float[] hashedWeights(long seed, int n, double scale, double offset) {
+        final long mask = 0xFFFFFFFFL;
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            long x = ((long) i * 0x9E3779B1L + seed * 0x85EBCA77L) & mask;
+            x ^= x >>> 15;
+            x = (x * 0x2C1B3C6DL) & mask;
+            x ^= x >>> 12;
+            x = (x * 0x297A2D39L) & mask;
+            x ^= x >>> 15;
+            long u = x >>> 20;
+            out[i] = (float) ((u - 2047.5) / 2048.0 * scale + offset);
+        }
+        return out;
+    }
+
+    /** The case's checkpoint: every recipe entry rebuilt, plus the stored buffers, as one safetensors file. */
+    Path checkpoint(String name, JsonObject c, NDManager mm) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(SafeTensors.readAll(DIR.resolve(name).resolve("buffers.safetensors"), mm));
+        for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("weights").entrySet()) {
+            JsonArray r = e.getValue().getAsJsonArray();
+            JsonArray dims = r.get(0).getAsJsonArray();
+            long[] shape = new long[dims.size()];
+            long numel = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = dims.get(i).getAsLong();
+                numel *= shape[i];
+            }
+            assertEquals(r.get(1).getAsLong(), e.getKey().hashCode() & 0x7FFFFFFFL, "seed of " + e.getKey());
+            sd.put(e.getKey(), Tensors.create(mm, hashedWeights(r.get(1).getAsLong(), (int) numel, r.get(2).getAsDouble(),
+                    r.get(3).getAsDouble()), new Shape(shape)));
+        }
+        Path file = tmp.resolve(name + ".safetensors");
+        SafeTensors.write(file, sd, Map.of());
+        return file;
+    }
+
+    static GenerationOptions options(JsonObject c) {
+        return GenerationOptions.defaults().withSteps(c.get("steps").getAsInt())
+                .withGuidanceScale(c.get("scale").getAsDouble()).withSampler(c.get("sampler").getAsString())
+                .withSize(c.get("width").getAsInt(), c.get("height").getAsInt()).withSeed(c.get("seed").getAsLong())
+                .withN(c.get("n").getAsInt()).withEta(c.has("eta") ? c.get("eta").getAsDouble() : 0.0);
+    }
+
+    static void checkTokens(TextTokenizer tok, String text, int n, NDArray expected, String what) {
+        int[][] rows = tok.encode(Collections.nCopies(n, text));
+        long[] flat = expected.toLongArray();
+        int l = (int) expected.getShape().get(1);
+        for (int i = 0; i < n; i++) {
+            long[] row = new long[rows[i].length];
+            for (int j = 0; j < row.length; j++) {
+                row[j] = rows[i][j];
+            }
+            long[] exp = new long[l];
+            System.arraycopy(flat, i * l, exp, 0, l);
+            assertArrayEquals(exp, row, what + " row " + i);
+        }
+    }
+
+    /** Worst |a - e| over the full tensor, checked against atol + rtol * |e|; returns the worst error. */
+    static double check(String what, NDArray actual, NDArray expected, double rtol, double atol) {
+        assertEquals(expected.getShape(), actual.getShape(), what + " shape");
+        float[] a = actual.toType(DataType.FLOAT32, false).toFloatArray();
+        float[] e = expected.toType(DataType.FLOAT32, false).toFloatArray();
+        double worst = 0;
+        int worstAt = -1;
+        double worstExcess = Double.NEGATIVE_INFINITY;
+        int failAt = -1;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs((double) a[i] - e[i]);
+            assertTrue(Double.isFinite(a[i]), what + ": non-finite at " + i);
+            if (d > worst) {
+                worst = d;
+                worstAt = i;
+            }
+            double excess = d - (atol + rtol * Math.abs(e[i]));
+            if (excess > worstExcess) {
+                worstExcess = excess;
+                failAt = i;
+            }
+        }
+        System.out.printf(Locale.ROOT, "txt2img golden %-22s max|err| %.3e at %d (atol %.1e, rtol %.1e)%n", what, worst,
+                worstAt, atol, rtol);
+        int f = failAt;
+        assertTrue(worstExcess <= 0, () -> String.format(Locale.ROOT, "%s: |%s - %s| = %.3e exceeds %.1e + %.1e * |e| at flat"
+                + " index %d", what, a[f], e[f], Math.abs((double) a[f] - e[f]), atol, rtol, f));
+        return worst;
+    }
+
+    static double maxAbs(NDArray x) {
+        double mx = 0;
+        for (float v : x.toType(DataType.FLOAT32, false).toFloatArray()) {
+            mx = Math.max(mx, Math.abs(v));
+        }
+        return mx;
+    }
+
+    /** The pipeline's images in [-1, 1] as the reference's clamp((x + 1) / 2, 0, 1). */
+    static NDArray unit(NDArray images) {
+        return F.div(F.add(images, 1.0), 2.0);
+    }
+
+    @Test
+    void sgmTextToImageMatchesTheApi() {
+        JsonObject c = meta.getAsJsonObject("sgm");
+        try (NDManager mm = m.newSubManager()) {
+            Map<String, NDArray> io = SafeTensors.readAll(DIR.resolve("sgm/io.safetensors"), mm);
+            String prompt = c.get("prompt").getAsString();
+            String negative = c.get("negative_prompt").getAsString();
+            int n = c.get("n").getAsInt();
+            checkTokens(Tokenizers.hfClip(), prompt, n, io.get("tokens.clip.c"), "HF CLIP tokens of the prompt");
+            checkTokens(Tokenizers.openClip(), prompt, n, io.get("tokens.openclip.c"), "open_clip tokens of the prompt");
+            checkTokens(Tokenizers.hfClip(), negative, n, io.get("tokens.clip.uc"), "HF CLIP tokens of the negative");
+            checkTokens(Tokenizers.openClip(), negative, n, io.get("tokens.openclip.uc"), "open_clip tokens of the negative");
+
+            SamplingPipeline p = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(c.get("config").getAsString())),
+                    checkpoint("sgm", c, mm), mm);
+            assertEquals(ModelFamily.SDXL_BASE, p.family());
+            GenerationOptions o = options(c).withManager(mm);
+
+            NDArray noise = io.get("noise.0");
+            NDArray seeded = NoiseSource.seeded(o.seed()).randn(mm, noise.getShape());
+            check("noise (seeded)", seeded, noise, 0, 0);
+
+            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
+            for (String side : List.of("c", "uc")) {
+                Map<String, NDArray> got = side.equals("c") ? cu.c() : cu.uc();
+                for (String key : List.of("crossattn", "vector")) {
+                    check("sgm " + side + "." + key, got.get(key), io.get(side + "." + key), COND_RTOL, COND_ATOL);
+                }
+                assertEquals(2, got.size(), side + " keys " + got.keySet());
+            }
+
+            SamplingPipeline.Generation g = p.txt2imgWithLatents(prompt, negative, o);
+            NDArray z = io.get("output.latents");
+            check("sgm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
+            check("sgm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
+        }
+    }
+
+    @Test
+    void ldmTextToImageMatchesTxt2imgPy() {
+        JsonObject c = meta.getAsJsonObject("ldm");
+        try (NDManager mm = m.newSubManager()) {
+            Map<String, NDArray> io = SafeTensors.readAll(DIR.resolve("ldm/io.safetensors"), mm);
+            String prompt = c.get("prompt").getAsString();
+            int n = c.get("n").getAsInt();
+            checkTokens(Tokenizers.hfClip(), prompt, n, io.get("tokens.clip.c"), "HF CLIP tokens of the prompt");
+            checkTokens(Tokenizers.hfClip(), "", n, io.get("tokens.clip.uc"), "HF CLIP tokens of \"\"");
+
+            SamplingPipeline p = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(c.get("config").getAsString())),
+                    checkpoint("ldm", c, mm), mm);
+            assertEquals(ModelFamily.SD1, p.family());
+            GenerationOptions o = options(c).withManager(mm);
+
+            NDArray noise = io.get("noise.0");
+            NDArray seeded = NoiseSource.seeded(o.seed()).randn(mm, noise.getShape());
+            check("noise (seeded x_T)", seeded, noise, 0, 0);
+
+            check("ldm c", p.ldm().getLearnedConditioning(Collections.nCopies(n, prompt)), io.get("c.crossattn"),
+                    COND_RTOL, COND_ATOL);
+            check("ldm uc", p.ldm().getLearnedConditioning(Collections.nCopies(n, "")), io.get("uc.crossattn"),
+                    COND_RTOL, COND_ATOL);
+
+            SamplingPipeline.Generation g = p.txt2imgWithLatents(prompt, "", o);
+            NDArray z = io.get("output.latents");
+            check("ldm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
+            check("ldm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
+        }
+    }
+}

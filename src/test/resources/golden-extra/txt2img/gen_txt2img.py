@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""Golden text-to-image runs of the reference at tiny widths, for TextToImageGoldenTest.
+
+Two cases, each a full prompt -> image run of the ORIGINAL reference code on random weights:
+
+* ``sgm``: generative-models 0ad7de9. The model is built by ``sgm.util.instantiate_from_config`` from
+  ``tiny_sd_xl_base.yaml`` (sd_xl_base.yaml's structure: GeneralConditioner with FrozenCLIPEmbedder,
+  FrozenOpenCLIPEmbedder2 and three ConcatTimestepEmbedderND, UNet with context and adm, AutoencoderKL).
+  The run is ``sgm/inference/api.py``'s ``SamplingPipeline.text_to_image`` for a non-legacy (SDXL)
+  spec: the sampler from the API's own ``get_sampler_config(SamplingParams(...))`` (EulerEDMSampler,
+  LegacyDDPMDiscretization, VanillaCFG), ``value_dict = asdict(params)`` plus prompt / negative prompt /
+  target size, then the API's ``helpers.do_sample`` with ``force_uc_zero_embeddings=["txt"]`` and
+  ``return_latents=True``; ``torch.manual_seed(SEED)`` right before. Two changes to run on a CPU:
+  ``device="cpu"`` (the API passes none, so "cuda"; do_sample's own ``get_batch`` call and the sampler's ``device`` get it too) and ``helpers.autocast`` replaced by a no-op
+  context (``autocast("cpu")`` would switch to bfloat16; the API's is a CUDA autocast, inactive for
+  fp32 CPU tensors in effect). One fix of the API itself: at 0ad7de9 ``get_guider_config`` passes
+  ``dyn_thresh_config`` (naming ``sampling_utils.NoDynamicThresholding``, which no longer exists) to a
+  ``VanillaCFG`` whose constructor takes only ``scale`` (TypeError); the driver drops that key, so the
+  guider is ``VanillaCFG(scale)``. The conditioner's c / uc come from the same
+  ``get_unconditional_conditioning`` call (recorded by wrapping it).
+* ``ldm``: CompVis/stable-diffusion 21f890f (``ldm`` package + ``scripts/txt2img.py``). The model from
+  ``tiny_v1_inference.yaml`` (v1-inference.yaml's structure) by ``ldm.util.instantiate_from_config``;
+  the run is txt2img.py's loop body: ``seed_everything(SEED)`` (torch.manual_seed here), ``uc =
+  get_learned_conditioning(n * [""])`` (scale != 1), ``c = get_learned_conditioning(prompts)``,
+  ``DDIMSampler.sample(S, conditioning=c, batch_size=n, shape, unconditional_guidance_scale,
+  unconditional_conditioning=uc, eta=0, x_T=None)`` (x_T drawn inside, recorded), decode, clamp.
+  DDIMSampler.register_buffer moves every schedule tensor to "cuda": it is replaced by a plain setattr.
+
+Stand-ins (only pretrained constructors; the tokenizers are the real ones):
+
+* ``transformers.CLIPTokenizer.from_pretrained`` returns HF transformers' real slow CLIPTokenizer
+  (4.57.6, the version the tokenizer golden cases use, loaded as ``../tokenizers/gen_tokenizer_ids.py``
+  does; vocab.json / merges.txt written from ``bpe_simple_vocab_16e6.txt.gz``), wrapped only to turn
+  its id lists into a torch tensor (transformers 4.57 refuses to build torch 1.13 tensors).
+* ``transformers.CLIPTextModel.from_pretrained`` returns OpenAI CLIP's own text transformer
+  (``clip/model.py``, openai/CLIP d05afc4) at width 16, 2 layers, 2 heads, the full vocabulary of
+  49408 and 77 positions, wrapped to HF's outputs, exactly as ``../text_encoders/gen_text_encoders.py``
+  does (its class is reused); weights saved under HF's CLIPTextModel keys.
+* ``open_clip``: open_clip v2.20.0's own ``CLIP`` at the tiny size (text width 16, 2 layers, 2 heads,
+  embed_dim 16) from ``create_model_and_transforms``; ``open_clip.tokenize`` is open_clip 2.20.0's real
+  tokenizer (ftfy 6.3.1).
+* ``imwatermark`` (imported by sgm.inference.helpers at module level, not used by do_sample): an empty
+  encoder class.
+
+Weights: every parameter random (seeded; matrices N(0, 1/fan_in), norms 1 +- 0.1, biases N(0, 0.05)),
+rounded to float16 and stored as float16 (the model runs on the rounded values in float32; the Java
+loader converts them). The two token embeddings [49408, 16] are zero except the rows of the ids the
+prompts use: only those rows are stored (``sparse.<key>.ids`` int64 / ``sparse.<key>.rows`` fp16),
+the Java test scatters them back; other rows are never read.
+
+Run (Debian's torch 1.13; the source trees from ``git archive`` of the pinned commits):
+  SGM_SRC=<dir with sgm/> SD_SRC=<CompVis/stable-diffusion with ldm/> OPEN_CLIP_SRC=<open_clip v2.20.0 src/>
+  OPENAI_CLIP_SRC=<dir with clip/> GOLDEN_TOOLS=<shared golden-tools> HF_SITE=<dir with transformers
+  4.57.6, tokenizers, ftfy 6.3.1 (pip install --no-deps --target)> /usr/bin/python3 gen_txt2img.py
+Writes sgm/{weights,io}.safetensors, ldm/{weights,io}.safetensors and cases.json next to this file.
+"""
+import contextlib
+import copy
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import sys
+import tempfile
+import types
+from collections import OrderedDict
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+for var in ("SGM_SRC", "SD_SRC", "OPEN_CLIP_SRC", "OPENAI_CLIP_SRC", "GOLDEN_TOOLS", "HF_SITE"):
+    if not os.environ.get(var):
+        raise SystemExit(f"set {var} (see the docstring)")
+sys.path.insert(0, os.environ["GOLDEN_TOOLS"])
+sys.path.insert(0, os.environ["HF_SITE"])
+import st_io  # noqa: E402
+from recorder import Recorder  # noqa: E402
+
+VOCAB, CTX = 49408, 77
+CLIP_ARCH = dict(width=16, layers=2, heads=2)
+OPENCLIP_CFG = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 16, "head_width": 8, "patch_size": 16},
+    "text_cfg": {"context_length": CTX, "vocab_size": VOCAB, "width": 16, "heads": 2, "layers": 2},
+}
+PROMPT = "a red cube on a wooden table, studio light"
+NEGATIVE = ""
+N = 2
+SGM = dict(seed=42, steps=3, scale=5.0, width=32, height=32, sampler="EulerEDMSampler")
+LDM = dict(seed=7, steps=4,  # 3 steps: ldm uniform DDIM timesteps reach 1000 (IndexError)
+            scale=7.5, width=32, height=32, eta=0.0, sampler="ddim")
+def load_module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def hf_tokenizer():
+    """HF's real slow CLIPTokenizer, then every transformers module dropped from sys.modules."""
+    tok_gen = load_module("gen_tokenizer_ids", os.path.join(HERE, "..", "tokenizers", "gen_tokenizer_ids.py"))
+    version, cls = tok_gen.load_hf_clip_tokenizer_class()
+    oc_tok = load_module("open_clip_tokenizer_for_files",
+                         os.path.join(os.environ["OPEN_CLIP_SRC"], "open_clip", "tokenizer.py"))
+    folder = tempfile.mkdtemp(prefix="hf_clip_")
+    bpe = os.path.join(os.environ["OPEN_CLIP_SRC"], "open_clip", "bpe_simple_vocab_16e6.txt.gz")
+    tok_gen.write_hf_files(oc_tok, bpe, folder)
+    tok = cls(os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt"))
+    for name in [m for m in sys.modules if m == "transformers" or m.startswith("transformers.")]:
+        del sys.modules[name]
+    return version, tok
+
+
+class TokenizerToTensor:
+    """The real tokenizer's call with return_tensors="pt" answered by building the tensor here."""
+
+    def __init__(self, tok, log):
+        self.tok, self.log = tok, log
+
+    def __call__(self, text, return_tensors=None, **kwargs):
+        enc = self.tok(text, **kwargs)
+        out = {k: torch.tensor(v) for k, v in enc.items()} if return_tensors == "pt" else enc
+        self.log.append(out["input_ids"])
+        return out
+
+
+def install_stand_ins(tok, tokens_log):
+    # transformers: CLIPTextModel from OpenAI CLIP's text transformer (class of gen_text_encoders.py)
+    te_gen = load_module("gen_text_encoders_classes", os.path.join(HERE, "..", "text_encoders", "gen_text_encoders.py"))
+    te_gen.VOCAB, te_gen.CTX = VOCAB, CTX
+    # an empty transformers while open_clip imports (its hf_model then takes its no-transformers branch)
+    sys.modules["transformers"] = types.ModuleType("transformers")
+    te_shared = te_gen.install_stubs()  # sets sys.modules["open_clip"], ["clip"], ["transformers"]
+    stand_in = te_shared["stand_in_class"]
+    tf = sys.modules["transformers"]
+    tf.CLIPTextModel = types.SimpleNamespace(from_pretrained=lambda version: stand_in(**CLIP_ARCH))
+    tf.CLIPTokenizer = types.SimpleNamespace(from_pretrained=lambda version: TokenizerToTensor(tok, tokens_log))
+
+    # open_clip: the tiny CLIP and the real tokenize of open_clip 2.20.0
+    import open_clip
+    import open_clip.model as ocm
+    import open_clip.tokenizer as oct
+
+    def create_model_and_transforms(arch, device=None, pretrained=None):
+        return ocm.CLIP(**OPENCLIP_CFG), None, None
+
+    def tokenize(text, context_length=CTX):
+        ids = oct.tokenize(text, context_length)
+        tokens_log.append(ids)
+        return ids
+
+    open_clip.create_model_and_transforms = create_model_and_transforms
+    open_clip.tokenize = tokenize
+
+    # gen_text_encoders' torchvision stand-in (ops only, for open_clip.utils) gives way to stubs.py's
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[name]
+    wm = types.ModuleType("imwatermark")
+
+    class WatermarkEncoder:
+        def set_watermark(self, *a, **k):
+            pass
+
+    wm.WatermarkEncoder = WatermarkEncoder
+    sys.modules["imwatermark"] = wm
+    return stand_in
+
+
+def checkpoint_state_dict(model):
+    """The model's state dict with each CLIPTextModel stand-in's entries under HF's key names."""
+    sd = OrderedDict((k, v.detach()) for k, v in model.state_dict().items())
+    for prefix, m in model.named_modules():
+        if hasattr(m, "hf_state_dict"):
+            sd = OrderedDict((k, v) for k, v in sd.items() if not k.startswith(prefix + "."))
+            sd.update((f"{prefix}.{k}", v) for k, v in m.hf_state_dict().items())
+    return sd
+
+
+def java_string_hash(key):
+    """Java's String.hashCode of an ASCII key, as a non-negative 31-bit seed."""
+    h = 0
+    for ch in key:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h & 0x7FFFFFFF
+
+
+def hashed_values(seed, n):
+    """n values in (-1, 1) on a grid of 1/2048 from an integer hash of (seed, index), exact in float32.
+
+    x = index * 0x9E3779B1 + seed * 0x85EBCA77, then x ^= x >> 15; x *= 0x2C1B3C6D; x ^= x >> 12;
+    x *= 0x297A2D39; x ^= x >> 15 (all mod 2^32); u = x >> 20 (12 bits); value = (u - 2047.5) / 2048.
+    """
+    m = 0xFFFFFFFF
+    x = (torch.arange(n, dtype=torch.int64) * 0x9E3779B1 + seed * 0x85EBCA77) & m
+    x = x ^ (x >> 15)
+    x = (x * 0x2C1B3C6D) & m
+    x = x ^ (x >> 12)
+    x = (x * 0x297A2D39) & m
+    x = x ^ (x >> 15)
+    u = x >> 20
+    return (u.double() - 2047.5) / 2048.0
+
+
+def weight_rule(key, shape):
+    """(scale, offset): norm weights 1 + v/8, biases v/16, embeddings v/2, others v times ~1/sqrt(fan_in)."""
+    if len(shape) == 1 and key.endswith(".weight"):
+        return 0.125, 1.0
+    if len(shape) <= 1:
+        return 0.0625, 0.0
+    if "embedding" in key:
+        return 0.5, 0.0
+    fan_in = math.prod(shape[1:])
+    return 2.0 ** -round(math.log2(math.sqrt(fan_in))), 0.0
+
+
+def hashed_weights(model):
+    """Every parameter of the checkpoint (HF names for the CLIP stand-ins) as scale * hashed_values +
+    offset, loaded into the model; returns the checkpoint dict and the recipe {key: [shape, seed,
+    scale, offset]} the Java test rebuilds it from (seed = Java hashCode of the key)."""
+    buffers = {k for k, _ in model.named_buffers()}
+    sd = checkpoint_state_dict(model)
+    recipe = OrderedDict()
+    out = OrderedDict()
+    for k, v in sd.items():
+        if k in buffers or k.endswith("position_ids") or not v.is_floating_point():
+            out[k] = v.clone()
+            continue
+        seed = java_string_hash(k)
+        scale, offset = weight_rule(k, list(v.shape))
+        out[k] = (hashed_values(seed, v.numel()) * scale + offset).float().reshape(v.shape)
+        recipe[k] = [list(v.shape), seed, scale, offset]
+    load_checkpoint_into(model, out)
+    return out, recipe
+
+
+def load_checkpoint_into(model, sd):
+    """Strict load of a checkpoint dict, the CLIP stand-ins' HF entries mapped back to OpenAI CLIP's layout."""
+    full = OrderedDict(sd)
+    for prefix, m in model.named_modules():
+        if not hasattr(m, "hf_state_dict"):
+            continue
+        p = prefix + ".text_model."
+        hf = {k[len(p):]: full.pop(k) for k in list(full) if k.startswith(p)}
+        hf.pop("embeddings.position_ids")
+        own = OrderedDict()
+        own["token_embedding.weight"] = hf.pop("embeddings.token_embedding.weight")
+        own["positional_embedding"] = hf.pop("embeddings.position_embedding.weight")
+        for i in range(len(m.transformer.resblocks)):
+            q, r = f"encoder.layers.{i}.", f"transformer.resblocks.{i}."
+            for t in ("weight", "bias"):
+                own[r + f"attn.in_proj_{t}"] = torch.cat([hf.pop(q + f"self_attn.{n}_proj.{t}") for n in "qkv"])
+                own[r + f"attn.out_proj.{t}"] = hf.pop(q + f"self_attn.out_proj.{t}")
+                own[r + f"ln_1.{t}"] = hf.pop(q + f"layer_norm1.{t}")
+                own[r + f"mlp.c_fc.{t}"] = hf.pop(q + f"mlp.fc1.{t}")
+                own[r + f"mlp.c_proj.{t}"] = hf.pop(q + f"mlp.fc2.{t}")
+                own[r + f"ln_2.{t}"] = hf.pop(q + f"layer_norm2.{t}")
+        for t in ("weight", "bias"):
+            own[f"ln_final.{t}"] = hf.pop(f"final_layer_norm.{t}")
+        assert not hf, sorted(hf)
+        full.update((f"{prefix}.{k}", v) for k, v in own.items())
+    model.load_state_dict(full, strict=True)
+
+
+def buffers_file(sd, recipe, skip, path):
+    """The checkpoint's tensors not rebuilt from the recipe (CLIP position_ids, denoiser.sigmas)."""
+    rest = OrderedDict((k, v.contiguous()) for k, v in sd.items() if k not in recipe and k not in skip)
+    st_io.save_file(rest, path)
+    return sorted(rest)
+
+
+def on_cpu(model):
+    """The text embedders default to device="cuda" (their tokens are moved there): set to "cpu"."""
+    for m in model.modules():
+        if getattr(m, "device", None) == "cuda":
+            m.device = "cpu"
+    return model
+
+
+def strip_arch_override(cfg):
+    """The sgm4j-only arch_override params removed (the stand-ins build the same tiny towers)."""
+    from omegaconf import OmegaConf
+
+    d = OmegaConf.to_container(cfg, resolve=True)
+
+    def walk(x):
+        if isinstance(x, dict):
+            x.pop("arch_override", None)
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(d)
+    return OmegaConf.create(d)
+
+
+def run_sgm(tokens_log, meta):
+    from omegaconf import OmegaConf
+    from sgm.inference import api, helpers
+    from sgm.util import instantiate_from_config
+
+    cfg = strip_arch_override(OmegaConf.load(os.path.join(HERE, "tiny_sd_xl_base.yaml")))
+    torch.manual_seed(0)
+    model = on_cpu(instantiate_from_config(cfg.model).eval())
+    sd, recipe = hashed_weights(model)
+    p = SGM
+    params = api.SamplingParams(width=p["width"], height=p["height"], steps=p["steps"],
+                                sampler=api.Sampler.EULER_EDM, scale=p["scale"],
+                                orig_width=p["width"], orig_height=p["height"])
+    factor = 2 ** (len(cfg.model.params.first_stage_config.params.ddconfig.ch_mult) - 1)
+
+    def text_to_image(seed):
+        """api.SamplingPipeline.text_to_image(params, PROMPT, NEGATIVE, N, return_latents=True) on the CPU."""
+        sampler = api.get_sampler_config(params)
+        sampler.device = "cpu"  # BaseDiffusionSampler's default "cuda" (the API passes none)
+        value_dict = dataclasses.asdict(params)
+        value_dict["prompt"] = PROMPT
+        value_dict["negative_prompt"] = NEGATIVE
+        value_dict["target_width"] = params.width
+        value_dict["target_height"] = params.height
+        torch.manual_seed(seed)
+        return helpers.do_sample(model, sampler, value_dict, N, params.height, params.width, 4, factor,
+                                 force_uc_zero_embeddings=["txt"], return_latents=True, filter=None, device="cpu")
+
+    helpers.autocast = lambda device: contextlib.nullcontext()
+    # the API at 0ad7de9 passes dyn_thresh_config (NoDynamicThresholding, which no longer exists) to a
+    # VanillaCFG that no longer takes it: dropped, the rest of its guider config kept
+    api_guider = api.get_guider_config
+
+    def guider_config(params):
+        g = api_guider(params)
+        g.get("params", {}).pop("dyn_thresh_config", None)
+        return g
+
+    api.get_guider_config = guider_config
+    get_batch = helpers.get_batch  # do_sample calls it without a device (so "cuda")
+    helpers.get_batch = lambda keys, value_dict, n, device="cpu": get_batch(keys, value_dict, n, device="cpu")
+    io = OrderedDict()
+    recorded = {}
+    cond = model.conditioner
+    orig = cond.get_unconditional_conditioning
+
+    def get_uc(*a, **k):
+        c, uc = orig(*a, **k)
+        recorded["c"] = {key: v.clone() for key, v in c.items()}
+        recorded["uc"] = {key: v.clone() for key, v in uc.items()}
+        return c, uc
+
+    cond.get_unconditional_conditioning = get_uc
+    with Recorder("record") as rec:
+        samples, samples_z = text_to_image(p["seed"])
+    draws = rec.tape
+    # tokens: HF CLIP (c, uc), open_clip (c, uc), in the conditioner's call order
+    names = ["tokens.clip.c", "tokens.openclip.c", "tokens.clip.uc", "tokens.openclip.uc"]
+    for name, t in zip(names, tokens_log):
+        io[name] = t.clone()
+    for side in ("c", "uc"):
+        for key, v in recorded[side].items():
+            io[f"{side}.{key}"] = v.contiguous()
+    for i, d in enumerate(draws):
+        io[f"noise.{i}"] = d_tensor(d)
+    io["output.latents"] = samples_z.contiguous()
+    io["output.images"] = samples.contiguous()
+    os.makedirs(os.path.join(HERE, "sgm"), exist_ok=True)
+    stored = buffers_file(sd, recipe, set(), os.path.join(HERE, "sgm", "buffers.safetensors"))
+    st_io.save_file(io, os.path.join(HERE, "sgm", "io.safetensors"))
+    meta["sgm"] = OrderedDict(
+        config="tiny_sd_xl_base.yaml", prompt=PROMPT, negative_prompt=NEGATIVE, n=N, seed=p["seed"],
+        steps=p["steps"], scale=p["scale"], sampler=p["sampler"], width=p["width"], height=p["height"],
+        factor=factor, force_uc_zero_embeddings=["txt"], buffers=stored, weights=recipe,
+        draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()})
+
+
+def d_tensor(d):
+    return d.tensor.clone().contiguous()
+
+
+def draw_info(d):
+    return OrderedDict(kind=d.kind, shape=list(d.tensor.shape), site=str(d.site))
+
+
+def run_ldm(tokens_log, meta):
+    from omegaconf import OmegaConf
+    from ldm.models.diffusion.ddim import DDIMSampler
+    from ldm.util import instantiate_from_config
+
+    DDIMSampler.register_buffer = lambda self, name, attr: setattr(self, name, attr)
+    cfg = strip_arch_override(OmegaConf.load(os.path.join(HERE, "tiny_v1_inference.yaml")))
+    torch.manual_seed(0)
+    model = on_cpu(instantiate_from_config(cfg.model).eval())
+    sd, recipe = hashed_weights(model)
+    p = LDM
+    factor = 2 ** (len(cfg.model.params.first_stage_config.params.ddconfig.ch_mult) - 1)
+    C = cfg.model.params.channels
+
+    def txt2img(seed):
+        """scripts/txt2img.py's loop body for one batch of N identical prompts (no fixed_code)."""
+        torch.manual_seed(seed)  # seed_everything(opt.seed)
+        sampler = DDIMSampler(model)
+        with torch.no_grad(), model.ema_scope():
+            uc = None
+            if p["scale"] != 1.0:
+                uc = model.get_learned_conditioning(N * [""])
+            prompts = N * [PROMPT]
+            c = model.get_learned_conditioning(prompts)
+            shape = [C, p["height"] // factor, p["width"] // factor]
+            samples_ddim, _ = sampler.sample(S=p["steps"], conditioning=c, batch_size=N, shape=shape, verbose=False,
+                                             unconditional_guidance_scale=p["scale"], unconditional_conditioning=uc,
+                                             eta=p["eta"], x_T=None)
+            x = model.decode_first_stage(samples_ddim)
+            x = torch.clamp((x + 1.0) / 2.0, min=0.0, max=1.0)
+        return c, uc, samples_ddim, x
+
+    io = OrderedDict()
+    with Recorder("record") as rec:
+        c, uc, z, x = txt2img(p["seed"])
+    for name, t in zip(["tokens.clip.uc", "tokens.clip.c"], tokens_log):
+        io[name] = t.clone()
+    io["c.crossattn"] = c.contiguous()
+    io["uc.crossattn"] = uc.contiguous()
+    for i, d in enumerate(rec.tape):
+        io[f"noise.{i}"] = d_tensor(d)
+    io["output.latents"] = z.contiguous()
+    io["output.images"] = x.contiguous()
+    os.makedirs(os.path.join(HERE, "ldm"), exist_ok=True)
+    # ldm's schedule buffers are derived from the config (sgm4j's loader tolerates their absence)
+    sched = {k for k, _ in model.named_buffers() if not k.startswith(("model.", "first_stage_model.", "cond_stage_model."))}
+    stored = buffers_file(sd, recipe, sched, os.path.join(HERE, "ldm", "buffers.safetensors"))
+    st_io.save_file(io, os.path.join(HERE, "ldm", "io.safetensors"))
+    meta["ldm"] = OrderedDict(
+        config="tiny_v1_inference.yaml", prompt=PROMPT, negative_prompt="", n=N, seed=p["seed"], steps=p["steps"],
+        scale=p["scale"], eta=p["eta"], sampler=p["sampler"], width=p["width"], height=p["height"], factor=factor,
+        buffers=stored, schedule_buffers_not_stored=sorted(sched), weights=recipe,
+        draws=[draw_info(d) for d in rec.tape], io={k: list(v.shape) for k, v in io.items()})
+
+
+def main():
+    hf_version, tok = hf_tokenizer()
+    tokens_log = []
+    install_stand_ins(tok, tokens_log)
+    sys.path.insert(0, os.environ["SGM_SRC"])
+    sys.path.insert(0, os.environ["SD_SRC"])
+    import polyfill
+    import stubs
+
+    stubs.install()
+    polyfill.install()
+    torch.set_num_threads(1)
+    meta = OrderedDict(
+        reference="Stability-AI/generative-models 0ad7de9 (sgm.inference.api / helpers.do_sample); "
+                  "CompVis/stable-diffusion 21f890f (ldm, scripts/txt2img.py); open_clip v2.20.0; "
+                  f"OpenAI CLIP d05afc4 as the CLIPTextModel stand-in; transformers {hf_version} CLIPTokenizer",
+        torch=torch.__version__, vocab=VOCAB, context_length=CTX, clip_arch=dict(CLIP_ARCH, mlp_width=64),
+        openclip_arch=dict(OPENCLIP_CFG["text_cfg"], embed_dim=OPENCLIP_CFG["embed_dim"]),
+        weights="each case's 'weights': {checkpoint key: [shape, seed, scale, offset]}, the tensor being "
+                "scale * hashed_values(seed, numel) + offset in float32 (see gen_txt2img.py)")
+    run_sgm(tokens_log, meta)
+    tokens_log.clear()
+    run_ldm(tokens_log, meta)
+    with open(os.path.join(HERE, "cases.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print("wrote sgm and ldm cases")
+
+
+if __name__ == "__main__":
+    main()
