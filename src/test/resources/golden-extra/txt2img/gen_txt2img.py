@@ -61,6 +61,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import types
@@ -68,6 +69,7 @@ from collections import OrderedDict
 
 import torch
 
+TORCH_VERSION = torch.__version__
 HERE = os.path.dirname(os.path.abspath(__file__))
 for var in ("SGM_SRC", "SD_SRC", "OPEN_CLIP_SRC", "OPENAI_CLIP_SRC", "GOLDEN_TOOLS", "HF_SITE"):
     if not os.environ.get(var):
@@ -86,10 +88,15 @@ OPENCLIP_CFG = {
 }
 PROMPT = "a red cube on a wooden table, studio light"
 NEGATIVE = ""
-N = 2
-SGM = dict(seed=42, steps=3, scale=5.0, width=32, height=32, sampler="EulerEDMSampler")
+SGM = dict(seed=42, steps=3, scale=5.0, width=32, height=32, n=2, sampler="EulerEDMSampler")
+SGM_VARIANTS = [  # the API's default sampler at a non-square size; an ancestral sampler (a draw per step)
+    dict(name="dpmpp2m_48x32", sampler="DPMPP2MSampler", seed=3, steps=3, scale=6.0, width=48, height=32, n=1),
+    dict(name="euler_ancestral", sampler="EulerAncestralSampler", seed=5, steps=3, scale=4.0, width=32, height=32,
+         n=2),
+]
 LDM = dict(seed=7, steps=4,  # 3 steps: ldm uniform DDIM timesteps reach 1000 (IndexError)
-            scale=7.5, width=32, height=32, eta=0.0, sampler="ddim")
+           scale=7.5, width=32, height=32, n=2, eta=0.0, sampler="ddim")
+LDM_VARIANTS = [dict(name="plms_48x32", sampler="plms", seed=9, steps=4, scale=3.0, width=48, height=32, n=1, eta=0.0)]
 def load_module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
@@ -306,13 +313,13 @@ def run_sgm(tokens_log, meta):
     model = on_cpu(instantiate_from_config(cfg.model).eval())
     sd, recipe = hashed_weights(model)
     p = SGM
-    params = api.SamplingParams(width=p["width"], height=p["height"], steps=p["steps"],
-                                sampler=api.Sampler.EULER_EDM, scale=p["scale"],
-                                orig_width=p["width"], orig_height=p["height"])
     factor = 2 ** (len(cfg.model.params.first_stage_config.params.ddconfig.ch_mult) - 1)
 
-    def text_to_image(seed):
-        """api.SamplingPipeline.text_to_image(params, PROMPT, NEGATIVE, N, return_latents=True) on the CPU."""
+    def text_to_image(v):
+        """api.SamplingPipeline.text_to_image(params, PROMPT, NEGATIVE, n, return_latents=True) on the CPU."""
+        params = api.SamplingParams(width=v["width"], height=v["height"], steps=v["steps"],
+                                    sampler=api.Sampler(v["sampler"]), scale=v["scale"],
+                                    orig_width=v["width"], orig_height=v["height"])
         sampler = api.get_sampler_config(params)
         sampler.device = "cpu"  # BaseDiffusionSampler's default "cuda" (the API passes none)
         value_dict = dataclasses.asdict(params)
@@ -320,8 +327,8 @@ def run_sgm(tokens_log, meta):
         value_dict["negative_prompt"] = NEGATIVE
         value_dict["target_width"] = params.width
         value_dict["target_height"] = params.height
-        torch.manual_seed(seed)
-        return helpers.do_sample(model, sampler, value_dict, N, params.height, params.width, 4, factor,
+        torch.manual_seed(v["seed"])
+        return helpers.do_sample(model, sampler, value_dict, v["n"], params.height, params.width, 4, factor,
                                  force_uc_zero_embeddings=["txt"], return_latents=True, filter=None, device="cpu")
 
     helpers.autocast = lambda device: contextlib.nullcontext()
@@ -350,7 +357,7 @@ def run_sgm(tokens_log, meta):
 
     cond.get_unconditional_conditioning = get_uc
     with Recorder("record") as rec:
-        samples, samples_z = text_to_image(p["seed"])
+        samples, samples_z = text_to_image(p)
     draws = rec.tape
     # tokens: HF CLIP (c, uc), open_clip (c, uc), in the conditioner's call order
     names = ["tokens.clip.c", "tokens.openclip.c", "tokens.clip.uc", "tokens.openclip.uc"]
@@ -363,14 +370,29 @@ def run_sgm(tokens_log, meta):
         io[f"noise.{i}"] = d_tensor(d)
     io["output.latents"] = samples_z.contiguous()
     io["output.images"] = samples.contiguous()
+    variants = run_variants(SGM_VARIANTS, text_to_image, io)
     os.makedirs(os.path.join(HERE, "sgm"), exist_ok=True)
     stored = buffers_file(sd, recipe, set(), os.path.join(HERE, "sgm", "buffers.safetensors"))
     st_io.save_file(io, os.path.join(HERE, "sgm", "io.safetensors"))
     meta["sgm"] = OrderedDict(
-        config="tiny_sd_xl_base.yaml", prompt=PROMPT, negative_prompt=NEGATIVE, n=N, seed=p["seed"],
-        steps=p["steps"], scale=p["scale"], sampler=p["sampler"], width=p["width"], height=p["height"],
-        factor=factor, force_uc_zero_embeddings=["txt"], buffers=stored, weights=recipe,
-        draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()})
+        config="tiny_sd_xl_base.yaml", prompt=PROMPT, negative_prompt=NEGATIVE, **p,
+        factor=factor, force_uc_zero_embeddings=["txt"], buffers=stored, variants=variants,
+        draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()}, weights=recipe)
+
+
+def run_variants(variants, run, io):
+    """More runs of the same model (other samplers, sizes, seeds): latents, images and draws only."""
+    out = []
+    for v in variants:
+        with Recorder("record") as rec:
+            result = run(v)
+        images, latents = result[-2], result[-1]
+        io[f"variant.{v['name']}.latents"] = latents.contiguous()
+        io[f"variant.{v['name']}.images"] = images.contiguous()
+        for i, d in enumerate(rec.tape):
+            io[f"variant.{v['name']}.noise.{i}"] = d_tensor(d)
+        out.append(OrderedDict(v, draws=[draw_info(d) for d in rec.tape]))
+    return out
 
 
 def d_tensor(d):
@@ -384,9 +406,11 @@ def draw_info(d):
 def run_ldm(tokens_log, meta):
     from omegaconf import OmegaConf
     from ldm.models.diffusion.ddim import DDIMSampler
+    from ldm.models.diffusion.plms import PLMSSampler
     from ldm.util import instantiate_from_config
 
     DDIMSampler.register_buffer = lambda self, name, attr: setattr(self, name, attr)
+    PLMSSampler.register_buffer = DDIMSampler.register_buffer
     cfg = strip_arch_override(OmegaConf.load(os.path.join(HERE, "tiny_v1_inference.yaml")))
     torch.manual_seed(0)
     model = on_cpu(instantiate_from_config(cfg.model).eval())
@@ -395,27 +419,29 @@ def run_ldm(tokens_log, meta):
     factor = 2 ** (len(cfg.model.params.first_stage_config.params.ddconfig.ch_mult) - 1)
     C = cfg.model.params.channels
 
-    def txt2img(seed):
-        """scripts/txt2img.py's loop body for one batch of N identical prompts (no fixed_code)."""
-        torch.manual_seed(seed)  # seed_everything(opt.seed)
-        sampler = DDIMSampler(model)
+    def txt2img(v):
+        """scripts/txt2img.py's loop body for one batch of n identical prompts (no fixed_code; --plms
+        for sampler "plms")."""
+        n = v["n"]
+        torch.manual_seed(v["seed"])  # seed_everything(opt.seed)
+        sampler = PLMSSampler(model) if v["sampler"] == "plms" else DDIMSampler(model)
         with torch.no_grad(), model.ema_scope():
             uc = None
-            if p["scale"] != 1.0:
-                uc = model.get_learned_conditioning(N * [""])
-            prompts = N * [PROMPT]
+            if v["scale"] != 1.0:
+                uc = model.get_learned_conditioning(n * [""])
+            prompts = n * [PROMPT]
             c = model.get_learned_conditioning(prompts)
-            shape = [C, p["height"] // factor, p["width"] // factor]
-            samples_ddim, _ = sampler.sample(S=p["steps"], conditioning=c, batch_size=N, shape=shape, verbose=False,
-                                             unconditional_guidance_scale=p["scale"], unconditional_conditioning=uc,
-                                             eta=p["eta"], x_T=None)
+            shape = [C, v["height"] // factor, v["width"] // factor]
+            samples_ddim, _ = sampler.sample(S=v["steps"], conditioning=c, batch_size=n, shape=shape, verbose=False,
+                                             unconditional_guidance_scale=v["scale"], unconditional_conditioning=uc,
+                                             eta=v["eta"], x_T=None)
             x = model.decode_first_stage(samples_ddim)
             x = torch.clamp((x + 1.0) / 2.0, min=0.0, max=1.0)
-        return c, uc, samples_ddim, x
+        return c, uc, x, samples_ddim
 
     io = OrderedDict()
     with Recorder("record") as rec:
-        c, uc, z, x = txt2img(p["seed"])
+        c, uc, x, z = txt2img(p)
     for name, t in zip(["tokens.clip.uc", "tokens.clip.c"], tokens_log):
         io[name] = t.clone()
     io["c.crossattn"] = c.contiguous()
@@ -424,16 +450,16 @@ def run_ldm(tokens_log, meta):
         io[f"noise.{i}"] = d_tensor(d)
     io["output.latents"] = z.contiguous()
     io["output.images"] = x.contiguous()
+    variants = run_variants(LDM_VARIANTS, txt2img, io)
     os.makedirs(os.path.join(HERE, "ldm"), exist_ok=True)
     # ldm's schedule buffers are derived from the config (sgm4j's loader tolerates their absence)
     sched = {k for k, _ in model.named_buffers() if not k.startswith(("model.", "first_stage_model.", "cond_stage_model."))}
     stored = buffers_file(sd, recipe, sched, os.path.join(HERE, "ldm", "buffers.safetensors"))
     st_io.save_file(io, os.path.join(HERE, "ldm", "io.safetensors"))
     meta["ldm"] = OrderedDict(
-        config="tiny_v1_inference.yaml", prompt=PROMPT, negative_prompt="", n=N, seed=p["seed"], steps=p["steps"],
-        scale=p["scale"], eta=p["eta"], sampler=p["sampler"], width=p["width"], height=p["height"], factor=factor,
-        buffers=stored, schedule_buffers_not_stored=sorted(sched), weights=recipe,
-        draws=[draw_info(d) for d in rec.tape], io={k: list(v.shape) for k, v in io.items()})
+        config="tiny_v1_inference.yaml", prompt=PROMPT, negative_prompt="", **p, factor=factor, buffers=stored,
+        schedule_buffers_not_stored=sorted(sched), variants=variants, draws=[draw_info(d) for d in rec.tape],
+        io={k: list(v.shape) for k, v in io.items()}, weights=recipe)
 
 
 def main():
@@ -452,15 +478,20 @@ def main():
         reference="Stability-AI/generative-models 0ad7de9 (sgm.inference.api / helpers.do_sample); "
                   "CompVis/stable-diffusion 21f890f (ldm, scripts/txt2img.py); open_clip v2.20.0; "
                   f"OpenAI CLIP d05afc4 as the CLIPTextModel stand-in; transformers {hf_version} CLIPTokenizer",
-        torch=torch.__version__, vocab=VOCAB, context_length=CTX, clip_arch=dict(CLIP_ARCH, mlp_width=64),
+        torch=TORCH_VERSION + " (polyfill.py presents it as 2.0.0 to sgm)", vocab=VOCAB, context_length=CTX, clip_arch=dict(CLIP_ARCH, mlp_width=64),
         openclip_arch=dict(OPENCLIP_CFG["text_cfg"], embed_dim=OPENCLIP_CFG["embed_dim"]),
         weights="each case's 'weights': {checkpoint key: [shape, seed, scale, offset]}, the tensor being "
                 "scale * hashed_values(seed, numel) + offset in float32 (see gen_txt2img.py)")
     run_sgm(tokens_log, meta)
     tokens_log.clear()
     run_ldm(tokens_log, meta)
+    text = json.dumps(meta, indent=1)
+    # innermost lists (shapes, weight recipes) on one line
+    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda mt: "[" + re.sub(r"\s+", " ", mt.group(1)) + "]", text)
+    text = re.sub(r"\[\s+(\[[^\[\]{}]*\],[^\[\]{}]*?)\s+\]", lambda mt: "[" + re.sub(r"\s+", " ", mt.group(1)) + "]",
+                  text)
     with open(os.path.join(HERE, "cases.json"), "w") as f:
-        json.dump(meta, f, indent=1)
+        f.write(text + "\n")
     print("wrote sgm and ldm cases")
 
 

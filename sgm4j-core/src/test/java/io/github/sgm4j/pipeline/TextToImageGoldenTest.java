@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link SamplingPipeline#fromConfig(io.github.sgm4j.config.ConfigNode, Path, NDManager)} strictly;
  * the run is seeded with the reference's {@code torch.manual_seed} value. Compared over the full
  * tensors: the token ids (exact), the seeded initial noise (exact), c / uc, the final latents and the
- * images.
+ * images; then the case's variants (sgm: the API's default DPMPP2MSampler at 48x32, the ancestral
+ * EulerAncestralSampler, which draws per step; ldm: PLMS at 48x32): latents and images.
  */
 class TextToImageGoldenTest {
 
@@ -185,6 +186,19 @@ class TextToImageGoldenTest {
         return mx;
     }
 
+    /** Every variant run of the case (other samplers, a non-square size, other seeds): latents and images. */
+    static void checkVariants(SamplingPipeline p, JsonObject c, Map<String, NDArray> io, String negative, NDManager mm) {
+        String prompt = c.get("prompt").getAsString();
+        for (JsonElement e : c.getAsJsonArray("variants")) {
+            JsonObject v = e.getAsJsonObject();
+            String name = v.get("name").getAsString();
+            SamplingPipeline.Generation g = p.txt2imgWithLatents(prompt, negative, options(v).withManager(mm));
+            NDArray z = io.get("variant." + name + ".latents");
+            check(name + " latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
+            check(name + " images", unit(g.images()), io.get("variant." + name + ".images"), 0, IMAGE_ATOL);
+        }
+    }
+
     /** The pipeline's images in [-1, 1] as the reference's clamp((x + 1) / 2, 0, 1). */
     static NDArray unit(NDArray images) {
         return F.div(F.add(images, 1.0), 2.0);
@@ -225,6 +239,7 @@ class TextToImageGoldenTest {
             NDArray z = io.get("output.latents");
             check("sgm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
             check("sgm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
+            checkVariants(p, c, io, negative, mm);
         }
     }
 
@@ -256,6 +271,7 @@ class TextToImageGoldenTest {
             NDArray z = io.get("output.latents");
             check("ldm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
             check("ldm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
+            checkVariants(p, c, io, "", mm);
         }
     }
 }
