@@ -11,9 +11,9 @@ Two cases, each a full prompt -> image run of the ORIGINAL reference code on ran
   LegacyDDPMDiscretization, VanillaCFG), ``value_dict = asdict(params)`` plus prompt / negative prompt /
   target size, then the API's ``helpers.do_sample`` with ``force_uc_zero_embeddings=["txt"]`` and
   ``return_latents=True``; ``torch.manual_seed(SEED)`` right before. Two changes to run on a CPU:
-  ``device="cpu"`` (the API passes none, so "cuda"; do_sample's own ``get_batch`` call and the sampler's ``device`` get it too) and ``helpers.autocast`` replaced by a no-op
-  context (``autocast("cpu")`` would switch to bfloat16; the API's is a CUDA autocast, inactive for
-  fp32 CPU tensors in effect). One fix of the API itself: at 0ad7de9 ``get_guider_config`` passes
+  ``device="cpu"`` (the API passes none, so "cuda"; do_sample's own ``get_batch`` call and the
+  sampler's ``device`` get it too) and ``helpers.autocast`` replaced by a no-op context
+  (``autocast("cpu")`` would switch to bfloat16; the API's ``autocast("cuda")`` leaves CPU tensors alone). One fix of the API itself: at 0ad7de9 ``get_guider_config`` passes
   ``dyn_thresh_config`` (naming ``sampling_utils.NoDynamicThresholding``, which no longer exists) to a
   ``VanillaCFG`` whose constructor takes only ``scale`` (TypeError); the driver drops that key, so the
   guider is ``VanillaCFG(scale)``. The conditioner's c / uc come from the same
@@ -24,7 +24,11 @@ Two cases, each a full prompt -> image run of the ORIGINAL reference code on ran
   get_learned_conditioning(n * [""])`` (scale != 1), ``c = get_learned_conditioning(prompts)``,
   ``DDIMSampler.sample(S, conditioning=c, batch_size=n, shape, unconditional_guidance_scale,
   unconditional_conditioning=uc, eta=0, x_T=None)`` (x_T drawn inside, recorded), decode, clamp.
-  DDIMSampler.register_buffer moves every schedule tensor to "cuda": it is replaced by a plain setattr.
+  DDIMSampler's and PLMSSampler's register_buffer move every schedule tensor to "cuda": replaced by a
+  plain setattr. The text embedders' ``device`` ("cuda" by default) is set to "cpu" after building.
+
+Both configs carry the sgm4j-only ``arch_override`` of the text towers; the generator removes it before
+the reference builds the model (the stand-ins below build the same tiny towers).
 
 Stand-ins (only pretrained constructors; the tokenizers are the real ones):
 
@@ -42,20 +46,28 @@ Stand-ins (only pretrained constructors; the tokenizers are the real ones):
 * ``imwatermark`` (imported by sgm.inference.helpers at module level, not used by do_sample): an empty
   encoder class.
 
-Weights: every parameter random (seeded; matrices N(0, 1/fan_in), norms 1 +- 0.1, biases N(0, 0.05)),
-rounded to float16 and stored as float16 (the model runs on the rounded values in float32; the Java
-loader converts them). The two token embeddings [49408, 16] are zero except the rows of the ids the
-prompts use: only those rows are stored (``sparse.<key>.ids`` int64 / ``sparse.<key>.rows`` fp16),
-the Java test scatters them back; other rows are never read.
+Weights: every parameter is ``scale * hashed_values(seed, numel) + offset`` in float32: values on a
+1/2048 grid from an integer hash of (Java ``String.hashCode`` of the checkpoint key, element index),
+exact in float32 on both sides, so no weight file is stored (the token embeddings alone are 49408 x 16
+per tower); ``weight_rule`` picks the scale (norm weights 1 + v/8, biases v/16, embeddings v/2, other
+matrices v times the power of two nearest 1/sqrt(fan_in)). cases.json holds the recipe per key
+(``weights``: shape, seed, scale, offset); the Java test rebuilds the checkpoint from it plus
+``buffers.safetensors`` (CLIP ``position_ids``, sgm's ``denoiser.sigmas``). ldm's schedule buffers are
+left out of the checkpoint (sgm4j derives them from the config, as the reference does).
+
+Variants (same model, more runs; latents, images and draws only): sgm with the API's default
+DPMPP2MSampler at 48x32 and with EulerAncestralSampler (eta 1: one draw per step); ldm with PLMS at
+48x32. The ldm case runs 4 steps: with 3, ldm's uniform DDIM timesteps end at 1000 and the reference
+fails with an IndexError (sgm4j refuses that schedule too).
 
 Run (Debian's torch 1.13; the source trees from ``git archive`` of the pinned commits):
   SGM_SRC=<dir with sgm/> SD_SRC=<CompVis/stable-diffusion with ldm/> OPEN_CLIP_SRC=<open_clip v2.20.0 src/>
   OPENAI_CLIP_SRC=<dir with clip/> GOLDEN_TOOLS=<shared golden-tools> HF_SITE=<dir with transformers
   4.57.6, tokenizers, ftfy 6.3.1 (pip install --no-deps --target)> /usr/bin/python3 gen_txt2img.py
-Writes sgm/{weights,io}.safetensors, ldm/{weights,io}.safetensors and cases.json next to this file.
+Writes sgm/{buffers,io}.safetensors, ldm/{buffers,io}.safetensors and cases.json next to this file (the
+same bytes on every run).
 """
 import contextlib
-import copy
 import dataclasses
 import importlib.util
 import json
