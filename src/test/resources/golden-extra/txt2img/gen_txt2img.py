@@ -55,9 +55,16 @@ matrices v times the power of two nearest 1/sqrt(fan_in)). cases.json holds the 
 ``buffers.safetensors`` (CLIP ``position_ids``, sgm's ``denoiser.sigmas``). ldm's schedule buffers are
 left out of the checkpoint (sgm4j derives them from the config, as the reference does).
 
-Variants (same model, more runs; latents, images and draws only): sgm with the API's default
-DPMPP2MSampler at 48x32 and with EulerAncestralSampler (eta 1: one draw per step); ldm with PLMS at
-48x32. The ldm case runs 4 steps: with 3, ldm's uniform DDIM timesteps end at 1000 and the reference
+Variants (same model, more runs; latents, images and the first draw): sgm with the API's default
+DPMPP2MSampler at 48x32, with EulerAncestralSampler (eta 1: one draw per step), and the API's
+``image_to_image`` (``Img2ImgDiscretizationWrapper``, ``helpers.do_img2img``, strength 0.5, n 1); ldm
+with PLMS at 48x32 and ``scripts/img2img.py`` (encode, ``stochastic_encode`` to ``t_enc = int(0.6 * 4)``,
+``DDIMSampler.decode``, n 2 from one init image). The init images are fixed tensors (``input.init``).
+
+Seeding: every run calls ``torch.manual_seed(seed)`` right before its first draw, as a caller of sgm's
+API does (the API never seeds). ldm's scripts call ``seed_everything`` before building the model, so
+their noise also depends on the draws of the weight initialisation; here the model is built first (as
+with a model already loaded), which is what sgm4j's ``--seed`` means. The ldm case runs 4 steps: with 3, ldm's uniform DDIM timesteps end at 1000 and the reference
 fails with an IndexError (sgm4j refuses that schedule too).
 
 Run (Debian's torch 1.13; the source trees from ``git archive`` of the pinned commits):
@@ -106,8 +113,12 @@ SGM_VARIANTS = [  # the API's default sampler at a non-square size; an ancestral
     dict(name="euler_ancestral", sampler="EulerAncestralSampler", seed=5, steps=3, scale=4.0, width=32, height=32,
          n=2),
 ]
+SGM_IMG2IMG = dict(name="img2img", img2img=True, sampler="EulerEDMSampler", seed=13, steps=4, scale=5.0, strength=0.5,
+                   width=32, height=32, n=1, init_seed=99)
 LDM = dict(seed=7, steps=4,  # 3 steps: ldm uniform DDIM timesteps reach 1000 (IndexError)
            scale=7.5, width=32, height=32, n=2, eta=0.0, sampler="ddim")
+LDM_IMG2IMG = dict(name="img2img", img2img=True, sampler="ddim", seed=21, steps=4, scale=5.0, strength=0.6, width=32,
+                   height=32, n=2, eta=0.0, init_seed=98)
 LDM_VARIANTS = [dict(name="plms_48x32", sampler="plms", seed=9, steps=4, scale=3.0, width=48, height=32, n=1, eta=0.0)]
 def load_module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
@@ -383,6 +394,29 @@ def run_sgm(tokens_log, meta):
     io["output.latents"] = samples_z.contiguous()
     io["output.images"] = samples.contiguous()
     variants = run_variants(SGM_VARIANTS, text_to_image, io)
+    init = init_image(SGM_IMG2IMG)
+    io["input.init"] = init.clone()
+
+    def image_to_image(v):
+        """api.SamplingPipeline.image_to_image(params, init, PROMPT, NEGATIVE, n, return_latents=True) on the CPU."""
+        params = api.SamplingParams(width=v["width"], height=v["height"], steps=v["steps"],
+                                    sampler=api.Sampler(v["sampler"]), scale=v["scale"],
+                                    img2img_strength=v["strength"], orig_width=v["width"], orig_height=v["height"])
+        sampler = api.get_sampler_config(params)
+        sampler.device = "cpu"
+        if params.img2img_strength < 1.0:
+            sampler.discretization = helpers.Img2ImgDiscretizationWrapper(sampler.discretization,
+                                                                          strength=params.img2img_strength)
+        value_dict = dataclasses.asdict(params)
+        value_dict["prompt"] = PROMPT
+        value_dict["negative_prompt"] = NEGATIVE
+        value_dict["target_width"] = init.shape[3]
+        value_dict["target_height"] = init.shape[2]
+        torch.manual_seed(v["seed"])
+        return helpers.do_img2img(init, model, sampler, value_dict, v["n"], force_uc_zero_embeddings=["txt"],
+                                  return_latents=True, device="cpu")
+
+    variants += run_variants([SGM_IMG2IMG], image_to_image, io)
     os.makedirs(os.path.join(HERE, "sgm"), exist_ok=True)
     stored = buffers_file(sd, recipe, set(), os.path.join(HERE, "sgm", "buffers.safetensors"))
     st_io.save_file(io, os.path.join(HERE, "sgm", "io.safetensors"))
@@ -392,8 +426,14 @@ def run_sgm(tokens_log, meta):
         draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()}, weights=recipe)
 
 
+def init_image(v):
+    """A fixed [1, 3, H, W] image in [-1, 1) for img2img: 0.875 * hashed_values (stored as input.init)."""
+    return (hashed_values(v["init_seed"], 3 * v["height"] * v["width"]) * 0.875).float().reshape(
+        1, 3, v["height"], v["width"])
+
+
 def run_variants(variants, run, io):
-    """More runs of the same model (other samplers, sizes, seeds): latents, images and draws only."""
+    """More runs of the same model (other samplers, sizes, seeds, img2img): latents, images, the first draw."""
     out = []
     for v in variants:
         with Recorder("record") as rec:
@@ -401,8 +441,7 @@ def run_variants(variants, run, io):
         images, latents = result[-2], result[-1]
         io[f"variant.{v['name']}.latents"] = latents.contiguous()
         io[f"variant.{v['name']}.images"] = images.contiguous()
-        for i, d in enumerate(rec.tape):
-            io[f"variant.{v['name']}.noise.{i}"] = d_tensor(d)
+        io[f"variant.{v['name']}.noise.0"] = d_tensor(rec.tape[0])  # the first draw (the rest: cases.json)
         out.append(OrderedDict(v, draws=[draw_info(d) for d in rec.tape]))
     return out
 
@@ -463,6 +502,31 @@ def run_ldm(tokens_log, meta):
     io["output.latents"] = z.contiguous()
     io["output.images"] = x.contiguous()
     variants = run_variants(LDM_VARIANTS, txt2img, io)
+    init = init_image(LDM_IMG2IMG)
+    io["input.init"] = init.clone()
+
+    def img2img(v):
+        """scripts/img2img.py for one batch of n identical prompts (DDIM, eta 0)."""
+        n, scale = v["n"], v["scale"]
+        torch.manual_seed(v["seed"])  # seed_everything(opt.seed), here after loading (see the docstring)
+        sampler = DDIMSampler(model)
+        init_image = init.repeat(n, 1, 1, 1)  # repeat(init_image, '1 ... -> b ...', b=batch_size)
+        with torch.no_grad():
+            init_latent = model.get_first_stage_encoding(model.encode_first_stage(init_image))
+        sampler.make_schedule(ddim_num_steps=v["steps"], ddim_eta=v["eta"], verbose=False)
+        t_enc = int(v["strength"] * v["steps"])
+        with torch.no_grad(), model.ema_scope():
+            uc = None
+            if scale != 1.0:
+                uc = model.get_learned_conditioning(n * [""])
+            c = model.get_learned_conditioning(n * [PROMPT])
+            z_enc = sampler.stochastic_encode(init_latent, torch.tensor([t_enc] * n))
+            samples = sampler.decode(z_enc, c, t_enc, unconditional_guidance_scale=scale, unconditional_conditioning=uc)
+            x = model.decode_first_stage(samples)
+            x = torch.clamp((x + 1.0) / 2.0, min=0.0, max=1.0)
+        return x, samples
+
+    variants += run_variants([LDM_IMG2IMG], img2img, io)
     os.makedirs(os.path.join(HERE, "ldm"), exist_ok=True)
     # ldm's schedule buffers are derived from the config (sgm4j's loader tolerates their absence)
     sched = {k for k, _ in model.named_buffers() if not k.startswith(("model.", "first_stage_model.", "cond_stage_model."))}

@@ -334,6 +334,24 @@ public final class SamplingPipeline implements AutoCloseable {
         return run(null, prompt, negative, options);
     }
 
+    /**
+     * Image to images, also returning the sampled latents ({@code return_latents=True} of sgm's API).
+     *
+     * @param init as {@link #img2img}
+     * @param prompt the prompt
+     * @param negative the negative prompt, or null / empty
+     * @param options as {@link #img2img}
+     * @return the images and latents, both owned by {@code options.manager()} or the pipeline's
+     *     manager; the caller closes them
+     * @throws IllegalArgumentException as {@link #img2img}
+     */
+    public Generation img2imgWithLatents(NDArray init, String prompt, String negative, GenerationOptions options) {
+        if (init == null) {
+            throw new IllegalArgumentException("img2img: init image is null");
+        }
+        return run(init, prompt, negative, options);
+    }
+
     private NDArray generate(NDArray init, String prompt, String negative, GenerationOptions o) {
         Generation g = run(init, prompt, negative, o);
         g.latents().close();

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the run is seeded with the reference's {@code torch.manual_seed} value. Compared over the full
  * tensors: the token ids (exact), the seeded initial noise (exact), c / uc, the final latents and the
  * images; then the case's variants (sgm: the API's default DPMPP2MSampler at 48x32, the ancestral
- * EulerAncestralSampler, which draws per step; ldm: PLMS at 48x32): latents and images.
+ * EulerAncestralSampler, which draws per step, and {@code image_to_image} / {@code do_img2img} at
+ * strength 0.5; ldm: PLMS at 48x32 and {@code img2img.py} at strength 0.6): latents and images.
  */
 class TextToImageGoldenTest {
 
@@ -186,13 +187,16 @@ class TextToImageGoldenTest {
         return mx;
     }
 
-    /** Every variant run of the case (other samplers, a non-square size, other seeds): latents and images. */
+    /** Every variant run of the case (other samplers, a non-square size, other seeds, img2img): latents and images. */
     static void checkVariants(SamplingPipeline p, JsonObject c, Map<String, NDArray> io, String negative, NDManager mm) {
         String prompt = c.get("prompt").getAsString();
         for (JsonElement e : c.getAsJsonArray("variants")) {
             JsonObject v = e.getAsJsonObject();
             String name = v.get("name").getAsString();
-            SamplingPipeline.Generation g = p.txt2imgWithLatents(prompt, negative, options(v).withManager(mm));
+            GenerationOptions o = options(v).withManager(mm);
+            SamplingPipeline.Generation g = v.has("img2img")
+                    ? p.img2imgWithLatents(io.get("input.init"), prompt, negative, o.withStrength(v.get("strength").getAsDouble()))
+                    : p.txt2imgWithLatents(prompt, negative, o);
             NDArray z = io.get("variant." + name + ".latents");
             check(name + " latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
             check(name + " images", unit(g.images()), io.get("variant." + name + ".images"), 0, IMAGE_ATOL);
