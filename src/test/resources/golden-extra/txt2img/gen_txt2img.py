@@ -57,7 +57,13 @@ left out of the checkpoint (sgm4j derives them from the config, as the reference
 
 Variants (same model, more runs; latents, images and the first draw): sgm with the API's default
 DPMPP2MSampler at 48x32, with EulerAncestralSampler (eta 1: one draw per step), and the API's
-``image_to_image`` (``Img2ImgDiscretizationWrapper``, ``helpers.do_img2img``, strength 0.5, n 1); ldm
+``image_to_image`` (``Img2ImgDiscretizationWrapper``, ``helpers.do_img2img``, strength 0.5, n 1), and
+the base's ``text_to_image`` followed, without reseeding, by the API's ``refiner`` (``do_img2img`` with
+``skip_encode``, the API's refiner values: sizes of 8 x the latent, aesthetic scores 6.0 / 2.5; the API
+applies no strength there) of a second tiny model built from ``tiny_sd_xl_refiner.yaml`` (passed to
+``instantiate_from_config`` as plain Python containers: the per-level ``context_dim`` list of the
+released refiner config reaches ``SpatialTransformer`` as an OmegaConf ``ListConfig``, which sgm 0ad7de9
+does not take for a list, so building sd_xl_refiner.yaml from OmegaConf fails in ``nn.Linear``); ldm
 with PLMS at 48x32 and ``scripts/img2img.py`` (encode, ``stochastic_encode`` to ``t_enc = int(0.6 * 4)``,
 ``DDIMSampler.decode``, n 2 from one init image). The init images are fixed tensors (``input.init``).
 
@@ -71,7 +77,7 @@ Run (Debian's torch 1.13; the source trees from ``git archive`` of the pinned co
   SGM_SRC=<dir with sgm/> SD_SRC=<CompVis/stable-diffusion with ldm/> OPEN_CLIP_SRC=<open_clip v2.20.0 src/>
   OPENAI_CLIP_SRC=<dir with clip/> GOLDEN_TOOLS=<shared golden-tools> HF_SITE=<dir with transformers
   4.57.6, tokenizers, ftfy 6.3.1 (pip install --no-deps --target)> /usr/bin/python3 gen_txt2img.py
-Writes sgm/{buffers,io}.safetensors, ldm/{buffers,io}.safetensors and cases.json next to this file (the
+Writes sgm/{buffers,refiner_buffers,io}.safetensors, ldm/{buffers,io}.safetensors and cases.json next to this file (the
 same bytes on every run).
 """
 import contextlib
@@ -115,6 +121,8 @@ SGM_VARIANTS = [  # the API's default sampler at a non-square size; an ancestral
 ]
 SGM_IMG2IMG = dict(name="img2img", img2img=True, sampler="EulerEDMSampler", seed=13, steps=4, scale=5.0, strength=0.5,
                    width=32, height=32, n=1, init_seed=99)
+SGM_REFINER = dict(name="base_refiner", refiner=True, sampler="EulerEDMSampler", seed=17, steps=3, scale=5.0, width=32,
+                   height=32, n=2)
 LDM = dict(seed=7, steps=4,  # 3 steps: ldm uniform DDIM timesteps reach 1000 (IndexError)
            scale=7.5, width=32, height=32, n=2, eta=0.0, sampler="ddim")
 LDM_IMG2IMG = dict(name="img2img", img2img=True, sampler="ddim", seed=21, steps=4, scale=5.0, strength=0.6, width=32,
@@ -417,13 +425,38 @@ def run_sgm(tokens_log, meta):
                                   return_latents=True, device="cpu")
 
     variants += run_variants([SGM_IMG2IMG], image_to_image, io)
+
+    # the SDXL refiner on the base's latents, the RNG continuing (no reseed between the two calls)
+    rcfg = strip_arch_override(OmegaConf.load(os.path.join(HERE, "tiny_sd_xl_refiner.yaml")))
+    # plain containers: from OmegaConf, the per-level context_dim list reaches SpatialTransformer as a
+    # ListConfig, which sgm 0ad7de9 does not recognise as a list (it wraps it again and nn.Linear fails)
+    refiner = on_cpu(instantiate_from_config(OmegaConf.to_container(rcfg.model)).eval())
+    rsd, rrecipe = hashed_weights(refiner)
+
+    def base_then_refiner(v):
+        """text_to_image(..., return_latents=True), then api.SamplingPipeline.refiner(params, z, PROMPT,
+        NEGATIVE, n, return_latents=True) of a refiner pipeline (same sampler, steps and scale)."""
+        _, z = text_to_image(v)
+        params = api.SamplingParams(steps=v["steps"], sampler=api.Sampler(v["sampler"]), scale=v["scale"])
+        sampler = api.get_sampler_config(params)
+        sampler.device = "cpu"
+        value_dict = {"orig_width": z.shape[3] * 8, "orig_height": z.shape[2] * 8, "target_width": z.shape[3] * 8,
+                      "target_height": z.shape[2] * 8, "prompt": PROMPT, "negative_prompt": NEGATIVE,
+                      "crop_coords_top": 0, "crop_coords_left": 0, "aesthetic_score": 6.0,
+                      "negative_aesthetic_score": 2.5}  # the API's refiner() values
+        return helpers.do_img2img(z, refiner, sampler, value_dict, v["n"], skip_encode=True, return_latents=True,
+                                  device="cpu")
+
+    variants += run_variants([SGM_REFINER], base_then_refiner, io)
+    refiner_stored = buffers_file(rsd, rrecipe, set(), os.path.join(HERE, "sgm", "refiner_buffers.safetensors"))
     os.makedirs(os.path.join(HERE, "sgm"), exist_ok=True)
     stored = buffers_file(sd, recipe, set(), os.path.join(HERE, "sgm", "buffers.safetensors"))
     st_io.save_file(io, os.path.join(HERE, "sgm", "io.safetensors"))
     meta["sgm"] = OrderedDict(
         config="tiny_sd_xl_base.yaml", prompt=PROMPT, negative_prompt=NEGATIVE, **p,
         factor=factor, force_uc_zero_embeddings=["txt"], buffers=stored, variants=variants,
-        draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()}, weights=recipe)
+        draws=[draw_info(d) for d in draws], io={k: list(v.shape) for k, v in io.items()}, weights=recipe,
+        refiner=OrderedDict(config="tiny_sd_xl_refiner.yaml", buffers=refiner_stored, weights=rrecipe))
 
 
 def init_image(v):

@@ -43,8 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the run is seeded with the reference's {@code torch.manual_seed} value. Compared over the full
  * tensors: the token ids (exact), the seeded initial noise (exact), c / uc, the final latents and the
  * images; then the case's variants (sgm: the API's default DPMPP2MSampler at 48x32, the ancestral
- * EulerAncestralSampler, which draws per step, and {@code image_to_image} / {@code do_img2img} at
- * strength 0.5; ldm: PLMS at 48x32 and {@code img2img.py} at strength 0.6): latents and images.
+ * EulerAncestralSampler, which draws per step, {@code image_to_image} / {@code do_img2img} at
+ * strength 0.5, and base then refiner ({@code tiny_sd_xl_refiner.yaml}, the API's {@code refiner} on
+ * the base's latents with the noise stream continuing); ldm: PLMS at 48x32 and {@code img2img.py} at strength 0.6): latents and images.
  */
 class TextToImageGoldenTest {
 
@@ -106,9 +107,9 @@ class TextToImageGoldenTest {
         return out;
     }
 
-    /** The case's checkpoint: every recipe entry rebuilt, plus the stored buffers, as one safetensors file. */
-    Path checkpoint(String name, JsonObject c, NDManager mm) {
-        Map<String, NDArray> sd = new LinkedHashMap<>(SafeTensors.readAll(DIR.resolve(name).resolve("buffers.safetensors"), mm));
+    /** A checkpoint: every recipe entry ({@code weights}) rebuilt, plus the stored buffers, as one safetensors file. */
+    Path checkpoint(String name, JsonObject c, Path buffers, NDManager mm) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(SafeTensors.readAll(buffers, mm));
         for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("weights").entrySet()) {
             JsonArray r = e.getValue().getAsJsonArray();
             JsonArray dims = r.get(0).getAsJsonArray();
@@ -188,12 +189,16 @@ class TextToImageGoldenTest {
     }
 
     /** Every variant run of the case (other samplers, a non-square size, other seeds, img2img): latents and images. */
-    static void checkVariants(SamplingPipeline p, JsonObject c, Map<String, NDArray> io, String negative, NDManager mm) {
+    static void checkVariants(SamplingPipeline p, SamplingPipeline refiner, JsonObject c, Map<String, NDArray> io,
+            String negative, NDManager mm) {
         String prompt = c.get("prompt").getAsString();
         for (JsonElement e : c.getAsJsonArray("variants")) {
             JsonObject v = e.getAsJsonObject();
             String name = v.get("name").getAsString();
             GenerationOptions o = options(v).withManager(mm);
+            if (v.has("refiner")) {
+                o = o.withRefiner(refiner, 1.0); // the API's refiner() applies no strength
+            }
             SamplingPipeline.Generation g = v.has("img2img")
                     ? p.img2imgWithLatents(io.get("input.init"), prompt, negative, o.withStrength(v.get("strength").getAsDouble()))
                     : p.txt2imgWithLatents(prompt, negative, o);
@@ -222,7 +227,7 @@ class TextToImageGoldenTest {
             checkTokens(Tokenizers.openClip(), negative, n, io.get("tokens.openclip.uc"), "open_clip tokens of the negative");
 
             SamplingPipeline p = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(c.get("config").getAsString())),
-                    checkpoint("sgm", c, mm), mm);
+                    checkpoint("sgm", c, DIR.resolve("sgm/buffers.safetensors"), mm), mm);
             assertEquals(ModelFamily.SDXL_BASE, p.family());
             GenerationOptions o = options(c).withManager(mm);
 
@@ -243,7 +248,11 @@ class TextToImageGoldenTest {
             NDArray z = io.get("output.latents");
             check("sgm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
             check("sgm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
-            checkVariants(p, c, io, negative, mm);
+            JsonObject rc = c.getAsJsonObject("refiner");
+            SamplingPipeline refiner = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(rc.get("config").getAsString())),
+                    checkpoint("sgm-refiner", rc, DIR.resolve("sgm/refiner_buffers.safetensors"), mm), mm);
+            assertEquals(ModelFamily.SDXL_REFINER, refiner.family());
+            checkVariants(p, refiner, c, io, negative, mm);
         }
     }
 
@@ -258,7 +267,7 @@ class TextToImageGoldenTest {
             checkTokens(Tokenizers.hfClip(), "", n, io.get("tokens.clip.uc"), "HF CLIP tokens of \"\"");
 
             SamplingPipeline p = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(c.get("config").getAsString())),
-                    checkpoint("ldm", c, mm), mm);
+                    checkpoint("ldm", c, DIR.resolve("ldm/buffers.safetensors"), mm), mm);
             assertEquals(ModelFamily.SD1, p.family());
             GenerationOptions o = options(c).withManager(mm);
 
@@ -275,7 +284,7 @@ class TextToImageGoldenTest {
             NDArray z = io.get("output.latents");
             check("ldm latents", g.latents(), z, LATENT_RTOL, LATENT_ATOL_FRACTION * maxAbs(z));
             check("ldm images", unit(g.images()), io.get("output.images"), 0, IMAGE_ATOL);
-            checkVariants(p, c, io, "", mm);
+            checkVariants(p, null, c, io, "", mm);
         }
     }
 }
