@@ -18,6 +18,9 @@ Two cases, each a full prompt -> image run of the ORIGINAL reference code on ran
   ``VanillaCFG`` whose constructor takes only ``scale`` (TypeError); the driver drops that key, so the
   guider is ``VanillaCFG(scale)``. The conditioner's c / uc come from the same
   ``get_unconditional_conditioning`` call (recorded by wrapping it).
+* ``sd2``: the same API path for a legacy spec (SD 2.1 768: ``tiny_sd_2_1_768.yaml``, VScaling,
+  one FrozenOpenCLIPEmbedder): ``force_uc_zero_embeddings=[]``, so the negative prompt ("blurry, low
+  quality") is embedded; HeunEDMSampler (two network evaluations per step).
 * ``ldm``: CompVis/stable-diffusion 21f890f (``ldm`` package + ``scripts/txt2img.py``). The model from
   ``tiny_v1_inference.yaml`` (v1-inference.yaml's structure) by ``ldm.util.instantiate_from_config``;
   the run is txt2img.py's loop body: ``seed_everything(SEED)`` (torch.manual_seed here), ``uc =
@@ -77,7 +80,7 @@ Run (Debian's torch 1.13; the source trees from ``git archive`` of the pinned co
   SGM_SRC=<dir with sgm/> SD_SRC=<CompVis/stable-diffusion with ldm/> OPEN_CLIP_SRC=<open_clip v2.20.0 src/>
   OPENAI_CLIP_SRC=<dir with clip/> GOLDEN_TOOLS=<shared golden-tools> HF_SITE=<dir with transformers
   4.57.6, tokenizers, ftfy 6.3.1 (pip install --no-deps --target)> /usr/bin/python3 gen_txt2img.py
-Writes sgm/{buffers,refiner_buffers,io}.safetensors, ldm/{buffers,io}.safetensors and cases.json next to this file (the
+Writes sgm/{buffers,refiner_buffers,io}.safetensors, sd2/{buffers,io}.safetensors, ldm/{buffers,io}.safetensors and cases.json next to this file (the
 same bytes on every run).
 """
 import contextlib
@@ -123,6 +126,8 @@ SGM_IMG2IMG = dict(name="img2img", img2img=True, sampler="EulerEDMSampler", seed
                    width=32, height=32, n=1, init_seed=99)
 SGM_REFINER = dict(name="base_refiner", refiner=True, sampler="EulerEDMSampler", seed=17, steps=3, scale=5.0, width=32,
                    height=32, n=2)
+SD2 = dict(seed=23, steps=3, scale=7.0, width=32, height=32, n=2, sampler="HeunEDMSampler",
+           negative_prompt="blurry, low quality")
 LDM = dict(seed=7, steps=4,  # 3 steps: ldm uniform DDIM timesteps reach 1000 (IndexError)
            scale=7.5, width=32, height=32, n=2, eta=0.0, sampler="ddim")
 LDM_IMG2IMG = dict(name="img2img", img2img=True, sampler="ddim", seed=21, steps=4, scale=5.0, strength=0.6, width=32,
@@ -487,6 +492,59 @@ def draw_info(d):
     return OrderedDict(kind=d.kind, shape=list(d.tensor.shape), site=str(d.site))
 
 
+def run_sd2(tokens_log, meta):
+    """SD 2.1 768 (v-prediction), a legacy spec of the API: the negative prompt is embedded (no zeroing)."""
+    from omegaconf import OmegaConf
+    from sgm.inference import api, helpers
+    from sgm.util import instantiate_from_config
+
+    cfg = strip_arch_override(OmegaConf.load(os.path.join(HERE, "tiny_sd_2_1_768.yaml")))
+    model = on_cpu(instantiate_from_config(cfg.model).eval())
+    sd, recipe = hashed_weights(model)
+    p = SD2
+    factor = 2 ** (len(cfg.model.params.first_stage_config.params.ddconfig.ch_mult) - 1)
+    recorded = {}
+    orig = model.conditioner.get_unconditional_conditioning
+
+    def get_uc(*a, **k):
+        c, uc = orig(*a, **k)
+        recorded["c"], recorded["uc"] = dict(c), dict(uc)
+        return c, uc
+
+    model.conditioner.get_unconditional_conditioning = get_uc
+    params = api.SamplingParams(width=p["width"], height=p["height"], steps=p["steps"], sampler=api.Sampler(p["sampler"]),
+                                scale=p["scale"], orig_width=p["width"], orig_height=p["height"])
+    sampler = api.get_sampler_config(params)
+    sampler.device = "cpu"
+    value_dict = dataclasses.asdict(params)
+    value_dict["prompt"] = PROMPT
+    value_dict["negative_prompt"] = p["negative_prompt"]
+    value_dict["target_width"] = params.width
+    value_dict["target_height"] = params.height
+    torch.manual_seed(p["seed"])
+    with Recorder("record") as rec:
+        samples, samples_z = helpers.do_sample(model, sampler, value_dict, p["n"], params.height, params.width, 4, factor,
+                                               force_uc_zero_embeddings=[], return_latents=True, filter=None,
+                                               device="cpu")
+    io = OrderedDict()
+    for name, t in zip(["tokens.openclip.c", "tokens.openclip.uc"], tokens_log):
+        io[name] = t.clone()
+    for side in ("c", "uc"):
+        for key, v in recorded[side].items():
+            io[f"{side}.{key}"] = v.contiguous()
+    for i, d in enumerate(rec.tape):
+        io[f"noise.{i}"] = d_tensor(d)
+    io["output.latents"] = samples_z.contiguous()
+    io["output.images"] = samples.contiguous()
+    os.makedirs(os.path.join(HERE, "sd2"), exist_ok=True)
+    stored = buffers_file(sd, recipe, set(), os.path.join(HERE, "sd2", "buffers.safetensors"))
+    st_io.save_file(io, os.path.join(HERE, "sd2", "io.safetensors"))
+    meta["sd2"] = OrderedDict(
+        config="tiny_sd_2_1_768.yaml", prompt=PROMPT, **p, factor=factor, force_uc_zero_embeddings=[], buffers=stored,
+        variants=[], draws=[draw_info(d) for d in rec.tape], io={k: list(v.shape) for k, v in io.items()},
+        weights=recipe)
+
+
 def run_ldm(tokens_log, meta):
     from omegaconf import OmegaConf
     from ldm.models.diffusion.ddim import DDIMSampler
@@ -592,6 +650,8 @@ def main():
         weights="each case's 'weights': {checkpoint key: [shape, seed, scale, offset]}, the tensor being "
                 "scale * hashed_values(seed, numel) + offset in float32 (see gen_txt2img.py)")
     run_sgm(tokens_log, meta)
+    tokens_log.clear()
+    run_sd2(tokens_log, meta)
     tokens_log.clear()
     run_ldm(tokens_log, meta)
     text = json.dumps(meta, indent=1)

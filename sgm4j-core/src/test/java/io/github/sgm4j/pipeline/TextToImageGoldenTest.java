@@ -46,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * images; then the case's variants (sgm: the API's default DPMPP2MSampler at 48x32, the ancestral
  * EulerAncestralSampler, which draws per step, {@code image_to_image} / {@code do_img2img} at
  * strength 0.5, and base then refiner ({@code tiny_sd_xl_refiner.yaml}, the API's {@code refiner} on
- * the base's latents with the noise stream continuing); ldm: PLMS at 48x32 and {@code img2img.py} at strength 0.6): latents and images.
+ * the base's latents with the noise stream continuing); an SD 2.1 768 case (v-prediction, one
+ * OpenCLIP tower, HeunEDMSampler) where the API embeds the negative prompt; ldm: PLMS at 48x32 and {@code img2img.py} at strength 0.6): latents and images.
  */
 class TextToImageGoldenTest {
 
@@ -257,6 +258,35 @@ class TextToImageGoldenTest {
                     checkpoint("sgm-refiner", rc, DIR.resolve("sgm/refiner_buffers.safetensors"), mm), mm);
             assertEquals(ModelFamily.SDXL_REFINER, refiner.family());
             checkVariants(p, refiner, c, io, negative, mm);
+        }
+    }
+
+    @Test
+    void sd2TextToImageEmbedsTheNegativePromptAsTheApi() {
+        JsonObject c = meta.getAsJsonObject("sd2");
+        try (NDManager mm = m.newSubManager()) {
+            Map<String, NDArray> io = SafeTensors.readAll(DIR.resolve("sd2/io.safetensors"), mm);
+            String prompt = c.get("prompt").getAsString();
+            String negative = c.get("negative_prompt").getAsString();
+            int n = c.get("n").getAsInt();
+            checkTokens(Tokenizers.openClip(), prompt, n, io.get("tokens.openclip.c"), "open_clip tokens of the prompt");
+            checkTokens(Tokenizers.openClip(), negative, n, io.get("tokens.openclip.uc"), "open_clip tokens of the negative");
+
+            SamplingPipeline p = SamplingPipeline.fromConfig(EngineLoader.config(DIR.resolve(c.get("config").getAsString())),
+                    checkpoint("sd2", c, DIR.resolve("sd2/buffers.safetensors"), mm), mm);
+            assertEquals(ModelFamily.SD2, p.family());
+            GenerationOptions o = options(c).withManager(mm);
+            check("sd2 noise (seeded)", NoiseSource.seeded(o.seed()).randn(mm, io.get("noise.0").getShape()),
+                    io.get("noise.0"), EXACT);
+            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
+            check("sd2 c.crossattn", cu.c().get("crossattn"), io.get("c.crossattn"), COND);
+            check("sd2 uc.crossattn", cu.uc().get("crossattn"), io.get("uc.crossattn"), COND);
+            assertEquals(1, cu.c().size(), "c keys " + cu.c().keySet());
+
+            SamplingPipeline.Generation g = p.txt2imgWithLatents(prompt, negative, o);
+            NDArray z = io.get("output.latents");
+            check("sd2 latents", g.latents(), z, latents(z));
+            check("sd2 images", unit(g.images()), io.get("output.images"), IMAGES);
         }
     }
 
