@@ -310,7 +310,55 @@ public final class SamplingPipeline implements AutoCloseable {
         return generate(init, prompt, negative, options);
     }
 
+    /**
+     * Images and the latents they were decoded from: what sgm's {@code do_sample(...,
+     * return_latents=True)} returns (there the images as {@code (x + 1) / 2} clamped to [0, 1]).
+     *
+     * @param images {@code [n, 3, H, W]} float32 in [-1, 1]
+     * @param latents {@code [n, C, H / f, W / f]}: the sampler's output before the first stage's decoder
+     *     (unscaled, as {@code decode_first_stage} receives it)
+     */
+    public record Generation(NDArray images, NDArray latents) {}
+
+    /**
+     * Text to images, also returning the sampled latents ({@code return_latents=True} of sgm's API).
+     *
+     * @param prompt the prompt (may be empty, as in the reference)
+     * @param negative the negative prompt, or null / empty for none
+     * @param options as {@link #txt2img}
+     * @return the images and latents, both owned by {@code options.manager()} or the pipeline's
+     *     manager; the caller closes them
+     * @throws IllegalArgumentException as {@link #txt2img}
+     */
+    public Generation txt2imgWithLatents(String prompt, String negative, GenerationOptions options) {
+        return run(null, prompt, negative, options);
+    }
+
+    /**
+     * Image to images, also returning the sampled latents ({@code return_latents=True} of sgm's API).
+     *
+     * @param init as {@link #img2img}
+     * @param prompt the prompt
+     * @param negative the negative prompt, or null / empty
+     * @param options as {@link #img2img}
+     * @return the images and latents, both owned by {@code options.manager()} or the pipeline's
+     *     manager; the caller closes them
+     * @throws IllegalArgumentException as {@link #img2img}
+     */
+    public Generation img2imgWithLatents(NDArray init, String prompt, String negative, GenerationOptions options) {
+        if (init == null) {
+            throw new IllegalArgumentException("img2img: init image is null");
+        }
+        return run(init, prompt, negative, options);
+    }
+
     private NDArray generate(NDArray init, String prompt, String negative, GenerationOptions o) {
+        Generation g = run(init, prompt, negative, o);
+        g.latents().close();
+        return g.images();
+    }
+
+    private Generation run(NDArray init, String prompt, String negative, GenerationOptions o) {
         String p = prompt == null ? "" : prompt;
         String neg = negative == null ? "" : negative;
         warnIfLong(p);
@@ -319,11 +367,13 @@ public final class SamplingPipeline implements AutoCloseable {
         NoiseSource noise = NoiseSource.seeded(o.seed());
         try (GradMode ignored = GradMode.disabled();
                 NDManager work = manager.newSubManager()) {
+            NDArray z;
             NDArray images;
             if (ldm != null) {
-                images = init != null ? ldmImg2img(init, p, neg, o, noise, work) : ldmTxt2img(p, neg, o, noise, work);
+                z = init != null ? ldmImg2img(init, p, neg, o, noise, work) : ldmTxt2img(p, neg, o, noise, work);
+                images = ldm.decodeFirstStage(z);
             } else {
-                NDArray z = sgmLatents(init, p, neg, o, noise, work);
+                z = sgmLatents(init, p, neg, o, noise, work);
                 SamplingPipeline dec = this;
                 if (o.refiner() != null) {
                     SamplingPipeline r = o.refiner();
@@ -337,9 +387,11 @@ public final class SamplingPipeline implements AutoCloseable {
                 }
                 images = dec.engine.decode(z);
             }
+            images.attach(work);
             NDArray clamped = images.clip(-1.0, 1.0);
             clamped.attach(out);
-            return clamped;
+            z.attach(out);
+            return new Generation(clamped, z);
         }
     }
 
@@ -406,12 +458,10 @@ public final class SamplingPipeline implements AutoCloseable {
         res.samples().attach(work);
         res.xInter().forEach(a -> a.attach(work));
         res.predX0().forEach(a -> a.attach(work));
-        NDArray x = ldm.decodeFirstStage(res.samples());
-        x.attach(work);
-        return x;
+        return res.samples();
     }
 
-    /** ldm's img2img.py: repeat, encode, stochastic_encode to t_enc, DDIM decode t_enc steps. */
+    /** ldm's img2img.py up to the latents: repeat, encode, stochastic_encode to t_enc, DDIM decode t_enc steps. */
     private NDArray ldmImg2img(NDArray init, String prompt, String negative, GenerationOptions o, NoiseSource noise,
             NDManager work) {
         int n = o.n();
@@ -454,9 +504,7 @@ public final class SamplingPipeline implements AutoCloseable {
         }
         NDArray samples = sampler.decode(zEnc, c, tEnc, so, noise);
         samples.attach(work);
-        NDArray x = ldm.decodeFirstStage(samples);
-        x.attach(work);
-        return x;
+        return samples;
     }
 
     private void checkInit(NDArray init, int n) {
@@ -488,14 +536,7 @@ public final class SamplingPipeline implements AutoCloseable {
             w = size[0];
             h = size[1];
         }
-        Map<String, Object> values = new LinkedHashMap<>();
-        values.put("orig_width", w);
-        values.put("orig_height", h);
-        values.put("target_width", w);
-        values.put("target_height", h);
-        values.put("aesthetic_score", o.aestheticScore());
-        values.put("negative_aesthetic_score", o.negativeAestheticScore());
-        GeneralConditioner.CondPair cu = conditioning(prompt, negative, values, n, work);
+        GeneralConditioner.CondPair cu = conditioning(prompt, negative, sizeValues(w, h, o), n, work);
         BaseDiffusionSampler sampler = sampler(o, init != null && o.strength() < 1.0 ? o.strength() : null);
         SamplerCallback cb = callback(o);
         if (init == null) {
@@ -511,6 +552,33 @@ public final class SamplingPipeline implements AutoCloseable {
         NDArray z = engine.encode(batch, noise);
         z.attach(work);
         return img2imgFrom(z, sampler, cu, noise, cb, work);
+    }
+
+    /** The value_dict entries of a w x h run: original and target size (height, width), aesthetic scores. */
+    private static Map<String, Object> sizeValues(int w, int h, GenerationOptions o) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("orig_width", w);
+        values.put("orig_height", h);
+        values.put("target_width", w);
+        values.put("target_height", h);
+        values.put("aesthetic_score", o.aestheticScore());
+        values.put("negative_aesthetic_score", o.negativeAestheticScore());
+        return values;
+    }
+
+    /**
+     * The c / uc of the conditioner a txt2img call with these arguments samples with (sgm path; for
+     * the golden parity test, which compares them with the reference's).
+     */
+    GeneralConditioner.CondPair txt2imgConditioning(String prompt, String negative, GenerationOptions o,
+            NDManager work) {
+        if (engine == null) {
+            throw new IllegalStateException("txt2imgConditioning: the ldm path has no GeneralConditioner");
+        }
+        int[] size = checkedSize(o);
+        try (GradMode ignored = GradMode.disabled()) {
+            return conditioning(prompt, negative, sizeValues(size[0], size[1], o), o.n(), work);
+        }
     }
 
     /** do_img2img after the encoding: noise z to sigmas[0], scale by 1 / sqrt(1 + sigma0^2), sample. */

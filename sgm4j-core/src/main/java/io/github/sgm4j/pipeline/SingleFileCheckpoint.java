@@ -2,6 +2,7 @@ package io.github.sgm4j.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.StateDictFile;
@@ -9,6 +10,7 @@ import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.models.CheckpointException;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
+import io.github.sgm4j.nn.TensorSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -221,6 +223,92 @@ public final class SingleFileCheckpoint {
             }
         }
         return new Plan(fileFamily, modelFamily, fileToModel, dropped, derived, missing, unexpected, remapped);
+    }
+
+    /**
+     * What {@link #load} would do with a file and a model, read from the file's header and the
+     * model's construction-time shapes only (no tensor is read or allocated): {@code sgm4j inspect
+     * --config}.
+     *
+     * @param checkpointFamily the family the file's keys belong to
+     * @param modelFamily the family the config builds
+     * @param familiesFit whether a file of {@code checkpointFamily} may load into {@code modelFamily}
+     * @param loaded file key to model key, for the tensors a load copies
+     * @param remapped how many of them are renamed ({@code cond_stage_model.} to {@code
+     *     conditioner.embedders.0.})
+     * @param missing model keys the file lacks (a load fails)
+     * @param unexpected file keys the model has no place for (a load fails)
+     * @param shapeMismatches loaded keys whose shapes differ, as {@code key: config [..], checkpoint
+     *     [..]} (a load fails)
+     * @param dropped file keys a load skips, tolerated (schedule buffers derived from the config,
+     *     half-precision schedules, EMA shadows of a model without EMA)
+     * @param derived model keys a load keeps at their config values or fills ({@code position_ids})
+     * @param converted loaded file keys stored in another dtype than the model's, as {@code file key
+     *     -> "F16 -> F32"} (converted as they load)
+     */
+    public record Inspection(ModelFamily checkpointFamily, ModelFamily modelFamily, boolean familiesFit,
+            Map<String, String> loaded, int remapped, List<String> missing, List<String> unexpected,
+            List<String> shapeMismatches, List<String> dropped, List<String> derived, Map<String, String> converted) {
+
+        /**
+         * Whether {@link SingleFileCheckpoint#load} would accept the file.
+         *
+         * @return true when the families fit and no key is missing, unexpected or of another shape
+         */
+        public boolean loads() {
+            return familiesFit && missing.isEmpty() && unexpected.isEmpty() && shapeMismatches.isEmpty();
+        }
+    }
+
+    /**
+     * Matches an open checkpoint against a model's state-dict listing as {@link #load} would, without
+     * reading a tensor.
+     *
+     * @param file the open checkpoint
+     * @param model the model's {@link Module#stateDictSpec()} (a model built from the config, not
+     *     necessarily allocated)
+     * @return the inspection
+     */
+    public static Inspection inspect(StateDictFile file, List<TensorSpec> model) {
+        Map<String, TensorSpec> specs = new LinkedHashMap<>();
+        for (TensorSpec s : model) {
+            specs.put(s.key(), s);
+        }
+        Plan plan = plan(file.keys(), k -> file.info(k).dtype(), specs.keySet());
+        List<String> shapes = new ArrayList<>();
+        Map<String, String> converted = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : plan.fileToModel().entrySet()) {
+            TensorSpec s = specs.get(e.getValue());
+            long[] stored = file.info(e.getKey()).shape();
+            if (!java.util.Arrays.equals(stored, s.shape().getShape())) {
+                shapes.add(e.getKey() + ": config " + s.shape() + ", checkpoint " + java.util.Arrays.toString(stored));
+            }
+            String code = file.info(e.getKey()).dtype();
+            String want = dtypeCode(s.dataType());
+            if (!code.equals(want)) {
+                converted.put(e.getKey(), code + " -> " + want);
+            }
+        }
+        return new Inspection(plan.fileFamily(), plan.modelFamily(), plan.fileFamily().loadsInto(plan.modelFamily()),
+                plan.fileToModel(), plan.remapped(), plan.missing(), plan.unexpected(), shapes, plan.dropped(),
+                plan.derived(), converted);
+    }
+
+    /** The safetensors code of a model dtype (as {@link io.github.sgm4j.io.TensorInfo#dtype()} names stored ones). */
+    private static String dtypeCode(DataType t) {
+        return switch (t) {
+            case FLOAT64 -> "F64";
+            case FLOAT32 -> "F32";
+            case FLOAT16 -> "F16";
+            case BFLOAT16 -> "BF16";
+            case INT64 -> "I64";
+            case INT32 -> "I32";
+            case INT16 -> "I16";
+            case INT8 -> "I8";
+            case UINT8 -> "U8";
+            case BOOLEAN -> "BOOL";
+            default -> t.name();
+        };
     }
 
     private static boolean isHalf(String dtype) {
