@@ -934,12 +934,25 @@ public class DDPM extends Module implements SamplingModel {
      * @return the learning rate used
      */
     public double optimizerStep(AdamW optimizer) {
+        return optimizerStep(optimizer, null);
+    }
+
+    /**
+     * {@link #optimizerStep(AdamW)} with Lightning's {@code gradient_clip_val}: the global gradient
+     * norm is clipped to {@code clipNorm} before the update.
+     *
+     * @param optimizer an AdamW over {@link #trainableParameters()}, its {@link AdamW#getParams()} lr
+     *     the base learning rate
+     * @param clipNorm the maximum global gradient norm, or null for no clipping
+     * @return the learning rate used
+     */
+    public double optimizerStep(AdamW optimizer, Double clipNorm) {
         if (scheduler != null && appliesScheduler()) {
             // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
             optimizer.setLr(optimizer.getParams().lr() * scheduler.multiplier(globalStep));
         }
         double lr = optimizer.getLr();
-        TrainingStep.applyGradients(optimizer, trainableParameters().values(), null, this::onTrainBatchEnd);
+        TrainingStep.applyGradients(optimizer, trainableParameters().values(), clipNorm, this::onTrainBatchEnd);
         globalStep++;
         return lr;
     }

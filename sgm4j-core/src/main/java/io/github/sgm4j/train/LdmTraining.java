@@ -43,6 +43,7 @@ import java.util.Map;
  *       micro-batch of a fresh run (global step 0); a run restored by {@link #resume} keeps the
  *       checkpoint's {@code scale_factor} buffer.
  *   <li>{@code on_train_batch_end}: the EMA update after every micro-batch ({@code model_ema.*}).
+ *   <li>Lightning's {@code gradient_clip_val}: {@link #setGradClipNorm}.
  * </ul>
  *
  * <p>Batch layout: the {@code train.data} datasets give sgm's keys, images {@code jpg} as (B, C, H,
@@ -90,6 +91,7 @@ public final class LdmTraining implements TrainableModel {
     private long batchesSeen;
     private int sampleSteps = DEFAULT_SAMPLE_STEPS;
     private double sampleEta = DEFAULT_SAMPLE_ETA;
+    private Double gradClipNorm;
 
     /**
      * Adapts {@code model}.
@@ -173,6 +175,20 @@ public final class LdmTraining implements TrainableModel {
         }
         this.sampleSteps = steps;
         this.sampleEta = eta;
+    }
+
+    /**
+     * Sets Lightning's {@code gradient_clip_val} (norm clipping of all trainable gradients before
+     * every update).
+     *
+     * @param maxNorm the maximum global gradient norm, or null for none
+     * @throws IllegalArgumentException when {@code maxNorm} is not positive
+     */
+    public void setGradClipNorm(Double maxNorm) {
+        if (maxNorm != null && !(maxNorm > 0)) {
+            throw new IllegalArgumentException("gradient_clip_val must be > 0, got " + maxNorm);
+        }
+        this.gradClipNorm = maxNorm;
     }
 
     /**
@@ -332,7 +348,7 @@ public final class LdmTraining implements TrainableModel {
 
     @Override
     public double optimizerStep() {
-        return model.optimizerStep(configureOptimizers());
+        return model.optimizerStep(configureOptimizers(), gradClipNorm);
     }
 
     /**
