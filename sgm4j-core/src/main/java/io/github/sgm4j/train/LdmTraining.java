@@ -55,6 +55,10 @@ import java.util.Map;
  * (B, H, W, C) under {@code first_stage_key}, {@code cls} copied to the embedder's key unless the
  * batch has that key already. Other conditioning keys ({@code cond_stage_key} not {@code
  * class_label}) are passed through unchanged, channels-last as ldm's {@code get_input} expects.
+ * A batch of cached latents ({@code latent_mean}, {@code latent_std} from {@code sgm4j
+ * encode-dataset}, no {@code jpg}) is passed on as it is: ldm's {@code get_input} then draws {@code
+ * mean + std * randn} as the first stage's posterior sample would ({@link
+ * LatentDiffusion#hasCachedLatents}).
  *
  * <p>Sample grids ({@link #sample}): DDIM with {@code eta = 1} (ldm's {@code log_images} default)
  * and 50 steps unless set otherwise ({@link #setSampling}, or the config's {@code
@@ -307,7 +311,9 @@ public final class LdmTraining implements TrainableModel {
 
     /**
      * The batch as ldm reads it: {@code jpg} (B, C, H, W) as channels-last {@code first_stage_key},
-     * {@code cls} under the {@code ClassEmbedder}'s key when absent; other arrays unchanged.
+     * {@code cls} under the {@code ClassEmbedder}'s key when absent; other arrays unchanged (cached
+     * posterior moments {@code latent_mean}/{@code latent_std} of {@code sgm4j encode-dataset} are
+     * used instead of the images when the batch has no {@code jpg}).
      *
      * @param batch the data's batch (arrays; caption lists are dropped)
      * @return a new map; the permuted images are new arrays in the images' manager
@@ -320,13 +326,18 @@ public final class LdmTraining implements TrainableModel {
                 out.put(k, a);
             }
         });
-        if (!(batch.get(DATA_IMAGE_KEY) instanceof NDArray images) || images.getShape().dimension() != 4) {
-            throw new IllegalArgumentException("training batch has no (B, C, H, W) '" + DATA_IMAGE_KEY + "' images (keys: "
-                    + batch.keySet() + "); they become ldm's channels-last first_stage_key '"
-                    + model.getParams().firstStageKey() + "'");
+        String fsk = model.getParams().firstStageKey();
+        // cached posterior moments (sgm4j encode-dataset) stand for the images
+        boolean cached = !(batch.get(DATA_IMAGE_KEY) instanceof NDArray) && LatentDiffusion.hasCachedLatents(out, fsk);
+        if (!cached) {
+            if (!(batch.get(DATA_IMAGE_KEY) instanceof NDArray images) || images.getShape().dimension() != 4) {
+                throw new IllegalArgumentException("training batch has no (B, C, H, W) '" + DATA_IMAGE_KEY + "' images"
+                        + " and no cached latents (keys: " + batch.keySet() + "); the images become ldm's channels-last"
+                        + " first_stage_key '" + fsk + "'");
+            }
+            out.remove(DATA_IMAGE_KEY);
+            out.put(fsk, images.transpose(0, 2, 3, 1));
         }
-        out.remove(DATA_IMAGE_KEY);
-        out.put(model.getParams().firstStageKey(), images.transpose(0, 2, 3, 1));
         if (model.getModel().getConditioningKey() != null && model.getCondStageModel() instanceof ClassEmbedder ce
                 && !out.containsKey(ce.getKey())) {
             if (!(batch.get(DATA_CLASS_KEY) instanceof NDArray labels)) {

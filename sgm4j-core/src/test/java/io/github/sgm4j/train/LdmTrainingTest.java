@@ -13,6 +13,8 @@ import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.io.SafeTensors;
 import io.github.sgm4j.ldm.LatentDiffusion;
 import io.github.sgm4j.models.CheckpointException;
+import io.github.sgm4j.models.DiffusionEngine;
+import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.noise.TorchNoiseSource;
@@ -216,6 +218,45 @@ class LdmTrainingTest {
         // tolerance |a - b| <= 1e-6 + 1e-4 |b| (float32 sums in another order)
         assertTrue(worst <= 1, "accumulated vs mean gradient: worst error / tolerance " + worst);
         System.out.println("accumulated vs mean gradient: worst error / tolerance " + worst);
+    }
+
+    /**
+     * Cached posterior moments ({@code latent_mean}/{@code latent_std} as {@code encode-dataset} stores
+     * them) give the step that encoding the images gives with the same noise: scale_by_std, loss and
+     * gradients.
+     */
+    @Test
+    void cachedLatentsEqualEncodingOnTheFly() {
+        Batch batch;
+        try (Loader l = new Loader(mnist(), LOADER, SEED)) {
+            batch = l.next();
+        }
+        try (NDManager m = NDManager.newBaseManager(); NDScope ignored = new NDScope()) {
+            Map<String, NDArray> arrays = batch.toArrays(m);
+            LdmTraining onTheFly = model(m);
+            TrainableModel.StepLoss a = onTheFly.forwardBackward(arrays, new TorchNoiseSource(5), 1.0);
+            LdmTraining cached = model(m);
+            Map<String, Object> moments = new LinkedHashMap<>();
+            try (DiagonalGaussianDistribution post = cached.model().encodeFirstStage(arrays.get("jpg"))) {
+                moments.put(DiffusionEngine.LATENT_MEAN, post.getMean().duplicate());
+                moments.put(DiffusionEngine.LATENT_STD, post.getStd().duplicate());
+            }
+            moments.put("cls", arrays.get("cls"));
+            TrainableModel.StepLoss b = cached.forwardBackward(moments, new TorchNoiseSource(5), 1.0);
+            assertEquals(onTheFly.model().getScaleFactor(), cached.model().getScaleFactor(), 1e-6);
+            assertEquals(a.loss(), b.loss(), 1e-5 * Math.abs(a.loss()));
+            Map<String, float[]> ga = grads(onTheFly);
+            Map<String, float[]> gb = grads(cached);
+            double worst = 0;
+            for (String k : ga.keySet()) {
+                for (int i = 0; i < ga.get(k).length; i++) {
+                    worst = Math.max(worst, Math.abs(ga.get(k)[i] - gb.get(k)[i]) / (1e-6 + 1e-3 * Math.abs(ga.get(k)[i])));
+                }
+            }
+            System.out.println("cached vs on-the-fly: loss " + a.loss() + " vs " + b.loss() + ", worst gradient error /"
+                    + " tolerance " + worst);
+            assertTrue(worst <= 1, "gradients differ: worst error / tolerance " + worst);
+        }
     }
 
     static Map<String, float[]> grads(LdmTraining t) {
