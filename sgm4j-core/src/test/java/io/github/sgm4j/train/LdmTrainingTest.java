@@ -67,7 +67,7 @@ class LdmTrainingTest {
 
     static List<Double> run(LdmTraining t, long steps, Path out, int accumulate, Position start) {
         List<Double> losses = new ArrayList<>();
-        new Trainer(t, mnist(), LOADER, new Trainer.Options(steps, out, 0, 0, SEED, null, accumulate)).startAt(start)
+        new Trainer(t, mnist(), LOADER, new Trainer.Options(steps, out, 0, 0, SEED, List.of(3, 7), accumulate)).startAt(start)
                 .run(new Trainer.Listener() {
                     @Override
                     public void onStep(long step, Trainer.StepInfo info) {
