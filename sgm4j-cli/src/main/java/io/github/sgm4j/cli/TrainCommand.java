@@ -8,6 +8,7 @@ import io.github.sgm4j.models.EngineLoader;
 import io.github.sgm4j.train.Checkpoints;
 import io.github.sgm4j.train.Trainer;
 import io.github.sgm4j.train.EngineTraining;
+import io.github.sgm4j.train.LdmTraining;
 import io.github.sgm4j.train.TrainableModel;
 import io.github.sgm4j.train.data.CachedLatents;
 import io.github.sgm4j.train.data.Dataset;
@@ -28,11 +29,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code sgm4j train CONFIG}: trains a DiffusionEngine config, or a first-stage autoencoder config
+ * {@code sgm4j train CONFIG}: trains a DiffusionEngine or ldm LatentDiffusion config, or a first-stage autoencoder config
  * (ldm {@code AutoencoderKL}), on the MNIST digits with progress, checkpoints and sample grids.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a DiffusionEngine (sgm YAML; pixel or latent space) on the config's data section (image folder, tar shards, MNIST), or a first-stage autoencoder (ldm/sgm YAML) on the MNIST digits.")
+        description = "Train a DiffusionEngine (sgm YAML; pixel or latent space) or an ldm LatentDiffusion on the config's data section (image folder, tar shards, MNIST), or a first-stage autoencoder (ldm/sgm YAML) on the MNIST digits.")
 final class TrainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "sgm-format config (YAML)")
@@ -78,7 +79,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-every", description = "steps between sample grids (default: the config's image_logger batch_frequency, else 500)")
     Long imageEvery;
 
-    @Option(names = "--no-scale-lr", description = "autoencoders: use base_learning_rate as is (default: scaled by"
+    @Option(names = "--no-scale-lr", description = "autoencoders and ldm LatentDiffusion: use base_learning_rate as is (default: scaled by"
             + " accumulate_grad_batches x devices x batch size, as the reference's main.py)")
     boolean noScaleLr;
 
@@ -169,29 +170,25 @@ final class TrainCommand implements Callable<Integer> {
                 accumulate > 1 ? " x " + accumulate + " accumulated" : "",
                 lo.numWorkers() == 0 ? "decoded on the training thread" : lo.numWorkers() + " decoding threads");
         try (NDManager manager = NDManager.newBaseManager(EngineLoader.device(device))) {
-            DiffusionEngine engine = EngineLoader.load(root, manager, seed);
-            if (engine.getLossFn() == null) {
-                throw new IllegalArgumentException(config + ": model.params has no loss_fn_config, so it cannot be trained");
-            }
-            engine.setGradClipNorm(clip);
-            TrainableModel model = new EngineTraining(engine);
+            TrainableModel model = buildModel(root, manager, clip, bs);
             long runSeed = seed;
             Position position = null;
             if (resume != null) {
-                Long saved = Checkpoints.resume(resume, engine, resetOptimizer);
+                Long saved = model instanceof LdmTraining ldm ? ldm.resume(resume, resetOptimizer)
+                        : Checkpoints.resume(resume, ((EngineTraining) model).engine(), resetOptimizer);
                 if (saved != null) {
                     runSeed = saved;
                 }
                 String pos = Checkpoints.checkResumable(resume, true).get(Checkpoints.DATA_POSITION);
                 position = pos == null ? null : Position.parse(pos);
-                System.err.printf("resumed from %s at step %d%s%n", resume, engine.getGlobalStep(),
+                System.err.printf("resumed from %s at step %d%s%n", resume, model.getGlobalStep(),
                         position == null ? "" : ", data position " + position);
             }
             Trainer trainer = new Trainer(model, dataset, lo,
                     new Trainer.Options(total, outDir, ckptEvery, imgEvery, runSeed, null, accumulate)).startAt(position);
             StopHook stop = StopHook.install(trainer::requestStop);
             Trainer.Result result;
-            try (ProgressBar pb = progressBar(total, engine.getGlobalStep()).build()) {
+            try (ProgressBar pb = progressBar(total, model.getGlobalStep()).build()) {
                 result = trainer.run(new Trainer.Listener() {
                     @Override
                     public void onStep(long step, Trainer.StepInfo r) {
@@ -217,6 +214,28 @@ final class TrainCommand implements Callable<Integer> {
                     result.skippedFiles() > 0 ? ", skipped " + result.skippedFiles() + " bad files" : "");
             return 0;
         }
+    }
+
+    /**
+     * The model of the config, allocated in {@code manager} from {@code --seed}: ldm's {@code
+     * LatentDiffusion} ({@link LdmTraining}, at {@code main.py}'s learning rate) or sgm's {@code
+     * DiffusionEngine} ({@link EngineTraining}).
+     */
+    TrainableModel buildModel(ConfigNode root, NDManager manager, Double clip, int bs) {
+        if (LdmTraining.isLatentDiffusion(root)) {
+            double lr = AutoencoderTrainers.learningRate(root, bs, 1, !noScaleLr);
+            System.err.printf(Locale.ROOT, "ldm LatentDiffusion, learning rate %.2e%s%n", lr,
+                    noScaleLr ? " (base_learning_rate, not scaled)" : " (accumulate_grad_batches x batch size x base_learning_rate)");
+            LdmTraining ldm = LdmTraining.fromConfig(root, manager, seed, lr);
+            ldm.setGradClipNorm(clip);
+            return ldm;
+        }
+        DiffusionEngine engine = EngineLoader.load(root, manager, seed);
+        if (engine.getLossFn() == null) {
+            throw new IllegalArgumentException(config + ": model.params has no loss_fn_config, so it cannot be trained");
+        }
+        engine.setGradClipNorm(clip);
+        return new EngineTraining(engine);
     }
 
     static long trainerSteps(ConfigNode root, long batchesPerEpoch, long def) {

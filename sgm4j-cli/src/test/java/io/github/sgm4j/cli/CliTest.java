@@ -101,6 +101,22 @@ class CliTest {
                 "in_channels", "grayscale");
     }
 
+    /** Issue 13: an ldm LatentDiffusion config trains through the generic trainer and resumes. */
+    @Test
+    void trainAnLdmLatentDiffusionConfigThenResume() throws Exception {
+        Path out = dir.resolve("ldm");
+        String cfg = "src/test/resources/ldm-train/cin_ldm_kl_tiny.yaml";
+        Run t = runCapturing("train", cfg, "--steps", "1", "--out", out.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.err().contains("ldm LatentDiffusion, learning rate 4.00e-04"), t.err());
+        Path last = out.resolve("last.safetensors");
+        Run r = runCapturing("train", cfg, "--steps", "2", "--resume", last.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("resumed from " + last + " at step 1, data position 0:4"), r.err());
+        assertEquals(3, Files.readAllLines(out.resolve("metrics.csv")).size());
+        assertTrue(Files.exists(out.resolve("samples-000002.png")));
+    }
+
     @Test
     void inspectReadsAPyTorchCheckpoint() {
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();

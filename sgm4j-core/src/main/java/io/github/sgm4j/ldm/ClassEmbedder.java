@@ -65,6 +65,15 @@ public class ClassEmbedder extends Module {
     }
 
     /**
+     * {@code n_classes}: the number of labels the embedding holds.
+     *
+     * @return the row count of {@code embedding.weight}
+     */
+    public int numClasses() {
+        return embedding.getNumEmbeddings();
+    }
+
+    /**
      * {@code forward(batch)} with the configured key: see {@link #forward(Map, String)}.
      *
      * @param batch the batch; {@code batch.get(getKey())} must be the [B] integer labels

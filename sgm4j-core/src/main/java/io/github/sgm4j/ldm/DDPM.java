@@ -11,6 +11,7 @@ import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.io.StateDicts;
 import io.github.sgm4j.modules.EmaScope;
 import io.github.sgm4j.modules.LitEma;
+import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Init;
 import io.github.sgm4j.nn.LoadResult;
 import io.github.sgm4j.nn.Module;
@@ -864,9 +865,8 @@ public class DDPM extends Module implements SamplingModel {
 
     /**
      * One training step ({@code training_step}, backward, {@code opt.step()}, {@code
-     * on_train_batch_end}): {@link #sharedStep} in train mode under a gradient collector, the
-     * optimizer step over {@link #trainableParameters()}, gradients zeroed, EMA updated. Runs in an
-     * {@link NDScope}; only the weights and optimizer state survive.
+     * on_train_batch_end}): {@link #forwardBackward} then {@link #optimizerStep} in one {@link
+     * NDScope}; only the weights and optimizer state survive.
      *
      * @param batch the batch by key ({@code first_stage_key}: [B, H, W, C] images)
      * @param optimizer an AdamW over {@link #trainableParameters()} (e.g. {@code new AdamW(m.trainableParameters(), hp, manager)})
@@ -879,28 +879,82 @@ public class DDPM extends Module implements SamplingModel {
      */
     public Map<String, Double> trainStep(Map<String, NDArray> batch, AdamW optimizer,
             NoiseSource noise) {
+        try (NDScope scope = new NDScope()) {
+            Map<String, Double> out = forwardBackward(batch, noise, 1.0);
+            if (scheduler != null && appliesScheduler()) {
+                out.put("lr_abs", optimizerStep(optimizer));
+            } else {
+                optimizerStep(optimizer);
+            }
+            scope.suppressNotUsedWarning();
+            return out;
+        }
+    }
+
+    /**
+     * {@code training_step} and {@code (loss * lossScale).backward()}: {@link #sharedStep} in train
+     * mode (the previous modes are restored afterwards, also on failure) under a gradient collector;
+     * the gradients accumulate on {@link #trainableParameters()} until {@link #optimizerStep}. Call it
+     * inside an {@link NDScope}: the intermediates are left to it.
+     *
+     * @param batch the batch by key ({@code first_stage_key}: [B, H, W, C] images)
+     * @param noise the source of the timesteps and noise (also opened as the {@link NoiseScope})
+     * @param lossScale the factor of the back-propagated loss (1: plain {@code loss.backward()};
+     *     Lightning's {@code 1 / accumulate_grad_batches})
+     * @return the unscaled loss dict as doubles ({@code loss} plus the {@code train/...} entries), a
+     *     new mutable map
+     * @throws io.github.sgm4j.optim.NonFiniteLossException when the loss is NaN or infinite (no
+     *     gradient is computed)
+     */
+    public Map<String, Double> forwardBackward(Map<String, NDArray> batch, NoiseSource noise, double lossScale) {
         Map<String, Double> out = new LinkedHashMap<>();
         Map<Module, Boolean> modes = trainingModes();
-        try (NDScope scope = new NDScope(); NoiseScope ignored = NoiseScope.open(noise)) {
+        try (NoiseScope ignored = NoiseScope.open(noise)) {
             train();
             Map<String, Parameter> trainable = trainableParameters();
             TrainingStep.requireGradients(trainable.values());
-            Losses l = TrainingStep.forwardBackward(globalStep, () -> sharedStep(batch, noise), Losses::loss);
+            Losses l = TrainingStep.forwardBackward(globalStep, () -> sharedStep(batch, noise),
+                    r -> lossScale == 1.0 ? r.loss() : F.mul(r.loss(), lossScale));
             out.put("loss", (double) l.loss().getFloat());
             l.lossDict().forEach((k, v) -> out.put(k, (double) v.getFloat()));
-            if (scheduler != null && appliesScheduler()) {
-                // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
-                double lr = optimizer.getParams().lr() * scheduler.multiplier(globalStep);
-                optimizer.setLr(lr);
-                out.put("lr_abs", lr);
-            }
-            TrainingStep.applyGradients(optimizer, trainable.values(), null, this::onTrainBatchEnd);
-            globalStep++;
-            scope.suppressNotUsedWarning();
         } finally {
             restoreTrainingModes(modes);
         }
         return out;
+    }
+
+    /**
+     * Applies the accumulated gradients ({@code opt.step()}, {@code lr_scheduler.step()}, {@code
+     * on_train_batch_end}): with a scheduler that applies ({@code use_scheduler}) the optimizer's lr
+     * is set to {@code base_lr * multiplier(global_step)} (LambdaLR, interval step) first; then the
+     * update, gradients zeroed, the EMA update, and {@code global_step + 1}.
+     *
+     * @param optimizer an AdamW over {@link #trainableParameters()}, its {@link AdamW#getParams()} lr
+     *     the base learning rate
+     * @return the learning rate used
+     */
+    public double optimizerStep(AdamW optimizer) {
+        return optimizerStep(optimizer, null);
+    }
+
+    /**
+     * {@link #optimizerStep(AdamW)} with Lightning's {@code gradient_clip_val}: the global gradient
+     * norm is clipped to {@code clipNorm} before the update.
+     *
+     * @param optimizer an AdamW over {@link #trainableParameters()}, its {@link AdamW#getParams()} lr
+     *     the base learning rate
+     * @param clipNorm the maximum global gradient norm, or null for no clipping
+     * @return the learning rate used
+     */
+    public double optimizerStep(AdamW optimizer, Double clipNorm) {
+        if (scheduler != null && appliesScheduler()) {
+            // LambdaLR(opt, scheduler.schedule), interval step: lr = base_lr * schedule(global_step)
+            optimizer.setLr(optimizer.getParams().lr() * scheduler.multiplier(globalStep));
+        }
+        double lr = optimizer.getLr();
+        TrainingStep.applyGradients(optimizer, trainableParameters().values(), clipNorm, this::onTrainBatchEnd);
+        globalStep++;
+        return lr;
     }
 
     /** {@code on_train_batch_end}: one EMA update when {@code use_ema}. */

@@ -10,6 +10,7 @@ import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.config.Targets;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.models.AutoencoderKL;
+import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.models.FirstStage;
 import io.github.sgm4j.modules.distributions.DiagonalGaussianDistribution;
 import io.github.sgm4j.modules.encoders.AbstractEmbModel;
@@ -337,6 +338,54 @@ public class LatentDiffusion extends DDPM {
     }
 
     /**
+     * Whether {@code batch} carries cached posterior moments ({@link DiffusionEngine#LATENT_MEAN} and
+     * {@link DiffusionEngine#LATENT_STD}, written by {@code sgm4j encode-dataset}) instead of the
+     * images under {@code k}.
+     *
+     * @param batch the batch by key
+     * @param k the image key ({@code first_stage_key})
+     * @return true when {@code k} is absent and both moments are present
+     */
+    public static boolean hasCachedLatents(Map<String, NDArray> batch, String k) {
+        return !batch.containsKey(k) && batch.containsKey(DiffusionEngine.LATENT_MEAN)
+                && batch.containsKey(DiffusionEngine.LATENT_STD);
+    }
+
+    /**
+     * The scaled latent of cached posterior moments: {@code scale_factor * (mean + std * randn)}, the
+     * draw that {@code posterior.sample()} makes when the images are encoded, so a batch of cached
+     * moments gives the latents that encoding its images gives with the same noise.
+     *
+     * @param mean the posterior means [B, C_z, h, w]
+     * @param std the posterior standard deviations, the same shape
+     * @param noise the source of the draw
+     * @return the scaled latent, a new array the caller closes
+     * @throws IllegalArgumentException when the shapes differ
+     */
+    public NDArray latentFromMoments(NDArray mean, NDArray std, NoiseSource noise) {
+        if (!mean.getShape().equals(std.getShape())) {
+            throw new IllegalArgumentException("cached latents: '" + DiffusionEngine.LATENT_MEAN + "' " + mean.getShape()
+                    + " and '" + DiffusionEngine.LATENT_STD + "' " + std.getShape() + " differ");
+        }
+        boolean prev = F.setGradEnabled(false);
+        try (NDArray eps = noise.randn(mean.getManager(), mean.getShape());
+                NDArray epsOnDevice = eps.toDevice(mean.getDevice(), false);
+                NDArray scaled = std.mul(epsOnDevice);
+                NDArray z = mean.add(scaled)) {
+            return scale(z);
+        } finally {
+            F.setGradEnabled(prev);
+        }
+    }
+
+    private NDArray latentOf(Map<String, NDArray> batch, String k, NoiseSource noise) {
+        if (hasCachedLatents(batch, k)) {
+            return latentFromMoments(batch.get(DiffusionEngine.LATENT_MEAN), batch.get(DiffusionEngine.LATENT_STD), noise);
+        }
+        return encodeToLatent(DDPM.getInput(batch, k), noise);
+    }
+
+    /**
      * {@code decode_first_stage(z)}: {@code first_stage.decode(1. / scale_factor * z)}, without
      * gradients.
      *
@@ -415,10 +464,12 @@ public class LatentDiffusion extends DDPM {
     }
 
     /**
-     * {@code get_input(batch, k)}: the scaled latent of {@code batch[k]} (a posterior sample) and the
-     * conditioning: {@code batch} itself for {@code class_label}, {@code batch[cond_stage_key]}
-     * (channels-last rearranged) otherwise, the image for {@code cond_stage_key == k}; encoded unless
-     * the cond stage is trainable (then {@link #forward} encodes it).
+     * {@code get_input(batch, k)}: the scaled latent of {@code batch[k]} (a posterior sample; from
+     * cached moments when the batch has those instead of {@code batch[k]}, see {@link
+     * #hasCachedLatents}) and the conditioning: {@code batch} itself for {@code class_label}, {@code
+     * batch[cond_stage_key]} (channels-last rearranged) otherwise, the image for {@code
+     * cond_stage_key == k}; encoded unless the cond stage is trainable (then {@link #forward} encodes
+     * it).
      *
      * @param batch the batch by key (channels-last images)
      * @param k the image key ({@code first_stage_key})
@@ -428,8 +479,8 @@ public class LatentDiffusion extends DDPM {
      *     cond_stage_key} is {@code caption}/{@code coordinates_bbox}
      */
     public Input getInput(Map<String, NDArray> batch, String k, NoiseSource noise) {
-        NDArray x = DDPM.getInput(batch, k);
-        NDArray z = encodeToLatent(x, noise);
+        NDArray x = hasCachedLatents(batch, k) ? null : DDPM.getInput(batch, k);
+        NDArray z = x == null ? latentOf(batch, k, noise) : encodeToLatent(x, noise);
         Object c = null;
         if (getModel().getConditioningKey() != null) {
             String condKey = latentParams.condStageKey();
@@ -443,6 +494,9 @@ public class LatentDiffusion extends DDPM {
                 } else {
                     xc = DDPM.getInput(batch, condKey);
                 }
+            } else if (x == null) {
+                throw new IllegalArgumentException("cond_stage_key '" + condKey + "' is the image key: conditioning on"
+                        + " the images needs them, but the batch carries cached latents only");
             } else {
                 xc = x;
             }
@@ -558,7 +612,8 @@ public class LatentDiffusion extends DDPM {
     /**
      * {@code on_train_batch_start}: on the very first batch with {@code scale_by_std} (and not
      * restored from a checkpoint) sets the {@code scale_factor} buffer to {@code 1 / std} of the
-     * unscaled latent samples of {@code batch[first_stage_key]} (unbiased std, one posterior draw).
+     * unscaled latent samples of {@code batch[first_stage_key]} (unbiased std, one posterior draw;
+     * from cached moments when the batch has those instead, see {@link #hasCachedLatents}).
      *
      * @param batch the batch by key
      * @param batchIdx the batch index in the epoch
@@ -578,8 +633,7 @@ public class LatentDiffusion extends DDPM {
                     + getScaleFactor() + ")");
         }
         LOG.info("### USING STD-RESCALING ###");
-        NDArray x = DDPM.getInput(batch, params.firstStageKey());
-        try (NDArray z = encodeToLatent(x, noise);
+        try (NDArray z = latentOf(batch, params.firstStageKey(), noise);
                 NDArray flat = z.reshape(-1);
                 NDArray mean = flat.mean();
                 NDArray d = flat.sub(mean);

@@ -149,10 +149,29 @@ public final class EngineCheckpoint {
             meta.put(SEED, Long.toString(seed));
         }
         meta.put(LEARNING_RATE, Double.toString(engine.getLearningRate()));
+        writePair(checkpoint, engine.stateDict(), engine.getOptimizer(), meta, writer);
+    }
+
+    /**
+     * Writes a checkpoint pair of any model: {@code model} to {@code checkpoint} with {@code meta},
+     * and, when {@code optimizer} is not null, its moments to {@link #trainerFile} with {@code meta}
+     * plus the per-parameter step counts ({@code step.<param>}). Both files are written to temporary
+     * files by {@code writer}, then renamed: the model file first, then the trainer file. Without an
+     * optimizer a stale trainer file of an earlier checkpoint is removed.
+     *
+     * @param checkpoint the model file to write
+     * @param model the model's state dict (written as is)
+     * @param optimizer the optimizer whose state goes to the trainer file, or null
+     * @param meta the metadata of both files (format, global step, seed, ...)
+     * @param writer writes each temporary file
+     * @throws NonFiniteTensorException (before anything is written) when a tensor holds NaN or infinity
+     * @throws UncheckedIOException when a file cannot be written (the previous pair stays untouched)
+     */
+    public static void writePair(Path checkpoint, Map<String, NDArray> model, AdamW optimizer, Map<String, String> meta,
+            TempWriter writer) {
         Path tf = trainerFile(checkpoint);
-        Map<String, NDArray> model = engine.stateDict();
         requireFinite(checkpoint, model);
-        AdamW opt = engine.getOptimizer();
+        AdamW opt = optimizer;
         Map<String, NDArray> trainer = null;
         Map<String, String> tmeta = null;
         if (opt != null) {
@@ -217,22 +236,33 @@ public final class EngineCheckpoint {
             engine.setLearningRate(Double.parseDouble(meta.get(LEARNING_RATE)));
         }
         if (!resetOptimizer) {
-            AdamW opt = engine.configureOptimizers();
-            try (NDScope ignored = new NDScope();
-                    SafeTensorsFile f = SafeTensors.open(tf)) {
-                NDManager m = engine.getManager();
-                Map<String, NDArray> state = f.loadAll(m);
-                requireFinite(tf, state);
-                Map<String, Long> steps = new LinkedHashMap<>();
-                for (Map.Entry<String, String> e : f.metadata().entrySet()) {
-                    if (e.getKey().startsWith("step.")) {
-                        steps.put(e.getKey().substring("step.".length()), Long.parseLong(e.getValue()));
-                    }
-                }
-                opt.loadStateDict(state, steps);
-            }
+            loadOptimizerState(tf, engine.configureOptimizers(), engine.getManager());
         }
         return meta.containsKey(SEED) ? Long.parseLong(meta.get(SEED)) : null;
+    }
+
+    /**
+     * Restores an optimizer from a trainer file written by {@link #writePair}: the moments (checked
+     * for NaN and infinity) and the per-parameter step counts of its metadata.
+     *
+     * @param trainerFile the trainer file
+     * @param optimizer the optimizer over the same parameter names
+     * @param manager the manager of the model (the moments are copied into the optimizer's arrays)
+     * @throws NonFiniteTensorException when a moment holds NaN or infinity
+     */
+    public static void loadOptimizerState(Path trainerFile, AdamW optimizer, NDManager manager) {
+        try (NDScope ignored = new NDScope();
+                SafeTensorsFile f = SafeTensors.open(trainerFile)) {
+            Map<String, NDArray> state = f.loadAll(manager);
+            requireFinite(trainerFile, state);
+            Map<String, Long> steps = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : f.metadata().entrySet()) {
+                if (e.getKey().startsWith("step.")) {
+                    steps.put(e.getKey().substring("step.".length()), Long.parseLong(e.getValue()));
+                }
+            }
+            optimizer.loadStateDict(state, steps);
+        }
     }
 
     /**
