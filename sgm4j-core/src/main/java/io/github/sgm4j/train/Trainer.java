@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import io.github.sgm4j.models.DiffusionEngine;
 import io.github.sgm4j.noise.TorchNoiseSource;
 import io.github.sgm4j.train.data.Batch;
+import io.github.sgm4j.train.data.CachedLatents;
 import io.github.sgm4j.train.data.Dataset;
 import io.github.sgm4j.train.data.Loader;
 import io.github.sgm4j.train.data.Position;
@@ -36,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * pixel models, and the grid's conditioning comes from the model's conditioning keys: one image per
  * class for class-conditional models, otherwise the first images of the data in their natural order
  * give every conditioning value (captions, size and crop vectors).
+ *
+ * <p>Size: the run loop with its stop, divergence, checkpoint and grid handling, the resume
+ * position, and the sample grid's conditioning are one unit; the nested result types are small.
  *
  * <p>Every optimizer step draws from a noise source reseeded with {@code (seed, step)}, and every
  * checkpoint records the data position after its last batch ({@link Checkpoints#DATA_POSITION}), so a
@@ -417,6 +421,12 @@ public final class Trainer {
 
     /** The shape of the batch's images, checked against the model's input key and first stage. */
     private ai.djl.ndarray.types.Shape checkedShape(Batch batch) {
+        if (!batch.keys().contains(model.inputKey()) && batch.keys().contains(CachedLatents.MEAN)) {
+            // cached latents: the images they encode are the latent side times the first stage's factor
+            ai.djl.ndarray.types.Shape z = batch.shape(CachedLatents.MEAN);
+            int f = model.downsamplingFactor();
+            return new ai.djl.ndarray.types.Shape(z.get(0), -1, z.get(2) * f, z.get(3) * f);
+        }
         if (!batch.keys().contains(model.inputKey()) || batch.isText(model.inputKey())) {
             throw new IllegalArgumentException(data.description() + " gives the keys " + batch.keys() + ", but the model"
                     + " reads its images from '" + model.inputKey() + "' (input_key / first_stage_key)");
