@@ -53,7 +53,7 @@ public final class DigitClassifier implements AutoCloseable {
     public static final String MODEL_NAME = "DigitClassifier";
 
     /** Images per forward pass in {@link #accuracy} and {@link #predict}. */
-    static final int EVAL_BATCH = 500;
+    public static final int EVAL_BATCH = 500;
 
     /**
      * Training settings.
