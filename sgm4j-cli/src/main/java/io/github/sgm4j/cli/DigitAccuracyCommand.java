@@ -141,9 +141,10 @@ final class DigitAccuracyCommand implements Callable<Integer> {
                 SampleOptions base = SampleOptions.defaults().withEma(ema).withNumSteps(steps).withGuidanceScale(cfg)
                         .withImageSize(imageSize(root));
                 int batches = (asked.length + BATCH - 1) / BATCH;
-                try (ProgressBar pb = new ProgressBarBuilder().setTaskName("sample").setStyle(ProgressBarStyle.ASCII)
-                        .setInitialMax(asked.length).continuousUpdate().build()) {
+                try (ProgressBar pb = new ProgressBarBuilder().setTaskName("sample " + asked.length + " digits")
+                        .setStyle(ProgressBarStyle.ASCII).setInitialMax(batches).continuousUpdate().build()) {
                     for (int b = 0; b < batches; b++) {
+                        long done = b;
                         int from = b * BATCH;
                         int to = Math.min(asked.length, from + BATCH);
                         List<Integer> labels = new ArrayList<>();
@@ -152,7 +153,13 @@ final class DigitAccuracyCommand implements Callable<Integer> {
                         }
                         NDManager batchManager = manager.newSubManager();
                         NDArray images = engine.sample(Map.of("cls", labels), labels.size(),
-                                base.withSeed(seed + b).withManager(batchManager));
+                                base.withSeed(seed + b).withManager(batchManager)
+                                        .withProgress((step, total, sigma, denoised) -> {
+                                            // sampler steps over all batches
+                                            pb.maxHint((long) total * batches);
+                                            pb.stepTo(done * total + step + 1);
+                                            return true;
+                                        }));
                         NDArray clamped = images.clip(-1, 1);
                         int[] p = classify(judge, clamped);
                         System.arraycopy(p, 0, predicted, from, p.length);
@@ -161,7 +168,6 @@ final class DigitAccuracyCommand implements Callable<Integer> {
                         } else {
                             batchManager.close();
                         }
-                        pb.stepTo(to);
                     }
                 }
                 report(asked, predicted);
