@@ -8,7 +8,7 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The sgm4j command-line tool: train and sample diffusion models from the original sgm/ldm YAML
- * configs, inspect checkpoints, run benchmarks.
+ * configs, inspect checkpoints, run benchmarks, judge class-conditional MNIST samples.
  *
  * <p>Quiet by default: slf4j-simple logs warnings and errors only, and DJL's CUDA probe warnings
  * ({@code ai.djl.util.cuda.CudaUtils}, "Failed to detect GPU count" on a machine without a GPU
@@ -20,8 +20,8 @@ import picocli.CommandLine.ScopeType;
         version = "sgm4j 0.1.0",
         description = "Stability AI generative-models (sgm) and latent-diffusion (ldm) on the JVM.",
         subcommands = {TrainCommand.class, SampleCommand.class, ReconstructCommand.class, EncodeDatasetCommand.class,
-                InspectCommand.class,
-            BenchCommand.class, Txt2ImgCommand.class, Img2ImgCommand.class})
+            InspectCommand.class, BenchCommand.class, Txt2ImgCommand.class, Img2ImgCommand.class,
+            DigitAccuracyCommand.class})
 public final class Sgm4j implements Runnable {
 
     /** slf4j-simple's default level property. */
