@@ -432,14 +432,19 @@ public class DiffusionEngine extends Module {
                     }
                 });
             }
-            if (params.scaleFactor() == 1.0) {
-                return z;
-            }
-            try (z) {
-                return F.mul(z, params.scaleFactor());
-            }
+            return scaled(z);
         } finally {
             F.setGradEnabled(prev);
+        }
+    }
+
+    /** {@code scale_factor * z}; closes {@code z} unless the factor is 1. */
+    private NDArray scaled(NDArray z) {
+        if (params.scaleFactor() == 1.0) {
+            return z;
+        }
+        try (z) {
+            return F.mul(z, params.scaleFactor());
         }
     }
 
@@ -456,12 +461,7 @@ public class DiffusionEngine extends Module {
         boolean prev = F.setGradEnabled(false);
         try {
             NDArray z = chunked(x, part -> firstStage.encode(part, noise));
-            if (params.scaleFactor() == 1.0) {
-                return z;
-            }
-            try (z) {
-                return F.mul(z, params.scaleFactor());
-            }
+            return scaled(z);
         } finally {
             F.setGradEnabled(prev);
         }

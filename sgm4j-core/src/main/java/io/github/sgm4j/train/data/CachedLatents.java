@@ -182,29 +182,7 @@ public final class CachedLatents implements Dataset {
     @Override
     public ItemStream open(long epoch, long seed, boolean shuffle) {
         int[] order = shuffle ? MnistDataset.permutation(count, seed, epoch) : null;
-        return new ItemStream() {
-            private int pos;
-
-            @Override
-            public Item next() {
-                if (pos >= count) {
-                    return null;
-                }
-                int i = order == null ? pos : order[pos];
-                pos++;
-                return item(i);
-            }
-
-            @Override
-            public long skip(long n) {
-                long done = Math.min(n, count - pos);
-                pos += (int) done;
-                return done;
-            }
-
-            @Override
-            public void close() {}
-        };
+        return ItemStream.ofIndices(count, order, this::item);
     }
 
     private Item item(int i) {

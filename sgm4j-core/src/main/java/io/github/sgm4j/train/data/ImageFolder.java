@@ -178,29 +178,7 @@ public final class ImageFolder implements Dataset {
     public ItemStream open(long epoch, long seed, boolean shuffle) {
         int n = files.size();
         int[] order = shuffle ? SeededRandom.of(seed, epoch, ORDER_TAG).permutation(n) : null;
-        return new ItemStream() {
-            private int pos;
-
-            @Override
-            public Item next() {
-                if (pos >= n) {
-                    return null;
-                }
-                int i = order == null ? pos : order[pos];
-                pos++;
-                return item(i);
-            }
-
-            @Override
-            public long skip(long count) {
-                long done = Math.min(count, n - pos);
-                pos += (int) done;
-                return done;
-            }
-
-            @Override
-            public void close() {}
-        };
+        return ItemStream.ofIndices(n, order, this::item);
     }
 
     private Item item(int i) {

@@ -31,4 +31,40 @@ public interface ItemStream extends AutoCloseable {
     /** Releases open files. */
     @Override
     void close();
+
+    /**
+     * The items {@code item(order[0]), item(order[1]), ...} of an in-memory data set of {@code n}
+     * items ({@code order} null: the natural order {@code 0..n-1}); {@link #skip} is free and {@link
+     * #close()} does nothing.
+     *
+     * @param n the number of items
+     * @param order a permutation of {@code [0, n)}, or null
+     * @param item makes the item of an index
+     * @return a new stream
+     */
+    static ItemStream ofIndices(int n, int[] order, java.util.function.IntFunction<Item> item) {
+        return new ItemStream() {
+            private int pos;
+
+            @Override
+            public Item next() {
+                if (pos >= n) {
+                    return null;
+                }
+                int i = order == null ? pos : order[pos];
+                pos++;
+                return item.apply(i);
+            }
+
+            @Override
+            public long skip(long count) {
+                long done = Math.min(count, n - pos);
+                pos += (int) done;
+                return done;
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
 }

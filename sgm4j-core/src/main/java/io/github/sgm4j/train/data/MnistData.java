@@ -83,29 +83,7 @@ public final class MnistData implements Dataset {
     public ItemStream open(long epoch, long seed, boolean shuffle) {
         int n = data.size();
         int[] order = shuffle ? data.permutation(seed, epoch) : null;
-        return new ItemStream() {
-            private int pos;
-
-            @Override
-            public Item next() {
-                if (pos >= n) {
-                    return null;
-                }
-                int i = order == null ? pos : order[pos];
-                pos++;
-                return item(i);
-            }
-
-            @Override
-            public long skip(long count) {
-                long done = Math.min(count, n - pos);
-                pos += (int) done;
-                return done;
-            }
-
-            @Override
-            public void close() {}
-        };
+        return ItemStream.ofIndices(n, order, this::item);
     }
 
     private Item item(int i) {
