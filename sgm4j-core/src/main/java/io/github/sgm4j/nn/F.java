@@ -206,7 +206,8 @@ public final class F {
      * <p>With float32 input and both affine parameters this is torch's own {@code group_norm}
      * kernel (the reference's), reached through a TorchScript module ({@code FusedKernels}, issue
      * 15): statistics and the normalise-and-affine pass in one call, autograd recorded as in eager
-     * torch. Otherwise (or when that module cannot be loaded) it is
+     * torch. Groups of a single element (where torch's kernel rounds {@code x * rstd - mean * rstd}
+     * away from the exact zero) and other inputs (or when that module cannot be loaded) are
      * computed with two native kernels instead of a dozen elementwise ops: the normalisation is
      * {@code layer_norm} without affine over {@code x} viewed as [B*G, N] (its row statistics are
      * exactly the per-(sample, group) mean and biased variance of group norm, the same row-wise
@@ -229,7 +230,7 @@ public final class F {
         Shape shape = x.getShape();
         long b = shape.get(0);
         long c = checkGroups(shape, groups);
-        if (FusedKernels.groupNormApplies(x, weight, bias) && shape.size() > 0) {
+        if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
             return FusedKernels.available().groupNorm(x, groups, weight, bias, eps);
         }
         long perGroup = shape.size() / (b * groups);
@@ -281,7 +282,8 @@ public final class F {
     public static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
         checkGroups(shape, groups);
-        if (FusedKernels.groupNormApplies(x, weight, bias) && shape.size() > 0) {
+        long b = shape.get(0);
+        if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
             return FusedKernels.available().groupNormSilu(x, groups, weight, bias, eps);
         }
         try (NDArray n = groupNorm(x, groups, weight, bias, eps)) {
