@@ -13,6 +13,8 @@ import java.io.InputStream;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * libtorch kernels that DJL 0.35's JNI does not expose, reached through a tiny TorchScript module
@@ -32,8 +34,11 @@ import java.lang.invoke.MethodType;
  */
 final class FusedKernels {
 
+    private static final Logger LOG = LoggerFactory.getLogger(FusedKernels.class);
+
     private static final FusedKernels INSTANCE = load();
 
+    /** Held so the loaded module stays reachable for the JVM's life; its native handle is used directly. */
     private final PtSymbolBlock module;
     private final long moduleHandle;
     private final Object lib;
@@ -59,6 +64,7 @@ final class FusedKernels {
         }
         try (InputStream in = FusedKernels.class.getResourceAsStream("fused_ops.pt")) {
             if (in == null) {
+                LOG.warn("fused_ops.pt is missing from the classpath: GroupNorm/SiLU use the composed forms");
                 return null;
             }
             Class<?> libClass = Class.forName("ai.djl.pytorch.jni.PyTorchLibrary");
@@ -76,6 +82,7 @@ final class FusedKernels {
             JniUtils.setGraphExecutorOptimize(false);
             return new FusedKernels(module, lib, run, toTensor, delete);
         } catch (IOException | ReflectiveOperationException | RuntimeException e) {
+            LOG.warn("fused GroupNorm/SiLU kernels unavailable ({}): using the composed forms", e.toString());
             return null;
         }
     }
@@ -151,13 +158,8 @@ final class FusedKernels {
             try {
                 deleteIValue.invoke(lib, result);
             } catch (Throwable t) {
-                // freeing a result handle cannot fail in a way the caller could act on
+                // deleting the result handle: nothing the caller could act on, the result is already out
             }
         }
-    }
-
-    /** Keeps the module reachable (its native handle is used directly). */
-    PtSymbolBlock module() {
-        return module;
     }
 }

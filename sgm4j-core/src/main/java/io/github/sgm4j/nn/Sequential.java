@@ -37,7 +37,7 @@ public class Sequential extends ModuleList<Module> implements UnaryModule {
             Module m = layers.get(i);
             NDArray next;
             if (m instanceof GroupNorm gn && i + 1 < layers.size() && layers.get(i + 1).getClass() == SiLU.class) {
-                // GroupNorm then SiLU: one fused call (F.groupNormSilu), same values
+                // GroupNorm then SiLU: one fused call where F.groupNormSilu has one (equal to float rounding)
                 next = gn.forwardSilu(h);
                 i++;
             } else {
