@@ -156,13 +156,18 @@ public final class F {
     }
 
     /**
-     * {@code F.silu(x)} = x * sigmoid(x). Without autograd recording the product is written in
-     * place into the fresh sigmoid array (one allocation instead of two).
+     * {@code F.silu(x)} = x * sigmoid(x). For float32 input this is torch's fused {@code silu}
+     * kernel (one pass; {@code FusedKernels}, issue 15). Otherwise, without autograd recording, the
+     * product is written in place into the fresh sigmoid array (one allocation instead of two).
      *
      * @param x any floating-point array
      * @return {@code x * sigmoid(x)}, same shape and dtype, owned by the manager of {@code x}
      */
     public static NDArray silu(NDArray x) {
+        FusedKernels fused = FusedKernels.available();
+        if (fused != null && x.getDataType() == DataType.FLOAT32 && x instanceof PtNDArray) {
+            return fused.silu(x);
+        }
         if (!JniUtils.isGradMode()) {
             NDArray s = x.getNDArrayInternal().sigmoid();
             s.muli(x);
@@ -198,7 +203,12 @@ public final class F {
      * per (sample, group), then the per-channel affine transform. {@code weight}/{@code bias} may
      * be null.
      *
-     * <p>Computed with two native kernels instead of a dozen elementwise ops: the normalisation is
+     * <p>With float32 input and both affine parameters this is torch's own {@code group_norm}
+     * kernel (the reference's), reached through a TorchScript module ({@code FusedKernels}, issue
+     * 15): statistics and the normalise-and-affine pass in one call, autograd recorded as in eager
+     * torch. Groups of a single element (where torch's kernel rounds {@code x * rstd - mean * rstd}
+     * away from the exact zero) and other inputs (or when that module cannot be loaded) are
+     * computed with two native kernels instead of a dozen elementwise ops: the normalisation is
      * {@code layer_norm} without affine over {@code x} viewed as [B*G, N] (its row statistics are
      * exactly the per-(sample, group) mean and biased variance of group norm, the same row-wise
      * moments torch's CPU {@code group_norm} kernel computes; about 3x faster than a training-mode
@@ -220,6 +230,9 @@ public final class F {
         Shape shape = x.getShape();
         long b = shape.get(0);
         long c = checkGroups(shape, groups);
+        if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
+            return FusedKernels.available().groupNorm(x, groups, weight, bias, eps);
+        }
         long perGroup = shape.size() / (b * groups);
         if (perGroup < 2 || x.getDataType() != DataType.FLOAT32 || b * groups == 0) {
             return groupNormComposed(x, groups, weight, bias, eps);
@@ -248,6 +261,33 @@ public final class F {
                         (PtNDArray) (weight != null ? weight : w), (PtNDArray) (bias != null ? bias : bb), false, 0.0, 0.0)) {
             normed.close();
             return affine.reshape(shape);
+        }
+    }
+
+    /**
+     * {@code silu(group_norm(x, groups, weight, bias, eps))}: the GroupNorm-then-SiLU pair of
+     * openaimodel's {@code in_layers}/{@code out_layers} and the autoencoders' blocks. With float32
+     * input and both affine parameters it is torch's {@code group_norm} kernel followed by an
+     * in-place {@code silu_} on its fresh output in one call (see {@link #groupNorm}); otherwise
+     * {@link #groupNorm} then {@link #silu}.
+     *
+     * @param x input [B, C, *] with C divisible by {@code groups}
+     * @param groups number of groups G
+     * @param weight per-channel scale [C], or null for none
+     * @param bias per-channel shift [C], or null for none
+     * @param eps added to the variance
+     * @return the activated normalised array, shape of {@code x}, owned by the manager of {@code x}
+     * @throws IllegalArgumentException if C is not divisible by {@code groups}
+     */
+    public static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        Shape shape = x.getShape();
+        checkGroups(shape, groups);
+        long b = shape.get(0);
+        if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
+            return FusedKernels.available().groupNormSilu(x, groups, weight, bias, eps);
+        }
+        try (NDArray n = groupNorm(x, groups, weight, bias, eps)) {
+            return silu(n);
         }
     }
 

@@ -57,6 +57,24 @@ public class GroupNorm extends Module implements UnaryModule {
     }
 
     /**
+     * {@code silu(self(x))}: this layer followed by a SiLU, in one fused call where {@link
+     * F#groupNormSilu} has one ({@link Sequential} uses it for a GroupNorm directly followed by a
+     * {@link SiLU}).
+     *
+     * @param x input [B, C, ...]
+     * @return the activated normalised array, shape of {@code x}
+     * @throws IllegalArgumentException if {@code x} does not have C channels in dimension 1
+     */
+    public NDArray forwardSilu(NDArray x) {
+        Shape s = x.getShape();
+        if (s.dimension() < 2 || s.get(1) != numChannels) {
+            throw new IllegalArgumentException("GroupNorm expects input [B, " + numChannels + ", ...], got " + s);
+        }
+        return F.groupNormSilu(
+                x, numGroups, weight == null ? null : weight.getArray(), bias == null ? null : bias.getArray(), eps);
+    }
+
+    /**
      * Number of groups.
      *
      * @return G

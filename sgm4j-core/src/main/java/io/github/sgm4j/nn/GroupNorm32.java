@@ -45,6 +45,16 @@ public class GroupNorm32 extends GroupNorm {
     }
 
     @Override
+    public NDArray forwardSilu(NDArray x) {
+        if (x.getDataType() == DataType.FLOAT32) {
+            return super.forwardSilu(x);
+        }
+        try (NDArray y = forward(x)) {
+            return F.silu(y);
+        }
+    }
+
+    @Override
     public NDArray forward(NDArray x) {
         if (x.getDataType() == DataType.FLOAT32) {
             return super.forward(x);

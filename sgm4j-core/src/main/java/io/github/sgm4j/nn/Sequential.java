@@ -32,8 +32,17 @@ public class Sequential extends ModuleList<Module> implements UnaryModule {
     @Override
     public NDArray forward(NDArray x) {
         NDArray h = x;
-        for (Module m : items()) {
-            NDArray next = ((UnaryModule) m).forward(h);
+        java.util.List<Module> layers = items();
+        for (int i = 0; i < layers.size(); i++) {
+            Module m = layers.get(i);
+            NDArray next;
+            if (m instanceof GroupNorm gn && i + 1 < layers.size() && layers.get(i + 1).getClass() == SiLU.class) {
+                // GroupNorm then SiLU: one fused call where F.groupNormSilu has one (equal to float rounding)
+                next = gn.forwardSilu(h);
+                i++;
+            } else {
+                next = ((UnaryModule) m).forward(h);
+            }
             if (h != x) {
                 h.close();
             }

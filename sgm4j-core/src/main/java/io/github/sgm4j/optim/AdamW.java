@@ -3,8 +3,10 @@ package io.github.sgm4j.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
+import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Parameter;
 import java.util.ArrayList;
@@ -181,16 +183,30 @@ public final class AdamW {
      * One update from the gradients currently attached to the parameter arrays ({@code
      * NDArray.getGradient()}); parameters without a gradient are skipped like torch's {@code
      * p.grad is None}.
+     *
+     * <p>The scalar operands of the update ({@code 1 - lr * weight_decay}, the betas, the bias
+     * corrections, eps, the step size) are 0-d arrays created once per step and shared by all
+     * parameters with the same step count and dtype, instead of once per parameter and operation
+     * (issue 15: 8 of the ~24 native calls per parameter were such {@code torch.full}s); the
+     * arithmetic is the same op for op, so updates are bit-identical to {@link #step(String,
+     * NDArray, NDArray)}.
      */
     public void step() {
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            NDArray p = e.getValue().getArray();
-            if (!p.hasGradient()) {
-                continue;
+        Map<String, Scalars> shared = new java.util.HashMap<>();
+        try {
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray p = e.getValue().getArray();
+                if (!p.hasGradient()) {
+                    continue;
+                }
+                long step = steps.getOrDefault(e.getKey(), 0L) + 1;
+                Scalars c = shared.computeIfAbsent(step + "/" + p.getDataType(), k -> new Scalars(p, step));
+                try (NDArray g = p.getGradient()) {
+                    update(e.getKey(), p, g, c);
+                }
             }
-            try (NDArray g = p.getGradient()) {
-                step(e.getKey(), p, g);
-            }
+        } finally {
+            shared.values().forEach(Scalars::close);
         }
     }
 
@@ -203,29 +219,70 @@ public final class AdamW {
      * @param grad its gradient, same shape; read, not closed
      */
     public void step(String name, NDArray p, NDArray grad) {
+        try (Scalars c = new Scalars(p, steps.getOrDefault(name, 0L) + 1)) {
+            update(name, p, grad, c);
+        }
+    }
+
+    /**
+     * The 0-d operands of one update at a given step count, in the dtype {@code nn.F}'s scalar ops
+     * give them (the parameter's for float32/float64, float64 otherwise), so that {@code x.mul(c)}
+     * computes what {@code F.mul(x, value)} computes.
+     */
+    private final class Scalars implements AutoCloseable {
+        final long step;
+        final NDArray decay;
+        final NDArray beta1;
+        final NDArray oneMinusBeta1;
+        final NDArray beta2;
+        final NDArray oneMinusBeta2;
+        final NDArray bc2Sqrt;
+        final NDArray eps;
+        final NDArray negStepSize;
+
+        Scalars(NDArray like, long step) {
+            this.step = step;
+            DataType t = like.getDataType();
+            DataType st = t == DataType.FLOAT32 || t == DataType.FLOAT64 ? t : DataType.FLOAT64;
+            double b1 = hp.beta1();
+            double b2 = hp.beta2();
+            double bc1 = 1 - Math.pow(b1, step);
+            double bc2 = 1 - Math.pow(b2, step);
+            decay = Tensors.scalar(like, 1 - lr * hp.weightDecay(), st);
+            beta1 = Tensors.scalar(like, b1, st);
+            oneMinusBeta1 = Tensors.scalar(like, 1 - b1, st);
+            beta2 = Tensors.scalar(like, b2, st);
+            oneMinusBeta2 = Tensors.scalar(like, 1 - b2, st);
+            bc2Sqrt = Tensors.scalar(like, Math.sqrt(bc2), st);
+            eps = Tensors.scalar(like, hp.eps(), st);
+            negStepSize = Tensors.scalar(like, -(lr / bc1), st);
+        }
+
+        @Override
+        public void close() {
+            for (NDArray a : new NDArray[] {decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize}) {
+                a.close();
+            }
+        }
+    }
+
+    private void update(String name, NDArray p, NDArray grad, Scalars c) {
         NDArray m = expAvg.computeIfAbsent(name, k -> attach(p.zerosLike()));
         NDArray v = expAvgSq.computeIfAbsent(name, k -> attach(p.zerosLike()));
-        long step = steps.getOrDefault(name, 0L) + 1;
-        steps.put(name, step);
-        double beta1 = hp.beta1();
-        double beta2 = hp.beta2();
+        steps.put(name, c.step);
         // param.mul_(1 - lr * weight_decay)
-        F.muli(p, 1 - lr * hp.weightDecay());
+        p.muli(c.decay);
         // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-        F.muli(m, beta1);
-        try (NDArray ga = F.mul(grad, 1 - beta1)) {
+        m.muli(c.beta1);
+        try (NDArray ga = grad.mul(c.oneMinusBeta1)) {
             m.addi(ga);
         }
         // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        F.muli(v, beta2);
-        try (NDArray gv = F.mul(grad, 1 - beta2);
+        v.muli(c.beta2);
+        try (NDArray gv = grad.mul(c.oneMinusBeta2);
                 NDArray gg = gv.mul(grad)) {
             v.addi(gg);
         }
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2 = 1 - Math.pow(beta2, step);
-        double stepSize = lr / bc1;
-        double bc2Sqrt = Math.sqrt(bc2);
         NDArray second = v;
         if (hp.amsgrad()) {
             NDArray max = maxExpAvgSq.computeIfAbsent(name, k -> attach(p.zerosLike()));
@@ -236,11 +293,11 @@ public final class AdamW {
         }
         // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
         // sqrt correctly rounded like torch 1.13's (libtorch 2.7's is off by an ulp at times)
-        try (NDArray s = io.github.sgm4j.nn.F.sqrtExact(second);
-                NDArray d = F.div(s, bc2Sqrt);
-                NDArray denom = F.add(d, hp.eps());
+        try (NDArray s = F.sqrtExact(second);
+                NDArray d = s.div(c.bc2Sqrt);
+                NDArray denom = d.add(c.eps);
                 // param.addcdiv_(exp_avg, denom, value=-step_size)
-                NDArray num = F.mul(m, -stepSize);
+                NDArray num = m.mul(c.negStepSize);
                 NDArray upd = num.div(denom)) {
             p.addi(upd);
         }

@@ -36,7 +36,16 @@ class FInferencePathTest {
             for (NDArray[] wb : new NDArray[][] {{w, b}, {w, null}, {null, b}, {null, null}}) {
                 float[] a = withGrad(true, () -> F.groupNorm(x, 32, wb[0], wb[1], 1e-5));
                 float[] n = withGrad(false, () -> F.groupNorm(x, 32, wb[0], wb[1], 1e-5));
-                assertArrayEquals(a, n, "group_norm no-grad path, weight " + (wb[0] != null) + " bias " + (wb[1] != null));
+                String what = "group_norm no-grad path, weight " + (wb[0] != null) + " bias " + (wb[1] != null);
+                if (wb[0] != null && wb[1] != null) {
+                    // without autograd this is torch's own group_norm kernel (FusedKernels, issue 15), which
+                    // rounds the affine differently from the layer-norm/batch-norm form: float rounding only
+                    for (int i = 0; i < a.length; i++) {
+                        org.junit.jupiter.api.Assertions.assertEquals(a[i], n[i], 2e-6 + 1e-5 * Math.abs(a[i]), what + " at " + i);
+                    }
+                } else {
+                    assertArrayEquals(a, n, what);
+                }
             }
             assertArrayEquals(before, x.toFloatArray(), "group_norm must not modify its input");
             assertArrayEquals(w.toFloatArray(), withGrad(false, () -> F.alias(w)), "weight unchanged");

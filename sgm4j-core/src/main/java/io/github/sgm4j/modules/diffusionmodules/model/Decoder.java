@@ -140,9 +140,9 @@ public class Decoder extends Module implements UnaryModule {
     }
 
     private NDArray convOutInput(NDArray h) {
-        try (NDArray hh = h;
-                NDArray n = normOut.forward(hh)) {
-            return ModelUtil.nonlinearity(n);
+        try (NDArray hh = h) {
+            // norm_out -> swish in one call (F.groupNormSilu)
+            return normOut.forwardSilu(hh);
         }
     }
 

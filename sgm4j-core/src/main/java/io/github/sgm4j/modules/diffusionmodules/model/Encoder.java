@@ -170,8 +170,7 @@ public class Encoder extends Module implements UnaryModule {
         }
         try (NDArray hh = h;
                 NDArray m = mid.forward(hh);
-                NDArray n = normOut.forward(m);
-                NDArray a = ModelUtil.nonlinearity(n)) {
+                NDArray a = normOut.forwardSilu(m)) {
             return convOut.forward(a);
         }
     }

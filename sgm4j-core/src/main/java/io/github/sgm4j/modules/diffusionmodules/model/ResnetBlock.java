@@ -62,8 +62,8 @@ public class ResnetBlock extends Module {
             throw new IllegalArgumentException("ResnetBlock expects " + inChannels + " channels, got " + x.getShape());
         }
         NDArray h;
-        try (NDArray n1 = norm1.forward(x);
-                NDArray a1 = ModelUtil.nonlinearity(n1)) {
+        // norm1 -> swish in one call (F.groupNormSilu)
+        try (NDArray a1 = norm1.forwardSilu(x)) {
             h = conv1.forward(a1);
         }
         if (temb != null && tembProj != null) {
@@ -76,8 +76,7 @@ public class ResnetBlock extends Module {
         }
         NDArray out;
         try (NDArray hh = h;
-                NDArray n2 = norm2.forward(hh);
-                NDArray a2 = ModelUtil.nonlinearity(n2);
+                NDArray a2 = norm2.forwardSilu(hh);
                 NDArray d = dropout.forward(a2)) {
             out = conv2.forward(d);
         }
