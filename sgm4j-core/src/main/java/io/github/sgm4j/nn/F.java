@@ -684,7 +684,16 @@ public final class F {
     // ---- scalar arithmetic with libtorch-owned 0-d operands ----
 
     /** The libtorch-owned 0-d operand for a scalar op on {@code x} (see the class comment for its dtype). */
-    private static NDArray scalarFor(NDArray x, double v) {
+    /**
+     * The 0-d operand of {@code x op v}: {@code v} in the dtype of {@code x} (float64 for
+     * non-float {@code x}, and for a finite float32 value beyond float32's range, which the op then
+     * turns into +-inf as torch does).
+     *
+     * @param x the array the operand combines with
+     * @param v the value
+     * @return a new libtorch-owned 0-d array on the manager and device of {@code x}
+     */
+    public static NDArray scalarFor(NDArray x, double v) {
         DataType t = x.getDataType();
         DataType st = t == DataType.FLOAT32 || t == DataType.FLOAT64 ? t : DataType.FLOAT64;
         if (st == DataType.FLOAT32 && Double.isFinite(v) && Math.abs(v) > Float.MAX_VALUE) {

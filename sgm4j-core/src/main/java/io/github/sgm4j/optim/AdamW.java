@@ -3,10 +3,8 @@ package io.github.sgm4j.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
-import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.nn.F;
 import io.github.sgm4j.nn.Parameter;
 import java.util.ArrayList;
@@ -242,20 +240,20 @@ public final class AdamW {
 
         Scalars(NDArray like, long step) {
             this.step = step;
-            DataType t = like.getDataType();
-            DataType st = t == DataType.FLOAT32 || t == DataType.FLOAT64 ? t : DataType.FLOAT64;
             double b1 = hp.beta1();
             double b2 = hp.beta2();
             double bc1 = 1 - Math.pow(b1, step);
             double bc2 = 1 - Math.pow(b2, step);
-            decay = Tensors.scalar(like, 1 - lr * hp.weightDecay(), st);
-            beta1 = Tensors.scalar(like, b1, st);
-            oneMinusBeta1 = Tensors.scalar(like, 1 - b1, st);
-            beta2 = Tensors.scalar(like, b2, st);
-            oneMinusBeta2 = Tensors.scalar(like, 1 - b2, st);
-            bc2Sqrt = Tensors.scalar(like, Math.sqrt(bc2), st);
-            eps = Tensors.scalar(like, hp.eps(), st);
-            negStepSize = Tensors.scalar(like, -(lr / bc1), st);
+            // the operands F's scalar ops would make (an exploding learning rate beyond float32's
+            // range becomes +-inf in the update, as torch does, instead of failing here)
+            decay = F.scalarFor(like, 1 - lr * hp.weightDecay());
+            beta1 = F.scalarFor(like, b1);
+            oneMinusBeta1 = F.scalarFor(like, 1 - b1);
+            beta2 = F.scalarFor(like, b2);
+            oneMinusBeta2 = F.scalarFor(like, 1 - b2);
+            bc2Sqrt = F.scalarFor(like, Math.sqrt(bc2));
+            eps = F.scalarFor(like, hp.eps());
+            negStepSize = F.scalarFor(like, -(lr / bc1));
         }
 
         @Override
