@@ -37,14 +37,19 @@ BATCH = 16
 SIDE = 256
 
 
-def timed(fn, warmup, runs):
+def timed(fn, warmup, runs, cpu=None):
+    """Wall times of `runs` calls after `warmup` untimed ones, in ms; with a list `cpu`, also each
+    call's CPU time of this process (all its threads; not of DataLoader worker processes)."""
     for _ in range(warmup):
         fn()
     ms = []
     for _ in range(runs):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         ms.append((time.perf_counter() - t0) * 1000.0)
+        if cpu is not None:
+            cpu.append((time.process_time() - c0) * 1000.0)
     return ms
 
 
@@ -83,9 +88,11 @@ def train_ldm_step(args):
         opt.zero_grad()
         losses.append(float(loss))
 
-    ms = timed(step, args.warmup if args.warmup is not None else 1, args.runs or 3)
+    cpu = []
+    ms = timed(step, args.warmup if args.warmup is not None else 1, args.runs or 3, cpu)
     n_train = sum(p.numel() for p in params)
-    return ms, {"trainable_params": n_train, "last_loss": round(losses[-1], 5)}
+    return ms, {"cpu_ms": round(statistics.median(cpu), 1), "trainable_params": n_train,
+                "last_loss": round(losses[-1], 5)}
 
 
 class JpegFolder:

@@ -3,6 +3,7 @@ package io.github.sgm4j.bench;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -101,7 +102,8 @@ public final class BenchMain {
      * Runs {@code w} and returns its JSON line. Sets the workload up in a new base manager (closed
      * before returning), runs it {@code warmup} times untimed, then {@code runs} times timed, each run
      * in its own {@code NDScope}. The line holds the median and minimum wall time, the process's peak
-     * RSS and, when {@link Workload#flops()} is known, the GFLOP/s at the median.
+     * RSS, when {@link Workload#flops()} is known the GFLOP/s at the median, the median CPU time of a
+     * run ({@code cpu_ms}, all threads of the process) and the workload's {@link Workload#extras}.
      *
      * @param w the workload, not yet set up
      * @param warmup warm-up runs (not timed), at least 0
@@ -131,12 +133,15 @@ public final class BenchMain {
                     }
                 }
                 double[] ms = new double[runs];
+                double[] cpuMs = new double[runs];
                 for (int i = 0; i < runs; i++) {
+                    long c0 = processCpuNanos();
                     long t0 = System.nanoTime();
                     try (NDScope ignored = new NDScope()) {
                         w.runOnce();
                     }
                     ms[i] = (System.nanoTime() - t0) / 1e6;
+                    cpuMs[i] = (processCpuNanos() - c0) / 1e6;
                 }
                 double[] sorted = ms.clone();
                 Arrays.sort(sorted);
@@ -147,6 +152,11 @@ public final class BenchMain {
                         w.name(), median, sorted[0], runs, peakRssMb()));
                 if (w.flops() > 0) {
                     sb.append(String.format(Locale.ROOT, ", \"gflops\": %.2f", w.flops() / (median / 1e3) / 1e9));
+                }
+                if (cpuMs[0] >= 0) {
+                    Arrays.sort(cpuMs);
+                    double cpuMedian = runs % 2 == 1 ? cpuMs[runs / 2] : (cpuMs[runs / 2 - 1] + cpuMs[runs / 2]) / 2;
+                    sb.append(String.format(Locale.ROOT, ", \"cpu_ms\": %.1f", cpuMedian));
                 }
                 Map<String, Object> extras = w.extras(median);
                 for (Map.Entry<String, Object> e : extras.entrySet()) {
@@ -227,6 +237,20 @@ public final class BenchMain {
             }
         }
         return sb.append('"').toString();
+    }
+
+    /**
+     * CPU time of this process so far, all threads (JVM and libtorch), for the {@code cpu_ms} field:
+     * on a shared machine the wall time of a run grows with the other processes' load, its CPU
+     * time much less.
+     *
+     * @return nanoseconds, or -1 when the JVM does not report it
+     */
+    public static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /**
