@@ -146,17 +146,35 @@ def data_throughput(args):
     loader = DataLoader(ds, batch_size=BATCH, shuffle=True, num_workers=args.workers, drop_last=True,
                         persistent_workers=args.workers > 0)
     counted = []
+    cpu = []
+
+    def workers_cpu_s():
+        # CPU time of the DataLoader's worker processes so far (utime + stime of /proc/PID/stat)
+        it = getattr(loader, "_iterator", None)
+        total = 0.0
+        for w in getattr(it, "_workers", []) or []:
+            try:
+                with open(f"/proc/{w.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                return float("nan")
+        return total
 
     def epoch():
+        c0 = time.process_time() + workers_cpu_s()
         n = 0
         for b in loader:
             n += b["jpg"].shape[0]
         counted.append(n)
+        cpu.append((time.process_time() + workers_cpu_s() - c0) * 1000.0)
 
-    ms = timed(epoch, args.warmup if args.warmup is not None else 1, args.runs or 3)
+    runs = args.runs or 3
+    ms = timed(epoch, args.warmup if args.warmup is not None else 1, runs)
     images = counted[-1]
     med_s = statistics.median(ms) / 1000.0
-    return ms, {"images": images, "images_per_s": round(images / med_s, 2),
+    return ms, {"cpu_ms": round(statistics.median(cpu[-runs:]), 1), "images": images,
+                "images_per_s": round(images / med_s, 2),
                 "batches_per_s": round(images / BATCH / med_s, 3), "batch_size": BATCH,
                 "workers": args.workers}
 
