@@ -3,6 +3,7 @@ package io.github.sgm4j.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgm4j.bench.workloads.DataThroughputBench;
@@ -55,6 +56,9 @@ class NewWorkloadsTest {
         assertTrue(r.json().contains("\"folder\": \"" + jpegs + "\""), r.json());
         assertEquals("data-throughput", BenchMain.find("data-throughput").name());
         assertEquals(2, BenchMain.select("train-ldm-step, data-throughput").size());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> BenchMain.select("train-ldm-step,nope"));
+        assertTrue(unknown.getMessage().contains("'nope'"), unknown.getMessage());
 
         BenchMain.Measurement step = new BenchMain.Measurement("train-ldm-step", 100.0, 90.0, 1, "{}", Map.of());
         BenchMain.Measurement slowData = new BenchMain.Measurement("data-throughput", 0, 0, 1, "{}",
