@@ -1,6 +1,7 @@
 package io.github.sgm4j.bench;
 
 import ai.djl.ndarray.NDManager;
+import java.util.Map;
 
 /**
  * One benchmark workload of {@code docs/benchmarks.md}: built once outside the timed region, then
@@ -56,4 +57,17 @@ public interface Workload {
     default int runs() {
         return 5;
     }
+
+    /**
+     * Further fields for the JSON line, after the timings (e.g. images per second).
+     *
+     * @param medianMs the median time of one run, in milliseconds
+     * @return field values by name (numbers or strings), in output order; empty by default
+     */
+    default Map<String, Object> extras(double medianMs) {
+        return Map.of();
+    }
+
+    /** Releases what {@link #setUp} started besides arrays (e.g. threads); called once after the last run. */
+    default void close() {}
 }

@@ -2,6 +2,7 @@ package io.github.sgm4j.cli;
 
 import io.github.sgm4j.bench.BenchMain;
 import io.github.sgm4j.bench.Workload;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -9,14 +10,16 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code sgm4j bench --workload NAME}: times a workload of docs/benchmarks.md, prints JSON lines. */
+/** {@code sgm4j bench --workload NAME[,NAME...]}: times workloads of docs/benchmarks.md, prints JSON lines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time a benchmark workload; prints one JSON object per line.")
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--workload", required = true,
             description = "workload name (sgemm-2048, unet-mnist-fwd, unet-sd15-fwd, vae-decode-256, vae-encode-256, "
-                    + "train-mnist-step, sample-mnist, train-vae-step, unet-mnist-fwd-b16, unet-mnist-fwd-b32, unet-sd15-fwd-512) or 'all'")
+                    + "train-mnist-step, sample-mnist, train-vae-step, unet-mnist-fwd-b16, unet-mnist-fwd-b32, unet-sd15-fwd-512, "
+                    + "train-ldm-step, data-throughput), several separated by commas, or 'all'; with both train-ldm-step "
+                    + "and data-throughput a last line gives the fraction of a step spent waiting for data")
     String workload;
 
     @Option(names = "--runs", description = "timed runs (default: the workload's)")
@@ -29,7 +32,8 @@ final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /**
-     * Runs the workload (or all of them) and prints one JSON line each to standard output.
+     * Runs the workloads (or all of them) and prints one JSON line each to standard output, then the
+     * data-wait line when both {@code train-ldm-step} and {@code data-throughput} ran.
      *
      * @return 0
      * @throws picocli.CommandLine.ParameterException on an unknown workload or an invalid count
@@ -38,16 +42,22 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Validate.positive(spec, "--runs", runs);
         Validate.nonNegative(spec, "--warmup", warmup);
-        if (!workload.equals("all")) {
-            try {
-                BenchMain.find(workload);
-            } catch (RuntimeException e) {
-                throw Validate.bad(spec, "--workload: " + e.getMessage());
-            }
+        List<Workload> ws;
+        try {
+            ws = BenchMain.select(workload);
+        } catch (RuntimeException e) {
+            throw Validate.bad(spec, "--workload: " + e.getMessage());
         }
-        List<Workload> ws = workload.equals("all") ? BenchMain.available() : List.of(BenchMain.find(workload));
+        List<BenchMain.Measurement> results = new ArrayList<>();
         for (Workload w : ws) {
-            System.out.println(BenchMain.run(w, warmup != null ? warmup : w.warmup(), runs != null ? runs : w.runs()));
+            BenchMain.Measurement r = BenchMain.measure(w, warmup != null ? warmup : w.warmup(),
+                    runs != null ? runs : w.runs());
+            System.out.println(r.json());
+            results.add(r);
+        }
+        String wait = BenchMain.dataWaitLine(results);
+        if (wait != null) {
+            System.out.println(wait);
         }
         return 0;
     }
