@@ -68,8 +68,26 @@ class TextToImageGoldenTest {
     /** Images in [0, 1] after the random decoder (measured worst 4.1e-6). */
     static final Tolerance IMAGES = new Tolerance(0, 1e-4);
 
-    /** Token ids and the seeded noise: bit for bit. */
+    /** Token ids: equal. */
     static final Tolerance EXACT = Tolerance.EXACT;
+
+    /**
+     * The seeded noise: bit for bit where libtorch runs its vectorised normal kernel (the kernel the
+     * reference's draws came from); on scalar kernels ({@code ATEN_CPU_CAPABILITY=default}, CPUs
+     * without AVX2) torch's own draws differ in the last bits, as {@code TorchNoiseSourceTest} states.
+     */
+    static final Tolerance NOISE = vectorisedKernels() ? Tolerance.EXACT : new Tolerance(1e-6, 2e-6);
+
+    static boolean vectorisedKernels() {
+        if ("default".equalsIgnoreCase(System.getenv("ATEN_CPU_CAPABILITY"))) {
+            return false;
+        }
+        try {
+            return java.nio.file.Files.readString(Path.of("/proc/cpuinfo")).contains(" avx2");
+        } catch (java.io.IOException | RuntimeException e) {
+            return true;
+        }
+    }
 
     static final Path DIR = Path.of("src/test/resources/golden-extra/txt2img");
 
@@ -238,7 +256,7 @@ class TextToImageGoldenTest {
 
             NDArray noise = io.get("noise.0");
             NDArray seeded = NoiseSource.seeded(o.seed()).randn(mm, noise.getShape());
-            check("noise (seeded)", seeded, noise, EXACT);
+            check("noise (seeded)", seeded, noise, NOISE);
 
             GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
             for (String side : List.of("c", "uc")) {
@@ -277,7 +295,7 @@ class TextToImageGoldenTest {
             assertEquals(ModelFamily.SD2, p.family());
             GenerationOptions o = options(c).withManager(mm);
             check("sd2 noise (seeded)", NoiseSource.seeded(o.seed()).randn(mm, io.get("noise.0").getShape()),
-                    io.get("noise.0"), EXACT);
+                    io.get("noise.0"), NOISE);
             GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
             check("sd2 c.crossattn", cu.c().get("crossattn"), io.get("c.crossattn"), COND);
             check("sd2 uc.crossattn", cu.uc().get("crossattn"), io.get("uc.crossattn"), COND);
@@ -307,7 +325,7 @@ class TextToImageGoldenTest {
 
             NDArray noise = io.get("noise.0");
             NDArray seeded = NoiseSource.seeded(o.seed()).randn(mm, noise.getShape());
-            check("noise (seeded x_T)", seeded, noise, EXACT);
+            check("noise (seeded x_T)", seeded, noise, NOISE);
 
             check("ldm c", p.ldm().getLearnedConditioning(Collections.nCopies(n, prompt)), io.get("c.crossattn"),
                     COND);
