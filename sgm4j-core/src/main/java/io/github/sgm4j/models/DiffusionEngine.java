@@ -419,22 +419,34 @@ public class DiffusionEngine extends Module {
         }
         boolean prev = F.setGradEnabled(false);
         try {
-            NDArray both = NDArrays.concat(new NDList(mean, std), 1);
-            long c = mean.getShape().get(1);
+            Integer n = params.enAndDecodeNSamplesATime();
+            long b = mean.getShape().get(0);
             NDArray z;
-            try (both) {
-                z = chunked(both, part -> {
-                    try (NDArray mu = part.get(":, 0:" + c); NDArray sd = part.get(":, " + c + ":");
-                            NDArray eps = noise.randn(part.getManager(), mu.getShape());
-                            NDArray epsOnDevice = eps.toDevice(mu.getDevice(), false);
-                            NDArray scaled = sd.mul(epsOnDevice)) {
-                        return mu.add(scaled);
+            if (n == null || n >= b) {
+                z = posteriorSample(mean, std, noise);
+            } else {
+                NDList parts = new NDList();
+                for (long s = 0; s < b; s += n) {
+                    String rows = s + ":" + Math.min(b, s + n);
+                    try (NDArray mu = mean.get(rows); NDArray sd = std.get(rows)) {
+                        parts.add(posteriorSample(mu, sd, noise));
                     }
-                });
+                }
+                z = NDArrays.concat(parts, 0);
+                parts.close();
             }
             return scaled(z);
         } finally {
             F.setGradEnabled(prev);
+        }
+    }
+
+    /** {@code mean + std * randn(mean.shape)}, as the first stage's posterior sample draws it. */
+    private static NDArray posteriorSample(NDArray mean, NDArray std, NoiseSource noise) {
+        try (NDArray eps = noise.randn(mean.getManager(), mean.getShape());
+                NDArray epsOnDevice = eps.toDevice(mean.getDevice(), false);
+                NDArray scaled = std.mul(epsOnDevice)) {
+            return mean.add(scaled);
         }
     }
 

@@ -109,12 +109,7 @@ class LatentTrainingTest {
     }
 
     static void assertSameWeights(DiffusionEngine a, DiffusionEngine b) {
-        Map<String, NDArray> x = a.stateDict();
-        Map<String, NDArray> y = b.stateDict();
-        assertEquals(x.keySet(), y.keySet());
-        for (String k : x.keySet()) {
-            assertTrue(x.get(k).contentEquals(y.get(k)), "weights differ at " + k);
-        }
+        TrainingTest.assertSameWeights(a, b);
     }
 
     /** 3 steps equal 2 steps + a resumed step, the data position read from the checkpoint; the checkpoint reloads strictly. */

@@ -148,12 +148,17 @@ class TrainingTest {
             List<Double> joined = new ArrayList<>(part1);
             joined.addAll(part2);
             assertEquals(all, joined, "losses of 3 + 2 resumed steps equal 5 uninterrupted steps");
-            Map<String, NDArray> a = straight.stateDict();
-            Map<String, NDArray> b = second.stateDict();
-            assertEquals(a.keySet(), b.keySet());
-            for (String k : a.keySet()) {
-                assertTrue(a.get(k).contentEquals(b.get(k)), "weights differ at " + k);
-            }
+            assertSameWeights(straight, second);
+        }
+    }
+
+    /** Both engines hold the same state-dict keys with bit-identical values. */
+    static void assertSameWeights(DiffusionEngine x, DiffusionEngine y) {
+        Map<String, NDArray> a = x.stateDict();
+        Map<String, NDArray> b = y.stateDict();
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            assertTrue(a.get(k).contentEquals(b.get(k)), "weights differ at " + k);
         }
     }
 
