@@ -481,10 +481,12 @@ public class DDPM extends Module implements SamplingModel {
         }
     }
 
-    /** Allocates every tensor, then loads {@code ckpt_path} when configured ({@code init_from_ckpt}). */
+    /**
+     * Loads {@code ckpt_path} when configured ({@code init_from_ckpt}), after the first and cond
+     * stages loaded theirs ({@link #initialize} of the tree calls this).
+     */
     @Override
-    public void initialize(NDManager manager, NoiseSource noise) {
-        super.initialize(manager, noise);
+    protected void loadPretrained() {
         if (params.ckptPath() != null) {
             initFromCkpt(Path.of(params.ckptPath()), params.ignoreKeys(), params.loadOnlyUnet());
         }

@@ -297,18 +297,30 @@ public class AutoencoderKL extends Module implements FirstStage {
         decoder.setMaxScoreElements(n);
     }
 
-    /** Allocates the tensors, then loads {@code ckpt_path} when configured (non-strict, keys reported). */
+    /**
+     * Loads {@code ckpt_path} when configured (non-strict, keys reported), also when this autoencoder
+     * is the first stage inside a diffusion model ({@link #initialize} of the whole tree calls this).
+     *
+     * @throws CheckpointException when the file shares no key with this
+     *     autoencoder (another architecture or a prefixed state dict: never a silent half-load)
+     */
     @Override
-    public void initialize(NDManager manager, NoiseSource noise) {
-        super.initialize(manager, noise);
-        if (ckptPath != null) {
-            try (NDScope ignored = new NDScope()) {
-                Map<String, NDArray> sd = new java.util.LinkedHashMap<>(StateDicts.readAll(Path.of(ckptPath), manager));
-                // ldm init_from_ckpt: keys starting with an ignore_keys entry are deleted first
-                sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
-                LoadResult r = loadStateDict(sd, false);
-                LOG.info("Restored from {}: {}", ckptPath, r.describe());
+    protected void loadPretrained() {
+        if (ckptPath == null) {
+            return;
+        }
+        try (NDScope ignored = new NDScope()) {
+            Map<String, NDArray> sd = new java.util.LinkedHashMap<>(StateDicts.readAll(Path.of(ckptPath), getManager()));
+            // ldm init_from_ckpt: keys starting with an ignore_keys entry are deleted first
+            sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
+            LoadResult r = loadStateDict(sd, false);
+            if (r.missingKeys().size() == stateDictEntries().size()) {
+                throw new CheckpointException(Path.of(ckptPath), List.of(), "ckpt_path " + ckptPath
+                        + " shares no key with the autoencoder (" + sd.size() + " keys, e.g. "
+                        + sd.keySet().stream().limit(3).toList() + "; expected keys like "
+                        + stateDictEntries().keySet().iterator().next() + ")");
             }
+            LOG.info("Restored from {}: {}", ckptPath, r.describe());
         }
     }
 

@@ -350,13 +350,12 @@ public class DiffusionEngine extends Module {
     // ------------------------------------------------------------------ lifecycle
 
     /**
-     * Allocates every tensor (PyTorch-like init for the network; EMA shadows copy it), then loads
-     * {@code ckpt_path} when configured ({@code init_from_ckpt}: non-strict, missing/unexpected keys
-     * reported).
+     * Loads {@code ckpt_path} when configured ({@code init_from_ckpt}: non-strict, missing/unexpected
+     * keys reported), after the first stage loaded its own ({@link #initialize} of the tree calls
+     * this).
      */
     @Override
-    public void initialize(NDManager manager, NoiseSource noise) {
-        super.initialize(manager, noise);
+    protected void loadPretrained() {
         if (params.ckptPath() != null) {
             initFromCkpt(Path.of(params.ckptPath()));
         }

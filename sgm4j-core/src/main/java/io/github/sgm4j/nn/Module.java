@@ -302,6 +302,25 @@ public abstract class Module {
         for (Parameter p : namedTensors().values()) {
             p.allocate(manager, noise);
         }
+        loadPretrainedTree();
+    }
+
+    /** Runs {@link #loadPretrained} over the tree, children before their parent. */
+    private void loadPretrainedTree() {
+        for (Module c : children.values()) {
+            c.loadPretrainedTree();
+        }
+        loadPretrained();
+    }
+
+    /**
+     * Called by {@link #initialize} on every module of the tree once all tensors are allocated,
+     * children before their parent: a module whose config names pretrained weights ({@code
+     * ckpt_path}) loads them here. The order is the reference's, where a nested module loads its
+     * checkpoint in its constructor, before its parent's {@code init_from_ckpt} can overwrite it.
+     * The default does nothing.
+     */
+    protected void loadPretrained() {
     }
 
     /**
