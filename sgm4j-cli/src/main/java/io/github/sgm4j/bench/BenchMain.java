@@ -35,7 +35,9 @@ public final class BenchMain {
             "io.github.sgm4j.bench.workloads.SampleMnist",
             "io.github.sgm4j.bench.workloads.TrainVaeStep",
             "io.github.sgm4j.bench.workloads.TrainLdmStep",
-            "io.github.sgm4j.bench.workloads.DataThroughputBench");
+            "io.github.sgm4j.bench.workloads.DataThroughputBench",
+            "io.github.sgm4j.bench.workloads.TxtToImgSd15Step",
+            "io.github.sgm4j.bench.workloads.TextEncoderClipL");
 
     /** The training step whose time {@link #dataWaitLine} compares with the data rate. */
     public static final String STEP_WORKLOAD = "train-ldm-step";
