@@ -20,7 +20,7 @@ import java.util.Map;
  * ({@code EpsScaling}, 1000 indices) and the SD 1.x UNet ({@link UnetSd15Fwd#build}, random weights)
  * behind {@code OpenAIWrapper}: the latents (1,4,64,64) are doubled to (2,4,64,64) for the UNet with
  * the prompt's and the negative prompt's (77,768) contexts, guided and stepped with Euler. One run is
- * one step (FLOPs not counted, as for {@code unet-sd15-fwd-512}).
+ * one step: the UNet forward of {@code unet-sd15-fwd-512} (1 606.5 GFLOP) plus elementwise work.
  */
 public class TxtToImgSd15Step implements Workload {
 
@@ -83,6 +83,12 @@ public class TxtToImgSd15Step implements Workload {
         } finally {
             F.setGradEnabled(grad);
         }
+    }
+
+    /** The guided batch's UNet forward, {@link UnetSd15Fwd512#flops}. */
+    @Override
+    public double flops() {
+        return 1606.5e9;
     }
 
     @Override
