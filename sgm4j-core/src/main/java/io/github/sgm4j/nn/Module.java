@@ -301,8 +301,8 @@ public abstract class Module {
     public void initialize(NDManager manager, NoiseSource noise) {
         attach(manager);
         for (Parameter p : namedTensors().values()) {
-            // the initialisers' temporaries (a uniform draw before scaling, ...) are freed per tensor:
-            // the peak is the model, not the model plus every draw (SD 1.5: 14.5 GB before, see README)
+            // the initialisers' temporaries (a uniform draw before scaling, ...) are freed per tensor,
+            // not kept in the model's manager until it closes
             try (NDScope ignored = new NDScope()) {
                 p.allocate(manager, noise);
             }
