@@ -313,12 +313,13 @@ public class AutoencoderKL extends Module implements FirstStage {
             Map<String, NDArray> sd = new java.util.LinkedHashMap<>(StateDicts.readAll(Path.of(ckptPath), getManager()));
             // ldm init_from_ckpt: keys starting with an ignore_keys entry are deleted first
             sd.keySet().removeIf(k -> ignoreKeys.stream().anyMatch(k::startsWith));
+            int own = stateDictEntries().size();
             LoadResult r = loadStateDict(sd, false);
-            if (r.missingKeys().size() == stateDictEntries().size()) {
+            if (r.missingKeys().size() == own) {
                 throw new CheckpointException(Path.of(ckptPath), List.of(), "ckpt_path " + ckptPath
                         + " shares no key with the autoencoder (" + sd.size() + " keys, e.g. "
                         + sd.keySet().stream().limit(3).toList() + "; expected keys like "
-                        + stateDictEntries().keySet().iterator().next() + ")");
+                        + stateDictKeys().iterator().next() + ")");
             }
             LOG.info("Restored from {}: {}", ckptPath, r.describe());
         }
