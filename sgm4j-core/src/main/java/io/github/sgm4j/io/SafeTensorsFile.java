@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,14 +20,13 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * An open safetensors file: the validated header, and tensors loaded lazily by name from a
- * memory map of the data section (segments of at most 1 GiB, so files above 2 GiB work and the Java
- * heap never holds the file). Obtain one with {@link SafeTensors#open}; close it when done (arrays
- * already loaded stay valid).
+ * An open safetensors file: the validated header, and tensors loaded lazily by name with positional
+ * reads of the data section into one reusable native buffer (files above 2 GiB work, the Java heap
+ * never holds the file, and the file's pages never count in the process's resident memory: see
+ * {@link TensorReads}). Obtain one with {@link SafeTensors#open}; close it when done (arrays already
+ * loaded stay valid). Not thread-safe: load from one thread at a time.
  */
 public final class SafeTensorsFile implements StateDictFile {
-
-    static final long SEGMENT = 1L << 30;
 
     private final Path path;
     private final FileChannel channel;
@@ -36,7 +34,7 @@ public final class SafeTensorsFile implements StateDictFile {
     private final long dataLength;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
-    private final List<MappedByteBuffer> segments = new ArrayList<>();
+    private final TensorReads reads;
 
     SafeTensorsFile(Path path, FileChannel channel, long dataStart, long dataLength,
             Map<String, TensorInfo> tensors, Map<String, String> metadata) throws IOException {
@@ -46,10 +44,7 @@ public final class SafeTensorsFile implements StateDictFile {
         this.dataLength = dataLength;
         this.tensors = tensors;
         this.metadata = metadata;
-        for (long off = 0; off < dataLength; off += SEGMENT) {
-            long len = Math.min(SEGMENT, dataLength - off);
-            segments.add(channel.map(FileChannel.MapMode.READ_ONLY, dataStart + off, len));
-        }
+        this.reads = new TensorReads(path, channel);
     }
 
     static SafeTensorsFile open(Path path) {
@@ -151,8 +146,8 @@ public final class SafeTensorsFile implements StateDictFile {
             throw new SafeTensorsFormatException(path + ": tensor '" + name + "' has " + bytes
                     + " bytes; single tensors above 2 GiB are not supported");
         }
-        ByteBuffer raw = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-        copy(t.begin(), raw);
+        ByteBuffer raw = reads.buffer((int) bytes);
+        reads.readFully(dataStart + t.begin(), raw);
         raw.flip();
         ByteBuffer data = dt.toEngineBytes(raw);
         Shape shape = new Shape(t.shape());
@@ -163,20 +158,6 @@ public final class SafeTensorsFile implements StateDictFile {
             a = c;
         }
         return a;
-    }
-
-    private void copy(long offset, ByteBuffer dst) {
-        long pos = offset;
-        while (dst.hasRemaining()) {
-            int seg = (int) (pos / SEGMENT);
-            int within = (int) (pos % SEGMENT);
-            MappedByteBuffer m = segments.get(seg);
-            int n = Math.min(dst.remaining(), m.capacity() - within);
-            ByteBuffer slice = m.duplicate();
-            slice.position(within).limit(within + n);
-            dst.put(slice);
-            pos += n;
-        }
     }
 
     /**
@@ -231,7 +212,7 @@ public final class SafeTensorsFile implements StateDictFile {
 
     @Override
     public void close() {
-        segments.clear();
+        reads.release();
         try {
             channel.close();
         } catch (IOException e) {

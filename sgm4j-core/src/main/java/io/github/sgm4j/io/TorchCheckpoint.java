@@ -17,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -39,12 +38,13 @@ import java.util.zip.Inflater;
 /**
  * An open PyTorch checkpoint in the zip format of {@code torch.save} (torch 1.6 and later): {@code
  * <root>/data.pkl} read by {@link SafeUnpickler}, which never executes code from the file, and the
- * tensors' storages {@code <root>/data/<key>} read lazily from a memory map of the file (segments of
- * at most 1 GiB, so multi-GB checkpoints never enter the Java heap). The legacy non-zip format
+ * tensors' storages {@code <root>/data/<key>} read lazily with positional reads into one reusable
+ * native buffer (multi-GB checkpoints never enter the Java heap, and the file's pages never count in
+ * the process's resident memory: see {@link TensorReads}). The legacy non-zip format
  * ({@code _use_new_zipfile_serialization=False}, and every file saved by torch before 1.6, e.g.
  * torchvision's {@code vgg16-397923af.pth}) is read the same way: its pickles by the same unpickler
  * and allow-list, its storages (located by {@link TorchLegacyFormat}, bounds-checked against the file
- * size) from the memory map.
+ * size) by the same positional reads.
  *
  * <p>Size: the archive checks, the choice between the zip and legacy layouts, the choice of the
  * state dict inside the pickled object (flat, {@code state_dict}, {@code model}, {@code module}), the
@@ -61,7 +61,7 @@ import java.util.zip.Inflater;
  * TorchCheckpointFormatException} naming the key and the global. A bare pickle and torch's oldest tar
  * layout (torch &lt; 0.4) are refused with advice to re-save the file.
  *
- * <p>Storages are read from the memory map when stored uncompressed (as {@code torch.save} writes
+ * <p>Storages are read straight from the file when stored uncompressed (as {@code torch.save} writes
  * them); an archive re-compressed with deflate still loads, but each storage used is inflated into
  * the heap and kept until {@link #close()}. A {@code byteorder} entry of {@code big} is honoured by
  * swapping bytes (legacy files are always little-endian).
@@ -75,11 +75,9 @@ public final class TorchCheckpoint implements StateDictFile {
     /** Largest {@code data.pkl} (or legacy object pickle) accepted (a full SDXL checkpoint's is a few MB). */
     static final long MAX_PICKLE = 1L << 30;
 
-    private static final long SEGMENT = SafeTensorsFile.SEGMENT;
-
     private final Path path;
     private final FileChannel channel;
-    private final List<MappedByteBuffer> segments = new ArrayList<>();
+    private final TensorReads reads;
     private final boolean bigEndian;
     private final boolean legacy;
     private final Map<String, TensorRef> tensors = new LinkedHashMap<>();
@@ -91,10 +89,7 @@ public final class TorchCheckpoint implements StateDictFile {
     private TorchCheckpoint(Path path, FileChannel channel, boolean legacy) throws IOException {
         this.path = path;
         this.channel = channel;
-        long size = channel.size();
-        for (long off = 0; off < size; off += SEGMENT) {
-            segments.add(channel.map(FileChannel.MapMode.READ_ONLY, off, Math.min(SEGMENT, size - off)));
-        }
+        this.reads = new TensorReads(path, channel);
         Object top;
         if (legacy) {
             TorchLegacyFormat.Parsed p = TorchLegacyFormat.read(path, channel);
@@ -401,7 +396,7 @@ public final class TorchCheckpoint implements StateDictFile {
         if (bytes > Integer.MAX_VALUE - 16) {
             throw bad("tensor '" + name + "' has " + bytes + " bytes; single tensors above 2 GiB are not supported");
         }
-        ByteBuffer raw = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer raw = reads.buffer((int) bytes);
         if (numel > 0) {
             gather(t, dt.size(), raw);
         }
@@ -441,7 +436,7 @@ public final class TorchCheckpoint implements StateDictFile {
 
     @Override
     public void close() {
-        segments.clear();
+        reads.release();
         inflated.clear();
         try {
             channel.close();
@@ -466,20 +461,32 @@ public final class TorchCheckpoint implements StateDictFile {
         long[] stride = t.stride();
         int nd = size.length;
         if (contiguous(size, stride)) {
-            read(t.storage(), t.offset() * es, dst, 0, dst.capacity());
+            read(t.storage(), t.offset() * es, dst, 0, dst.limit());
             return;
         }
+        // a strided view: read the span of the storage it covers once, then gather in memory (one
+        // positional read per element of a transposed view would be a system call per element)
+        long last = t.offset();
+        for (int d = 0; d < nd; d++) {
+            last += (size[d] - 1) * stride[d];
+        }
+        long spanBytes = (last - t.offset() + 1) * es;
+        if (spanBytes > Integer.MAX_VALUE - 16) {
+            throw bad("strided tensor covers " + spanBytes + " bytes of its storage; views above 2 GiB are not supported");
+        }
+        ByteBuffer span = ByteBuffer.allocate((int) spanBytes);
+        read(t.storage(), t.offset() * es, span, 0, (int) spanBytes);
         boolean unitLast = stride[nd - 1] == 1;
         int outer = unitLast ? nd - 1 : nd;
         int run = (int) ((unitLast ? size[nd - 1] : 1) * es);
         long[] idx = new long[outer];
         int out = 0;
         while (true) {
-            long off = t.offset();
+            long off = 0;
             for (int d = 0; d < outer; d++) {
                 off += idx[d] * stride[d];
             }
-            read(t.storage(), off * es, dst, out, run);
+            dst.put(out, span, (int) (off * es), run);
             out += run;
             int d = outer - 1;
             while (d >= 0 && ++idx[d] == size[d]) {
@@ -506,16 +513,7 @@ public final class TorchCheckpoint implements StateDictFile {
     private void read(Storage s, long byteOffset, ByteBuffer dst, int dstPos, int len) {
         ZipIndex.Entry e = s.entry();
         if (e.method() == 0) {
-            long pos = e.dataOffset() + byteOffset;
-            int done = 0;
-            while (done < len) {
-                MappedByteBuffer m = segments.get((int) (pos / SEGMENT));
-                int within = (int) (pos % SEGMENT);
-                int n = Math.min(len - done, m.capacity() - within);
-                dst.put(dstPos + done, m, within, n);
-                done += n;
-                pos += n;
-            }
+            reads.readFully(e.dataOffset() + byteOffset, dst.duplicate().limit(dstPos + len).position(dstPos));
         } else {
             ByteBuffer b = inflated.get(e.name());
             if (b == null) {
@@ -590,7 +588,7 @@ public final class TorchCheckpoint implements StateDictFile {
             return;
         }
         byte[] tmp = new byte[es];
-        for (int p = 0; p + es <= b.capacity(); p += es) {
+        for (int p = 0; p + es <= b.limit(); p += es) {
             b.get(p, tmp);
             for (int i = 0; i < es; i++) {
                 b.put(p + i, tmp[es - 1 - i]);

@@ -74,6 +74,24 @@ public final class EngineLoader {
     }
 
     /**
+     * Builds the engine of {@code root}'s {@code model} section with its base learning rate ({@code
+     * model.base_learning_rate}, default 1e-4) and config, without allocating a tensor: its key and
+     * shape listing exists, its arrays do not until {@link DiffusionEngine#initialize} or a loader
+     * such as {@code SingleFileCheckpoint.initializeAndLoad} creates them.
+     *
+     * @param root the config's root (with a {@code model} section)
+     * @return the engine, unallocated
+     * @throws ConfigException naming the YAML path of the first config error
+     */
+    public static DiffusionEngine build(ConfigNode root) {
+        ConfigNode model = modelNode(root);
+        DiffusionEngine engine = new Instantiator().instantiate(model, DiffusionEngine.class);
+        engine.setLearningRate(model.getDouble("base_learning_rate", 1e-4));
+        engine.setConfig(root);
+        return engine;
+    }
+
+    /**
      * Builds and allocates the engine of {@code root} without loading a checkpoint; see {@link
      * #load(ConfigNode, Path, NDManager, long)}.
      *
@@ -107,10 +125,7 @@ public final class EngineLoader {
      *     weight is NaN or infinite
      */
     public static DiffusionEngine load(ConfigNode root, Path checkpoint, NDManager manager, long seed) {
-        ConfigNode model = modelNode(root);
-        DiffusionEngine engine = new Instantiator().instantiate(model, DiffusionEngine.class);
-        engine.setLearningRate(model.getDouble("base_learning_rate", 1e-4));
-        engine.setConfig(root);
+        DiffusionEngine engine = build(root);
         engine.initialize(manager, NoiseSource.seeded(seed));
         if (checkpoint != null) {
             EngineCheckpoint.loadWeights(checkpoint, engine, false);

@@ -299,12 +299,33 @@ public abstract class Module {
      * @param noise the source of the random draws of the initialisers
      */
     public void initialize(NDManager manager, NoiseSource noise) {
+        initialize(manager, noise, Set.of());
+    }
+
+    /**
+     * Like {@link #initialize(NDManager, NoiseSource)}, but leaves the state-dict keys in {@code
+     * loadedNext} unallocated: the caller loads them right after ({@link #loadStateDict} creates a
+     * missing array), so a model about to receive a checkpoint never holds a random initialisation of
+     * the same tensors at the same time (for SDXL, 14 GB that would only be overwritten). Keys left
+     * out are not drawn from {@code noise}, so the other tensors' random values differ from a full
+     * initialisation's; a module's {@link #loadPretrained} hook still runs (a nested {@code
+     * ckpt_path} loads as usual). Until the caller has loaded them, reading those tensors throws
+     * {@link IllegalStateException}.
+     *
+     * @param manager the manager that will own the tree's arrays
+     * @param noise the source of the random draws of the initialisers
+     * @param loadedNext state-dict keys ({@link #stateDictKeys()}) the caller loads next
+     */
+    public void initialize(NDManager manager, NoiseSource noise, Set<String> loadedNext) {
         attach(manager);
-        for (Parameter p : namedTensors().values()) {
+        for (Map.Entry<String, Parameter> e : namedTensors().entrySet()) {
+            if (loadedNext.contains(e.getKey())) {
+                continue;
+            }
             // the initialisers' temporaries (a uniform draw before scaling, ...) are freed per tensor,
             // not kept in the model's manager until it closes
             try (NDScope ignored = new NDScope()) {
-                p.allocate(manager, noise);
+                e.getValue().allocate(manager, noise);
             }
         }
         loadPretrainedTree();

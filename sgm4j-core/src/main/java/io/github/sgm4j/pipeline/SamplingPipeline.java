@@ -80,9 +80,10 @@ import org.slf4j.LoggerFactory;
  * {@code (x + 1) / 2} to [0, 1]: the same pixels). Prompts longer than the text encoders' 77 tokens
  * are truncated as the reference does, with one warning per prompt naming its token count.
  *
- * <p>Memory: the checkpoint is read a few tensors at a time into the model allocated from the
- * config ({@link SingleFileCheckpoint}), so the peak is about the fp32 model plus the file's
- * mapping. Not thread-safe: one generation at a time per pipeline.
+ * <p>Memory: the checkpoint is read a few tensors at a time straight into the model built from the
+ * config ({@link SingleFileCheckpoint#initializeAndLoad}: no random initialisation of the loaded
+ * tensors first, no memory map of the file), so the peak is about the fp32 model plus one chunk of
+ * tensors and the activations of a step. Not thread-safe: one generation at a time per pipeline.
  */
 public final class SamplingPipeline implements AutoCloseable {
 
@@ -122,7 +123,8 @@ public final class SamplingPipeline implements AutoCloseable {
 
     /**
      * Builds the model of {@code config} on {@code device} and loads {@code checkpoint} strictly
-     * ({@link SingleFileCheckpoint#load}).
+     * ({@link SingleFileCheckpoint#initializeAndLoad}: the file is checked against the config before
+     * any weight is allocated, and its tensors are created straight from the file).
      *
      * @param config an inference config ({@code v1-inference.yaml}, {@code sd_2_1.yaml}, {@code
      *     sd_xl_base.yaml}, ...)
@@ -168,13 +170,12 @@ public final class SamplingPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("config " + root.source() + ": model.target " + target
                         + " is not a LatentDiffusion; text-to-image needs a latent model with a text cond stage");
             }
-            ld.initialize(m, NoiseSource.seeded(0));
-            SingleFileCheckpoint.load(checkpoint, ld);
+            SingleFileCheckpoint.initializeAndLoad(checkpoint, ld, m, NoiseSource.seeded(0));
             ld.eval();
             return new SamplingPipeline(m, owns, root, null, ld, name);
         }
-        DiffusionEngine e = EngineLoader.load(root, m, 0);
-        SingleFileCheckpoint.load(checkpoint, e);
+        DiffusionEngine e = EngineLoader.build(root);
+        SingleFileCheckpoint.initializeAndLoad(checkpoint, e, m, NoiseSource.seeded(0));
         e.eval();
         return new SamplingPipeline(m, owns, root, e, null, name);
     }

@@ -11,6 +11,7 @@ import io.github.sgm4j.models.CheckpointException;
 import io.github.sgm4j.nn.Module;
 import io.github.sgm4j.nn.Parameter;
 import io.github.sgm4j.nn.TensorSpec;
+import io.github.sgm4j.noise.NoiseSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,22 +81,48 @@ public final class SingleFileCheckpoint {
             List<String> dropped, List<String> derived) {}
 
     /**
-     * Loads {@code checkpoint} into {@code model} strictly (see the class comment).
+     * Loads {@code checkpoint} into {@code model} strictly (see the class comment). Every loaded
+     * tensor replaces the model's array; {@link #initializeAndLoad} avoids holding both.
      *
      * @param checkpoint the single-file checkpoint
      * @param model the model built from the inference config (a {@code DiffusionEngine} or ldm
      *     {@code LatentDiffusion}), already allocated
      * @return what was loaded, remapped, dropped and derived
      * @throws CheckpointException naming the file and the keys when the file is missing, of another
-     *     family than the config, or its keys do not match
+     *     family than the config, or its keys or shapes do not match
      */
     public static Report load(Path checkpoint, Module model) {
+        return load(checkpoint, model, null, null);
+    }
+
+    /**
+     * Allocates {@code model} and loads {@code checkpoint} into it strictly (see the class comment),
+     * checking the file against the model before a single weight is allocated. Only the tensors the
+     * file does not provide (the config-derived schedule buffers, {@code position_ids}) are
+     * initialised; the others are created straight from the file, so the peak is the model plus
+     * one chunk of tensors, never the model twice ({@link Module#initialize(NDManager, NoiseSource,
+     * Set)}).
+     *
+     * @param checkpoint the single-file checkpoint
+     * @param model the model built from the inference config, not yet allocated
+     * @param manager the manager that will own the model's arrays
+     * @param noise the source of the initialisers of the tensors the file does not provide
+     * @return what was loaded, remapped, dropped and derived
+     * @throws CheckpointException naming the file and the keys when the file is missing, of another
+     *     family than the config, or its keys or shapes do not match (nothing is allocated then)
+     */
+    public static Report initializeAndLoad(Path checkpoint, Module model, NDManager manager, NoiseSource noise) {
+        return load(checkpoint, model, java.util.Objects.requireNonNull(manager, "manager"),
+                java.util.Objects.requireNonNull(noise, "noise"));
+    }
+
+    private static Report load(Path checkpoint, Module model, NDManager manager, NoiseSource noise) {
         if (!Files.isRegularFile(checkpoint)) {
             throw new CheckpointException(checkpoint, List.of(), "checkpoint " + checkpoint + " does not exist or is not a file");
         }
-        Set<String> modelKeys = model.stateDictKeys();
-        try (StateDictFile f = StateDicts.open(checkpoint);
-                NDManager tmp = model.getManager().newSubManager()) {
+        Map<String, Parameter> slots = model.stateDictEntries();
+        Set<String> modelKeys = slots.keySet();
+        try (StateDictFile f = StateDicts.open(checkpoint)) {
             Plan plan = plan(f.keys(), k -> f.info(k).dtype(), modelKeys);
             ModelFamily fileFamily = plan.fileFamily();
             ModelFamily modelFamily = plan.modelFamily();
@@ -117,48 +144,74 @@ public final class SingleFileCheckpoint {
                         + (modelFamily == ModelFamily.UNKNOWN ? "" : "; the config for " + fileFamily.label()
                                 + " checkpoints is " + fileFamily.config()));
             }
-            Map<String, String> fileToModel = plan.fileToModel();
-            List<String> dropped = plan.dropped();
-            List<String> derived = plan.derived();
-            int remapped = plan.remapped();
-            Map<String, Parameter> slots = model.stateDictEntries();
-            // a few tensors at a time: the peak is the model plus one chunk of the file
-            List<Map.Entry<String, String>> entries = new ArrayList<>(fileToModel.entrySet());
-            for (int i = 0; i < entries.size(); i += LOAD_CHUNK) {
-                try (NDManager chunk = tmp.newSubManager()) {
-                    Map<String, NDArray> sd = new LinkedHashMap<>();
-                    for (Map.Entry<String, String> e : entries.subList(i, Math.min(entries.size(), i + LOAD_CHUNK))) {
-                        sd.put(e.getValue(), f.load(e.getKey(), chunk));
-                    }
-                    model.loadStateDict(sd, false);
+            List<String> shapes = new ArrayList<>();
+            List<String> badKeys = new ArrayList<>();
+            for (Map.Entry<String, String> e : plan.fileToModel().entrySet()) {
+                long[] stored = f.info(e.getKey()).shape();
+                Shape want = slots.get(e.getValue()).getShape();
+                if (!java.util.Arrays.equals(stored, want.getShape())) {
+                    badKeys.add(e.getKey());
+                    shapes.add(e.getKey() + ": config " + want + ", checkpoint " + java.util.Arrays.toString(stored));
                 }
             }
-            for (String k : derived) {
-                if (k.endsWith("embeddings.position_ids")) {
-                    Shape s = slots.get(k).getShape();
-                    long len = s.get(s.dimension() - 1);
-                    long[] ids = new long[(int) s.size()];
-                    for (int i = 0; i < ids.length; i++) {
-                        ids[i] = i % len;
-                    }
-                    try (NDArray a = Tensors.create(tmp, ids, s)) {
-                        model.loadStateDict(Map.of(k, a), false);
-                    }
-                    LOG.info("{}: '{}' is missing; filled with arange({}) as HF transformers does",
-                            checkpoint.getFileName(), k, len);
-                }
+            if (!shapes.isEmpty()) {
+                throw new CheckpointException(checkpoint, badKeys, "checkpoint " + checkpoint.getFileName() + " ("
+                        + fileFamily.label() + ") has " + shapes.size() + " tensor(s) of another shape than the config's"
+                        + " model: " + head(shapes));
             }
-            if (remapped > 0) {
-                LOG.info("{}: renamed {} key(s) cond_stage_model.* to conditioner.embedders.0.*",
-                        checkpoint.getFileName(), remapped);
+            if (manager != null) {
+                model.initialize(manager, noise, new java.util.HashSet<>(plan.fileToModel().values()));
             }
-            if (!dropped.isEmpty()) {
-                LOG.info("{}: not loaded ({} derived from the config or EMA shadows of a model without EMA): {}",
-                        checkpoint.getFileName(), dropped.size(), head(dropped));
+            try (NDManager tmp = model.getManager().newSubManager()) {
+                return copy(checkpoint, f, plan, model, slots, tmp);
             }
-            return new Report(fileFamily, modelFamily, fileToModel.size(), remapped, List.copyOf(dropped),
-                    List.copyOf(derived));
         }
+    }
+
+    private static Report copy(Path checkpoint, StateDictFile f, Plan plan, Module model, Map<String, Parameter> slots,
+            NDManager tmp) {
+        Map<String, String> fileToModel = plan.fileToModel();
+        List<String> dropped = plan.dropped();
+        List<String> derived = plan.derived();
+        int remapped = plan.remapped();
+        ModelFamily fileFamily = plan.fileFamily();
+        ModelFamily modelFamily = plan.modelFamily();
+        // a few tensors at a time: the peak is the model plus one chunk of the file
+        List<Map.Entry<String, String>> entries = new ArrayList<>(fileToModel.entrySet());
+        for (int i = 0; i < entries.size(); i += LOAD_CHUNK) {
+            try (NDManager chunk = tmp.newSubManager()) {
+                Map<String, NDArray> sd = new LinkedHashMap<>();
+                for (Map.Entry<String, String> e : entries.subList(i, Math.min(entries.size(), i + LOAD_CHUNK))) {
+                    sd.put(e.getValue(), f.load(e.getKey(), chunk));
+                }
+                model.loadStateDict(sd, false);
+            }
+        }
+        for (String k : derived) {
+            if (k.endsWith("embeddings.position_ids")) {
+                Shape s = slots.get(k).getShape();
+                long len = s.get(s.dimension() - 1);
+                long[] ids = new long[(int) s.size()];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = i % len;
+                }
+                try (NDArray a = Tensors.create(tmp, ids, s)) {
+                    model.loadStateDict(Map.of(k, a), false);
+                }
+                LOG.info("{}: '{}' is missing; filled with arange({}) as HF transformers does",
+                        checkpoint.getFileName(), k, len);
+            }
+        }
+        if (remapped > 0) {
+            LOG.info("{}: renamed {} key(s) cond_stage_model.* to conditioner.embedders.0.*",
+                    checkpoint.getFileName(), remapped);
+        }
+        if (!dropped.isEmpty()) {
+            LOG.info("{}: not loaded ({} derived from the config or EMA shadows of a model without EMA): {}",
+                    checkpoint.getFileName(), dropped.size(), head(dropped));
+        }
+        return new Report(fileFamily, modelFamily, fileToModel.size(), remapped, List.copyOf(dropped),
+                List.copyOf(derived));
     }
 
     /**

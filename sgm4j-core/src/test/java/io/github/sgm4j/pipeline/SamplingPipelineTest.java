@@ -222,6 +222,43 @@ class SamplingPipelineTest {
     }
 
     @Test
+    void initializeAndLoadEqualsInitializeThenLoadWithoutAllocatingFirst() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ConfigNode root = EngineLoader.config(SD1);
+            Map<String, NDArray> sd = randomStateDict(root, m, true);
+            Path st = dir.resolve("sd1.safetensors");
+            SafeTensors.write(st, sd, Map.of());
+            DDPM before = new Instantiator().instantiate(EngineLoader.modelNode(root), DDPM.class);
+            before.initialize(m, NoiseSource.seeded(0));
+            SingleFileCheckpoint.load(st, before);
+            DDPM direct = new Instantiator().instantiate(EngineLoader.modelNode(root), DDPM.class);
+            SingleFileCheckpoint.Report r = SingleFileCheckpoint.initializeAndLoad(st, direct, m, NoiseSource.seeded(0));
+            assertEquals(sd.size(), r.loaded() + r.dropped().size());
+            Map<String, NDArray> a = before.stateDict();
+            Map<String, NDArray> b = direct.stateDict();
+            assertEquals(a.keySet(), b.keySet());
+            for (String k : a.keySet()) {
+                // every tensor, loaded or config-derived, bit for bit
+                assertArrayEquals(floats(a.get(k)), floats(b.get(k)), 0f, k);
+            }
+            // a tensor of another shape: refused naming it, before any weight is allocated
+            Map<String, NDArray> reshaped = new LinkedHashMap<>(sd);
+            String key = "model.diffusion_model.out.2.bias";
+            reshaped.put(key, m.zeros(new Shape(sd.get(key).getShape().get(0) + 1)));
+            Path bad = dir.resolve("reshaped.safetensors");
+            SafeTensors.write(bad, reshaped, Map.of());
+            try (NDManager m2 = NDManager.newBaseManager()) {
+                DDPM fresh = new Instantiator().instantiate(EngineLoader.modelNode(root), DDPM.class);
+                CheckpointException e = assertThrows(CheckpointException.class,
+                        () -> SingleFileCheckpoint.initializeAndLoad(bad, fresh, m2, NoiseSource.seeded(0)));
+                assertTrue(e.getMessage().contains(key) && e.getMessage().contains("another shape"), e.getMessage());
+                assertTrue(fresh.namedTensors().values().stream().noneMatch(io.github.sgm4j.nn.Parameter::isInitialized),
+                        "nothing allocated");
+            }
+        }
+    }
+
+    @Test
     void img2imgWrapperKeepsTheLowNoiseEnd() {
         LegacyDDPMDiscretization d = new LegacyDDPMDiscretization(LegacyDDPMDiscretization.Params.defaults());
         float[] full = d.sigmas(10);
