@@ -79,6 +79,16 @@ abstract class GenerateCommand implements Callable<Integer> {
     /** Releases what {@link #prepare()} loaded. */
     void release() {}
 
+    /** The options a generation runs with besides the loop's (e.g. the refiner); encoded up front. */
+    GenerationOptions withExtras(GenerationOptions o) {
+        return o;
+    }
+
+    /** Other pipelines {@link #prepare()} loaded, whose text encoders are released with the main one's. */
+    List<SamplingPipeline> extraPipelines() {
+        return List.of();
+    }
+
     /** Extra text entries of the PNGs. */
     Map<String, String> extraText() {
         return Map.of();
@@ -115,6 +125,13 @@ abstract class GenerateCommand implements Callable<Integer> {
             String samplerName = p.samplerName(base);
             prepare();
             try {
+                // every image uses the same prompt: encode it once, then free the text encoders' weights
+                // (SDXL's two towers are 3.3 GB of float32) before the UNet's activations need the room
+                p.encodePrompt(prompt, negative, withExtras(base));
+                p.releaseTextEncoders();
+                for (SamplingPipeline extra : extraPipelines()) {
+                    extra.releaseTextEncoders();
+                }
                 for (int i = 0; i < n; i++) {
                     long s = seed + i;
                     NDArray image;

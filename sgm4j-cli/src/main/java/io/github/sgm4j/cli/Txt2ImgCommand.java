@@ -73,7 +73,17 @@ final class Txt2ImgCommand extends GenerateCommand {
     }
 
     @Override
+    GenerationOptions withExtras(GenerationOptions o) {
+        return refiner == null ? o : o.withRefiner(refiner, refinerStrength);
+    }
+
+    @Override
+    java.util.List<SamplingPipeline> extraPipelines() {
+        return refiner == null ? java.util.List.of() : java.util.List.of(refiner);
+    }
+
+    @Override
     NDArray generate(SamplingPipeline p, GenerationOptions o, NDManager m) {
-        return p.txt2img(prompt, negative, refiner == null ? o : o.withRefiner(refiner, refinerStrength));
+        return p.txt2img(prompt, negative, withExtras(o));
     }
 }

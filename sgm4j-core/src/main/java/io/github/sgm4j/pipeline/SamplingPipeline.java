@@ -99,6 +99,9 @@ public final class SamplingPipeline implements AutoCloseable {
         }
     }
 
+    /** The key of ldm's c / uc in the cached conditioning. */
+    private static final String LDM_C = "crossattn";
+
     private static final String LEGACY_DDPM = "sgm.modules.diffusionmodules.discretizer.LegacyDDPMDiscretization";
 
     private final NDManager manager;
@@ -109,6 +112,11 @@ public final class SamplingPipeline implements AutoCloseable {
     private final ModelFamily family;
     private final String modelName;
     private final Set<String> warnedPrompts = Collections.synchronizedSet(new LinkedHashSet<>());
+    /** The conditioning of the last prompt encoded, by {@link #conditioningKey}; owned by {@link #encodedManager}. */
+    private String encodedKey;
+    private GeneralConditioner.CondPair encoded;
+    private NDManager encodedManager;
+    private boolean textEncodersReleased;
 
     private SamplingPipeline(NDManager manager, boolean ownsManager, ConfigNode root, DiffusionEngine engine,
             LatentDiffusion ldm, String modelName) {
@@ -433,13 +441,9 @@ public final class SamplingPipeline implements AutoCloseable {
         int f = factor();
         int n = o.n();
         double scale = guidanceScale(o);
-        NDArray c = ldm.getLearnedConditioning(Collections.nCopies(n, prompt));
-        c.attach(work);
-        NDArray uc = null;
-        if (scale != 1.0) {
-            uc = ldm.getLearnedConditioning(Collections.nCopies(n, negative));
-            uc.attach(work);
-        }
+        GeneralConditioner.CondPair cu = ldmConditioning(prompt, negative, n, scale != 1.0);
+        NDArray c = cu.c().get(LDM_C);
+        NDArray uc = cu.uc().get(LDM_C);
         io.github.sgm4j.ldm.SampleOptions so = io.github.sgm4j.ldm.SampleOptions.defaults().eta(o.eta());
         if (uc != null) {
             so = so.guidance(scale, uc);
@@ -484,13 +488,9 @@ public final class SamplingPipeline implements AutoCloseable {
         NDArray z = ldm.encodeToLatent(batch, noise);
         z.attach(work);
         double scale = guidanceScale(o);
-        NDArray uc = null;
-        if (scale != 1.0) {
-            uc = ldm.getLearnedConditioning(Collections.nCopies(n, negative));
-            uc.attach(work);
-        }
-        NDArray c = ldm.getLearnedConditioning(Collections.nCopies(n, prompt));
-        c.attach(work);
+        GeneralConditioner.CondPair cu = ldmConditioning(prompt, negative, n, scale != 1.0);
+        NDArray c = cu.c().get(LDM_C);
+        NDArray uc = cu.uc().get(LDM_C);
         DDIMSampler sampler = new DDIMSampler(ldm);
         sampler.makeSchedule(steps, "uniform", o.eta());
         NDArray zEnc = sampler.stochasticEncode(z, tEnc, noise);
@@ -612,13 +612,7 @@ public final class SamplingPipeline implements AutoCloseable {
             LOG.warn("refiner: the config builds {}, not an SDXL refiner", family.label());
         }
         int n = (int) z.getShape().get(0);
-        Map<String, Object> values = new LinkedHashMap<>();
-        values.put("orig_width", (int) z.getShape().get(3) * 8);
-        values.put("orig_height", (int) z.getShape().get(2) * 8);
-        values.put("target_width", (int) z.getShape().get(3) * 8);
-        values.put("target_height", (int) z.getShape().get(2) * 8);
-        values.put("aesthetic_score", o.aestheticScore());
-        values.put("negative_aesthetic_score", o.negativeAestheticScore());
+        Map<String, Object> values = sizeValues((int) z.getShape().get(3) * 8, (int) z.getShape().get(2) * 8, o);
         GeneralConditioner.CondPair cu = conditioning(prompt, negative, values, n, work);
         BaseDiffusionSampler sampler = sampler(o, strength < 1.0 ? strength : null);
         return img2imgFrom(z, sampler, cu, noise, callback(o), work);
@@ -638,6 +632,12 @@ public final class SamplingPipeline implements AutoCloseable {
     /** get_batch + get_unconditional_conditioning of sgm's helpers. */
     private GeneralConditioner.CondPair conditioning(String prompt, String negative, Map<String, Object> v, int n,
             NDManager work) {
+        String cacheKey = conditioningKey(prompt, negative, n, v.toString());
+        GeneralConditioner.CondPair hit = cached(cacheKey, prompt);
+        if (hit != null) {
+            return hit;
+        }
+        NDManager keep = cacheManager();
         GeneralConditioner cond = engine.getConditioner();
         Map<String, Object> batch = new LinkedHashMap<>();
         Map<String, Object> batchUc = new LinkedHashMap<>();
@@ -657,12 +657,12 @@ public final class SamplingPipeline implements AutoCloseable {
                         batch.put(key, Collections.nCopies(n, prompt));
                         batchUc.put(key, Collections.nCopies(n, negative));
                     }
-                    case "original_size_as_tuple" -> batch.put(key, rows(work, n, v.get("orig_height"), v.get("orig_width")));
-                    case "crop_coords_top_left" -> batch.put(key, rows(work, n, 0, 0));
-                    case "target_size_as_tuple" -> batch.put(key, rows(work, n, v.get("target_height"), v.get("target_width")));
+                    case "original_size_as_tuple" -> batch.put(key, rows(keep, n, v.get("orig_height"), v.get("orig_width")));
+                    case "crop_coords_top_left" -> batch.put(key, rows(keep, n, 0, 0));
+                    case "target_size_as_tuple" -> batch.put(key, rows(keep, n, v.get("target_height"), v.get("target_width")));
                     case "aesthetic_score" -> {
-                        batch.put(key, rows(work, n, v.get("aesthetic_score")));
-                        batchUc.put(key, rows(work, n, v.get("negative_aesthetic_score")));
+                        batch.put(key, rows(keep, n, v.get("aesthetic_score")));
+                        batchUc.put(key, rows(keep, n, v.get("negative_aesthetic_score")));
                     }
                     default -> throw new IllegalArgumentException("the conditioner of " + root.source() + " reads '" + key
                             + "', which the text-to-image pipeline does not provide (it provides txt,"
@@ -676,9 +676,129 @@ public final class SamplingPipeline implements AutoCloseable {
         // sgm's API zeroes the uc text embeddings of SDXL base (not legacy); sgm4j embeds a non-empty negative prompt
         List<String> zero = family == ModelFamily.SDXL_BASE && negative.isEmpty() ? List.of("txt") : List.of();
         GeneralConditioner.CondPair cu = cond.getUnconditionalConditioning(batch, batchUc, zero, null);
-        cu.c().values().forEach(a -> a.attach(work));
-        cu.uc().values().forEach(a -> a.attach(work));
+        return remember(cacheKey, cu);
+    }
+
+    /** ldm's c (and uc when guided) under the key {@link #LDM_C}, cached like the sgm conditioning. */
+    private GeneralConditioner.CondPair ldmConditioning(String prompt, String negative, int n, boolean guided) {
+        String key = conditioningKey(prompt, negative, n, "ldm guided=" + guided);
+        GeneralConditioner.CondPair hit = cached(key, prompt);
+        if (hit != null) {
+            return hit;
+        }
+        Map<String, NDArray> c = new LinkedHashMap<>();
+        Map<String, NDArray> uc = new LinkedHashMap<>();
+        c.put(LDM_C, ldm.getLearnedConditioning(Collections.nCopies(n, prompt)));
+        if (guided) {
+            uc.put(LDM_C, ldm.getLearnedConditioning(Collections.nCopies(n, negative)));
+        }
+        return remember(key, new GeneralConditioner.CondPair(c, uc));
+    }
+
+    private static String conditioningKey(String prompt, String negative, int n, String rest) {
+        return prompt + '\u0000' + negative + '\u0000' + n + '\u0000' + rest;
+    }
+
+    /** The cached conditioning of {@code key}, null when it must be computed; refused once the encoders are gone. */
+    private GeneralConditioner.CondPair cached(String key, String prompt) {
+        if (key.equals(encodedKey)) {
+            return encoded;
+        }
+        if (textEncodersReleased) {
+            throw new IllegalStateException("the text encoders of " + modelName + " were released"
+                    + " (releaseTextEncoders): this pipeline can only generate with the prompt, negative prompt,"
+                    + " batch size and image size it encoded before, not \"" + abbreviate(prompt) + "\"");
+        }
+        return null;
+    }
+
+    /** A fresh manager for the next cached conditioning (the previous one is freed). */
+    private NDManager cacheManager() {
+        if (encodedManager != null) {
+            encodedManager.close();
+        }
+        encoded = null;
+        encodedKey = null;
+        encodedManager = manager.newSubManager();
+        return encodedManager;
+    }
+
+    private GeneralConditioner.CondPair remember(String key, GeneralConditioner.CondPair cu) {
+        if (encodedManager == null || encodedKey != null) {
+            cacheManager();
+        }
+        NDManager keep = encodedManager;
+        cu.c().values().forEach(a -> a.attach(keep));
+        cu.uc().values().forEach(a -> a.attach(keep));
+        encoded = cu;
+        encodedKey = key;
         return cu;
+    }
+
+    /**
+     * Runs the text encoders for a generation with these arguments and keeps the result, so that
+     * {@link #releaseTextEncoders()} can free their weights before sampling: the same call of
+     * {@link #txt2img} (and {@link #img2img} at the same size) then reuses it. With a refiner in
+     * {@code options}, the refiner's conditioning is prepared too. Only the last prompt is kept.
+     *
+     * @param prompt the prompt
+     * @param negative the negative prompt ("" for none)
+     * @param options the generation's options (batch size, image size, guidance scale, refiner)
+     * @throws IllegalStateException when the text encoders were already released
+     */
+    public void encodePrompt(String prompt, String negative, GenerationOptions options) {
+        String p = prompt == null ? "" : prompt;
+        String neg = negative == null ? "" : negative;
+        try (GradMode ignored = GradMode.disabled()) {
+            if (ldm != null) {
+                ldmConditioning(p, neg, options.n(), guidanceScale(options) != 1.0);
+                return;
+            }
+            int[] size = checkedSize(options);
+            conditioning(p, neg, sizeValues(size[0], size[1], options), options.n(), null);
+            if (options.refiner() != null && options.refiner().engine != null) {
+                options.refiner().conditioning(p, neg, sizeValues(size[0], size[1], options), options.n(), null);
+            }
+        }
+    }
+
+    /**
+     * Frees the weights of the text encoders (ldm's {@code cond_stage_model}; the embedders of sgm's
+     * conditioner that read {@code txt}) once {@link #encodePrompt} has run: for SDXL they are 3.3 GB
+     * of the model's 13.9 GB in float32. Afterwards only the prompt encoded last can be generated
+     * with; any other throws {@link IllegalStateException}. The command line does this before
+     * sampling; a long-lived pipeline serving many prompts keeps its encoders.
+     *
+     * @return the number of floats freed
+     */
+    public long releaseTextEncoders() {
+        long freed = 0;
+        List<io.github.sgm4j.nn.Module> towers = new ArrayList<>();
+        if (ldm != null) {
+            io.github.sgm4j.nn.Module cs = ldm.getCondStageModel();
+            // never the first stage itself (__is_first_stage__), which decodes the latents
+            if (cs != null && cs != ldm.getFirstStageModel()) {
+                towers.add(cs);
+            }
+        } else {
+            for (AbstractEmbModel e : engine.getConditioner().getEmbedders()) {
+                List<String> keys = e.getInputKey() != null ? List.of(e.getInputKey())
+                        : e.getInputKeys() != null ? e.getInputKeys() : List.of();
+                if (keys.contains("txt")) {
+                    towers.add(e);
+                }
+            }
+        }
+        for (io.github.sgm4j.nn.Module t : towers) {
+            for (io.github.sgm4j.nn.Parameter q : t.namedTensors().values()) {
+                if (q.isInitialized()) {
+                    freed += q.getShape().size();
+                }
+            }
+            t.release();
+        }
+        textEncodersReleased = true;
+        return freed;
     }
 
     private static NDArray rows(NDManager m, int n, Object... values) {
@@ -767,6 +887,10 @@ public final class SamplingPipeline implements AutoCloseable {
     /** Frees the model when the pipeline created its manager ({@link #fromConfig(Path, Path, String)}). */
     @Override
     public void close() {
+        if (encodedManager != null) {
+            encodedManager.close();
+            encodedManager = null;
+        }
         if (ownsManager) {
             manager.close();
         }

@@ -259,6 +259,30 @@ class SamplingPipelineTest {
     }
 
     @Test
+    void releasedTextEncodersStillGenerateTheEncodedPrompt() throws Exception {
+        for (boolean ldm : new boolean[] {true, false}) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                ConfigNode root = EngineLoader.config(ldm ? SD1 : SDXL);
+                Path st = dir.resolve(ldm ? "release-sd1.safetensors" : "release-sdxl.safetensors");
+                SafeTensors.write(st, randomStateDict(root, m, ldm), Map.of());
+                SamplingPipeline p = SamplingPipeline.fromConfig(root, st, m);
+                GenerationOptions o = GenerationOptions.defaults().withSteps(2).withSize(64, 64).withSeed(4)
+                        .withSampler(ldm ? "ddim" : "EulerEDMSampler");
+                NDArray before = p.txt2img("a red cube", "blurry", o);
+                p.txt2img("another prompt", "", o);
+                p.encodePrompt("a red cube", "blurry", o);
+                assertTrue(p.releaseTextEncoders() > 0, "weights freed");
+                NDArray after = p.txt2img("a red cube", "blurry", o);
+                assertArrayEquals(floats(before), floats(after), 0f, (ldm ? "ldm" : "sgm") + ": the encoded prompt, bit for bit");
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> p.txt2img("a blue cube", "blurry", o));
+                assertTrue(e.getMessage().contains("released") && e.getMessage().contains("a blue cube"), e.getMessage());
+                p.close();
+            }
+        }
+    }
+
+    @Test
     void img2imgWrapperKeepsTheLowNoiseEnd() {
         LegacyDDPMDiscretization d = new LegacyDDPMDiscretization(LegacyDDPMDiscretization.Params.defaults());
         float[] full = d.sigmas(10);
