@@ -87,13 +87,17 @@ public class CrossAttention extends Module {
         try (NDArray q = toQ.forward(x);
                 NDArray k = toK.forward(ctx);
                 NDArray v = toV.forward(ctx);
-                // b n (h d) -> b h n d
-                NDArray qh = q.reshape(b, n, heads, dimHead).transpose(0, 2, 1, 3);
-                NDArray kh = k.reshape(b, m, heads, dimHead).transpose(0, 2, 1, 3);
-                NDArray vh = v.reshape(b, m, heads, dimHead).transpose(0, 2, 1, 3);
+                // b n (h d) -> b h n d (every view closed too: a view keeps its base's storage alive)
+                NDArray q4 = q.reshape(b, n, heads, dimHead);
+                NDArray qh = q4.transpose(0, 2, 1, 3);
+                NDArray k4 = k.reshape(b, m, heads, dimHead);
+                NDArray kh = k4.transpose(0, 2, 1, 3);
+                NDArray v4 = v.reshape(b, m, heads, dimHead);
+                NDArray vh = v4.transpose(0, 2, 1, 3);
                 NDArray out = F.attention(qh, kh, vh, scale, maxScoreElements);
                 // b h n d -> b n (h d)
-                NDArray merged = out.transpose(0, 2, 1, 3).reshape(new Shape(b, n, (long) heads * dimHead))) {
+                NDArray outT = out.transpose(0, 2, 1, 3);
+                NDArray merged = outT.reshape(new Shape(b, n, (long) heads * dimHead))) {
             return toOut.forward(merged);
         }
     }

@@ -63,13 +63,17 @@ public class AttnBlock extends Module implements UnaryModule {
                 NDArray qq = q.forward(n);
                 NDArray kk = k.forward(n);
                 NDArray vv = v.forward(n);
-                // b c h w -> b (h w) c
-                NDArray qt = qq.reshape(b, c, hw).transpose(0, 2, 1);
-                NDArray kt = kk.reshape(b, c, hw).transpose(0, 2, 1);
-                NDArray vt = vv.reshape(b, c, hw).transpose(0, 2, 1);
+                // b c h w -> b (h w) c (every view closed too: a view keeps its base's storage alive)
+                NDArray q3 = qq.reshape(b, c, hw);
+                NDArray qt = q3.transpose(0, 2, 1);
+                NDArray k3 = kk.reshape(b, c, hw);
+                NDArray kt = k3.transpose(0, 2, 1);
+                NDArray v3 = vv.reshape(b, c, hw);
+                NDArray vt = v3.transpose(0, 2, 1);
                 NDArray o = F.attention(qt, kt, vt, 1.0 / Math.sqrt(c), maxScoreElements);
                 // b (h w) c -> b c h w
-                NDArray back = o.transpose(0, 2, 1).reshape(s)) {
+                NDArray oT = o.transpose(0, 2, 1);
+                NDArray back = oT.reshape(s)) {
             att = projOut.forward(back);
         }
         try (att) {

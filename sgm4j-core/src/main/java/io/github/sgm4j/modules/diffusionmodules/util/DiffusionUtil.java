@@ -61,8 +61,15 @@ public final class DiffusionUtil {
         }
         NDArray freqs = Tensors.create(m, f).toDevice(timesteps.getDevice(), false);
         // args = t[:, None].float() * freqs[None]  -> [N, half]
-        NDArray tf = timesteps.toType(DataType.FLOAT32, false).reshape(n, 1);
-        NDArray args = tf.mul(freqs.reshape(1, half));
+        NDArray t32 = timesteps.toType(DataType.FLOAT32, false);
+        NDArray tf = t32.reshape(n, 1);
+        if (t32 != timesteps) {
+            t32.close();
+        }
+        NDArray args;
+        try (NDArray row = freqs.reshape(1, half)) {
+            args = tf.mul(row);
+        }
         NDList parts = new NDList(args.cos(), args.sin());
         if (dim % 2 == 1) {
             parts.add(m.zeros(new Shape(n, 1), DataType.FLOAT32, timesteps.getDevice()));
