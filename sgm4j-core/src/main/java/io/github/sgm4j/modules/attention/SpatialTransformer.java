@@ -152,17 +152,28 @@ public class SpatialTransformer extends Module {
         }
     }
 
+    /**
+     * {@code rearrange(x, "b c h w -> b (h w) c").contiguous()}: the reference makes both rearranges
+     * contiguous. Merging the transposed dims forces the copy (DJL has no {@code contiguous()}); a
+     * transposed view here would reach the norms and linear layers, and in {@link #fromTokens} make the
+     * block's output channels-last, so that every convolution after it converts its weight and every
+     * upsample copies.
+     */
     private static NDArray toTokens(NDArray x) {
         Shape s = x.getShape();
-        try (NDArray r = x.reshape(s.get(0), s.get(1), s.get(2) * s.get(3))) {
-            return r.transpose(0, 2, 1);
+        long hw = s.get(2) * s.get(3);
+        try (NDArray r = x.reshape(s.get(0), s.get(1), hw);
+                NDArray tr = r.transpose(0, 2, 1);
+                NDArray flat = tr.reshape(s.get(0), hw * s.get(1))) {
+            return flat.reshape(s.get(0), hw, s.get(1));
         }
     }
 
+    /** {@code rearrange(x, "b (h w) c -> b c h w").contiguous()} (see {@link #toTokens}). */
     private static NDArray fromTokens(NDArray t, long b, long c, long h, long w) {
-        // b (h w) c -> b c h w
-        try (NDArray tr = t.transpose(0, 2, 1)) {
-            return tr.reshape(b, c, h, w);
+        try (NDArray tr = t.transpose(0, 2, 1);
+                NDArray flat = tr.reshape(b, c * h * w)) {
+            return flat.reshape(b, c, h, w);
         }
     }
 }
