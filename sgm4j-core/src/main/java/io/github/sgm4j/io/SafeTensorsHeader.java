@@ -31,7 +31,7 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
             throw new SafeTensorsFormatException(path + ": file is " + size + " bytes, shorter than the 8-byte header length");
         }
         ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(ch, lenBuf, 0);
+        TensorReads.readFully(ch, lenBuf, 0);
         long n = lenBuf.flip().getLong();
         if (n < 2 || n > MAX_HEADER) {
             throw new SafeTensorsFormatException(path + ": header length " + Long.toUnsignedString(n)
@@ -42,7 +42,7 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
                     + size + " bytes): the file is truncated or not safetensors");
         }
         ByteBuffer hb = ByteBuffer.allocate((int) n);
-        readFully(ch, hb, 8);
+        TensorReads.readFully(ch, hb, 8);
         hb.flip();
         String json;
         try {
@@ -68,16 +68,6 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
         return new SafeTensorsHeader(dataStart, dataLength, ordered, metadata);
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-        long p = pos;
-        while (buf.hasRemaining()) {
-            int r = ch.read(buf, p);
-            if (r < 0) {
-                throw new IOException("unexpected end of file");
-            }
-            p += r;
-        }
-    }
 
     private static void parse(Path path, String json, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
         try (JsonReader r = new JsonReader(new StringReader(json))) {

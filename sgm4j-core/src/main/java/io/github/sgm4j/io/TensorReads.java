@@ -49,17 +49,26 @@ final class TensorReads {
      * @throws UncheckedIOException naming the file when it cannot be read or ends early
      */
     void readFully(long pos, ByteBuffer dst) {
-        long p = pos;
         try {
-            while (dst.hasRemaining()) {
-                int r = channel.read(dst, p);
-                if (r < 0) {
-                    throw new IOException("unexpected end of file at byte " + p + " (the file was truncated after it was opened?)");
-                }
-                p += r;
-            }
+            readFully(channel, dst, pos);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Fills {@code dst} from its position to its limit with the bytes of {@code ch} from {@code pos}.
+     *
+     * @throws IOException when the channel fails or ends before {@code dst} is full
+     */
+    static void readFully(FileChannel ch, ByteBuffer dst, long pos) throws IOException {
+        long p = pos;
+        while (dst.hasRemaining()) {
+            int r = ch.read(dst, p);
+            if (r < 0) {
+                throw new IOException("unexpected end of file at byte " + p);
+            }
+            p += r;
         }
     }
 

@@ -537,7 +537,7 @@ public final class SamplingPipeline implements AutoCloseable {
             w = size[0];
             h = size[1];
         }
-        GeneralConditioner.CondPair cu = conditioning(prompt, negative, sizeValues(w, h, o), n, work);
+        GeneralConditioner.CondPair cu = conditioning(prompt, negative, sizeValues(w, h, o), n);
         BaseDiffusionSampler sampler = sampler(o, init != null && o.strength() < 1.0 ? o.strength() : null);
         SamplerCallback cb = callback(o);
         if (init == null) {
@@ -569,16 +569,16 @@ public final class SamplingPipeline implements AutoCloseable {
 
     /**
      * The c / uc of the conditioner a txt2img call with these arguments samples with (sgm path; for
-     * the golden parity test, which compares them with the reference's).
+     * the golden parity test, which compares them with the reference's). The arrays are the
+     * pipeline's cached conditioning: read them, do not close them.
      */
-    GeneralConditioner.CondPair txt2imgConditioning(String prompt, String negative, GenerationOptions o,
-            NDManager work) {
+    GeneralConditioner.CondPair txt2imgConditioning(String prompt, String negative, GenerationOptions o) {
         if (engine == null) {
             throw new IllegalStateException("txt2imgConditioning: the ldm path has no GeneralConditioner");
         }
         int[] size = checkedSize(o);
         try (GradMode ignored = GradMode.disabled()) {
-            return conditioning(prompt, negative, sizeValues(size[0], size[1], o), o.n(), work);
+            return conditioning(prompt, negative, sizeValues(size[0], size[1], o), o.n());
         }
     }
 
@@ -613,7 +613,7 @@ public final class SamplingPipeline implements AutoCloseable {
         }
         int n = (int) z.getShape().get(0);
         Map<String, Object> values = sizeValues((int) z.getShape().get(3) * 8, (int) z.getShape().get(2) * 8, o);
-        GeneralConditioner.CondPair cu = conditioning(prompt, negative, values, n, work);
+        GeneralConditioner.CondPair cu = conditioning(prompt, negative, values, n);
         BaseDiffusionSampler sampler = sampler(o, strength < 1.0 ? strength : null);
         return img2imgFrom(z, sampler, cu, noise, callback(o), work);
     }
@@ -630,8 +630,7 @@ public final class SamplingPipeline implements AutoCloseable {
     }
 
     /** get_batch + get_unconditional_conditioning of sgm's helpers. */
-    private GeneralConditioner.CondPair conditioning(String prompt, String negative, Map<String, Object> v, int n,
-            NDManager work) {
+    private GeneralConditioner.CondPair conditioning(String prompt, String negative, Map<String, Object> v, int n) {
         String cacheKey = conditioningKey(prompt, negative, n, v.toString());
         GeneralConditioner.CondPair hit = cached(cacheKey, prompt);
         if (hit != null) {
@@ -643,9 +642,7 @@ public final class SamplingPipeline implements AutoCloseable {
         Map<String, Object> batchUc = new LinkedHashMap<>();
         int textEmbedders = 0;
         for (AbstractEmbModel e : cond.getEmbedders()) {
-            List<String> keys = e.getInputKey() != null ? List.of(e.getInputKey())
-                    : e.getInputKeys() != null ? e.getInputKeys() : List.of();
-            for (String key : keys) {
+            for (String key : inputKeys(e)) {
                 if (key.equals("txt")) {
                     textEmbedders++;
                 }
@@ -686,6 +683,7 @@ public final class SamplingPipeline implements AutoCloseable {
         if (hit != null) {
             return hit;
         }
+        cacheManager();
         Map<String, NDArray> c = new LinkedHashMap<>();
         Map<String, NDArray> uc = new LinkedHashMap<>();
         c.put(LDM_C, ldm.getLearnedConditioning(Collections.nCopies(n, prompt)));
@@ -693,6 +691,12 @@ public final class SamplingPipeline implements AutoCloseable {
             uc.put(LDM_C, ldm.getLearnedConditioning(Collections.nCopies(n, negative)));
         }
         return remember(key, new GeneralConditioner.CondPair(c, uc));
+    }
+
+    /** The batch keys an embedder reads ({@code input_key} or {@code input_keys}). */
+    private static List<String> inputKeys(AbstractEmbModel e) {
+        return e.getInputKey() != null ? List.of(e.getInputKey())
+                : e.getInputKeys() != null ? e.getInputKeys() : List.of();
     }
 
     private static String conditioningKey(String prompt, String negative, int n, String rest) {
@@ -712,7 +716,10 @@ public final class SamplingPipeline implements AutoCloseable {
         return null;
     }
 
-    /** A fresh manager for the next cached conditioning (the previous one is freed). */
+    /**
+     * A fresh manager for the conditioning about to be computed (the previous one is freed); {@link
+     * #remember} then moves the result into it.
+     */
     private NDManager cacheManager() {
         if (encodedManager != null) {
             encodedManager.close();
@@ -724,9 +731,6 @@ public final class SamplingPipeline implements AutoCloseable {
     }
 
     private GeneralConditioner.CondPair remember(String key, GeneralConditioner.CondPair cu) {
-        if (encodedManager == null || encodedKey != null) {
-            cacheManager();
-        }
         NDManager keep = encodedManager;
         cu.c().values().forEach(a -> a.attach(keep));
         cu.uc().values().forEach(a -> a.attach(keep));
@@ -755,9 +759,10 @@ public final class SamplingPipeline implements AutoCloseable {
                 return;
             }
             int[] size = checkedSize(options);
-            conditioning(p, neg, sizeValues(size[0], size[1], options), options.n(), null);
+            Map<String, Object> values = sizeValues(size[0], size[1], options);
+            conditioning(p, neg, values, options.n());
             if (options.refiner() != null && options.refiner().engine != null) {
-                options.refiner().conditioning(p, neg, sizeValues(size[0], size[1], options), options.n(), null);
+                options.refiner().conditioning(p, neg, values, options.n());
             }
         }
     }
@@ -782,9 +787,7 @@ public final class SamplingPipeline implements AutoCloseable {
             }
         } else {
             for (AbstractEmbModel e : engine.getConditioner().getEmbedders()) {
-                List<String> keys = e.getInputKey() != null ? List.of(e.getInputKey())
-                        : e.getInputKeys() != null ? e.getInputKeys() : List.of();
-                if (keys.contains("txt")) {
+                if (inputKeys(e).contains("txt")) {
                     towers.add(e);
                 }
             }

@@ -144,20 +144,11 @@ public final class SingleFileCheckpoint {
                         + (modelFamily == ModelFamily.UNKNOWN ? "" : "; the config for " + fileFamily.label()
                                 + " checkpoints is " + fileFamily.config()));
             }
-            List<String> shapes = new ArrayList<>();
-            List<String> badKeys = new ArrayList<>();
-            for (Map.Entry<String, String> e : plan.fileToModel().entrySet()) {
-                long[] stored = f.info(e.getKey()).shape();
-                Shape want = slots.get(e.getValue()).getShape();
-                if (!java.util.Arrays.equals(stored, want.getShape())) {
-                    badKeys.add(e.getKey());
-                    shapes.add(e.getKey() + ": config " + want + ", checkpoint " + java.util.Arrays.toString(stored));
-                }
-            }
+            Map<String, String> shapes = shapeMismatches(f, plan, k -> slots.get(k).getShape());
             if (!shapes.isEmpty()) {
-                throw new CheckpointException(checkpoint, badKeys, "checkpoint " + checkpoint.getFileName() + " ("
-                        + fileFamily.label() + ") has " + shapes.size() + " tensor(s) of another shape than the config's"
-                        + " model: " + head(shapes));
+                throw new CheckpointException(checkpoint, List.copyOf(shapes.keySet()), "checkpoint "
+                        + checkpoint.getFileName() + " (" + fileFamily.label() + ") has " + shapes.size()
+                        + " tensor(s) of another shape than the config's model: " + head(List.copyOf(shapes.values())));
             }
             if (manager != null) {
                 model.initialize(manager, noise, new java.util.HashSet<>(plan.fileToModel().values()));
@@ -328,14 +319,10 @@ public final class SingleFileCheckpoint {
             specs.put(s.key(), s);
         }
         Plan plan = plan(file.keys(), k -> file.info(k).dtype(), specs.keySet());
-        List<String> shapes = new ArrayList<>();
+        List<String> shapes = List.copyOf(shapeMismatches(file, plan, k -> specs.get(k).shape()).values());
         Map<String, String> converted = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : plan.fileToModel().entrySet()) {
             TensorSpec s = specs.get(e.getValue());
-            long[] stored = file.info(e.getKey()).shape();
-            if (!java.util.Arrays.equals(stored, s.shape().getShape())) {
-                shapes.add(e.getKey() + ": config " + s.shape() + ", checkpoint " + java.util.Arrays.toString(stored));
-            }
             String code = file.info(e.getKey()).dtype();
             String want = dtypeCode(s.dataType());
             if (!code.equals(want)) {
@@ -345,6 +332,23 @@ public final class SingleFileCheckpoint {
         return new Inspection(plan.fileFamily(), plan.modelFamily(), plan.fileFamily().loadsInto(plan.modelFamily()),
                 plan.fileToModel(), plan.remapped(), plan.missing(), plan.unexpected(), shapes, plan.dropped(),
                 plan.derived(), converted);
+    }
+
+    /**
+     * The loaded keys whose stored shape differs from the model's, as file key to {@code key: config
+     * [..], checkpoint [..]}, read from the file's header only.
+     */
+    private static Map<String, String> shapeMismatches(StateDictFile file, Plan plan,
+            java.util.function.Function<String, Shape> modelShape) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : plan.fileToModel().entrySet()) {
+            long[] stored = file.info(e.getKey()).shape();
+            Shape want = modelShape.apply(e.getValue());
+            if (!java.util.Arrays.equals(stored, want.getShape())) {
+                out.put(e.getKey(), e.getKey() + ": config " + want + ", checkpoint " + java.util.Arrays.toString(stored));
+            }
+        }
+        return out;
     }
 
     /** The safetensors code of a model dtype (as {@link io.github.sgm4j.io.TensorInfo#dtype()} names stored ones). */

@@ -258,7 +258,7 @@ class TextToImageGoldenTest {
             NDArray seeded = NoiseSource.seeded(o.seed()).randn(mm, noise.getShape());
             check("noise (seeded)", seeded, noise, NOISE);
 
-            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
+            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o);
             for (String side : List.of("c", "uc")) {
                 Map<String, NDArray> got = side.equals("c") ? cu.c() : cu.uc();
                 for (String key : List.of("crossattn", "vector")) {
@@ -296,7 +296,7 @@ class TextToImageGoldenTest {
             GenerationOptions o = options(c).withManager(mm);
             check("sd2 noise (seeded)", NoiseSource.seeded(o.seed()).randn(mm, io.get("noise.0").getShape()),
                     io.get("noise.0"), NOISE);
-            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o, mm);
+            GeneralConditioner.CondPair cu = p.txt2imgConditioning(prompt, negative, o);
             check("sd2 c.crossattn", cu.c().get("crossattn"), io.get("c.crossattn"), COND);
             check("sd2 uc.crossattn", cu.uc().get("crossattn"), io.get("uc.crossattn"), COND);
             assertEquals(1, cu.c().size(), "c keys " + cu.c().keySet());
