@@ -144,14 +144,7 @@ final class ZipIndex {
 
     static ByteBuffer readAt(FileChannel ch, long pos, int len) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
-        long p = pos;
-        while (b.hasRemaining()) {
-            int r = ch.read(b, p);
-            if (r < 0) {
-                throw new IOException("unexpected end of file at " + p);
-            }
-            p += r;
-        }
+        TensorReads.readFully(ch, b, pos);
         return b.flip();
     }
 
