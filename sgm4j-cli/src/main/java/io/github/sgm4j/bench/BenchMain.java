@@ -136,7 +136,9 @@ public final class BenchMain {
                 }
                 double[] ms = new double[runs];
                 double[] cpuMs = new double[runs];
+                double[] faults = new double[runs];
                 for (int i = 0; i < runs; i++) {
+                    long f0 = minorFaults();
                     long c0 = processCpuNanos();
                     long t0 = System.nanoTime();
                     try (NDScope ignored = new NDScope()) {
@@ -144,6 +146,7 @@ public final class BenchMain {
                     }
                     ms[i] = (System.nanoTime() - t0) / 1e6;
                     cpuMs[i] = (processCpuNanos() - c0) / 1e6;
+                    faults[i] = f0 < 0 ? -1 : minorFaults() - f0;
                 }
                 double[] sorted = ms.clone();
                 Arrays.sort(sorted);
@@ -160,6 +163,12 @@ public final class BenchMain {
                     double cpuMedian = runs % 2 == 1 ? cpuMs[runs / 2] : (cpuMs[runs / 2 - 1] + cpuMs[runs / 2]) / 2;
                     sb.append(String.format(Locale.ROOT, ", \"cpu_ms\": %.1f", cpuMedian));
                 }
+                if (faults[0] >= 0) {
+                    Arrays.sort(faults);
+                    double faultMedian = runs % 2 == 1 ? faults[runs / 2] : (faults[runs / 2 - 1] + faults[runs / 2]) / 2;
+                    sb.append(String.format(Locale.ROOT, ", \"minor_faults\": %.0f", faultMedian));
+                }
+                sb.append(", \"glibc_malloc\": ").append(jsonString(mallocSettings()));
                 Map<String, Object> extras = w.extras(median);
                 for (Map.Entry<String, Object> e : extras.entrySet()) {
                     sb.append(", ").append(jsonString(e.getKey())).append(": ").append(jsonValue(e.getValue()));
@@ -253,6 +262,43 @@ public final class BenchMain {
             return os.getProcessCpuTime();
         }
         return -1;
+    }
+
+    /**
+     * Minor page faults of this process so far ({@code minflt} of {@code /proc/self/stat}), for the
+     * {@code minor_faults} field: each is the kernel handing the process a fresh page, and a run that
+     * takes its buffers from memory the allocator had returned to the system pays one per 4 KiB page
+     * it writes (issue 15: the glibc settings the launcher exports remove most of them).
+     *
+     * @return the count, or -1 off Linux or when it cannot be read
+     */
+    public static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // fields after the parenthesised command name: state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * The glibc allocator settings this process was started with, for the {@code glibc_malloc}
+     * field: the launcher's {@code MALLOC_ARENA_MAX}, {@code MALLOC_MMAP_THRESHOLD_} and {@code
+     * MALLOC_TRIM_THRESHOLD_} (README, "Performance settings"), or {@code "default"} when none is set.
+     *
+     * @return the settings as {@code NAME=VALUE} separated by spaces, or {@code "default"}
+     */
+    public static String mallocSettings() {
+        StringBuilder sb = new StringBuilder();
+        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"}) {
+            String v = System.getenv(name);
+            if (v != null) {
+                sb.append(sb.length() == 0 ? "" : " ").append(name).append('=').append(v);
+            }
+        }
+        return sb.length() == 0 ? "default" : sb.toString();
     }
 
     /**
