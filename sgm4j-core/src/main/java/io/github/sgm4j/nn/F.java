@@ -16,6 +16,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.sgm4j.engine.Tensors;
 import io.github.sgm4j.noise.NoiseSource;
+import java.util.List;
 
 /**
  * The functional ops ({@code torch.nn.functional}) sgm4j's layers are made of.
@@ -156,6 +157,49 @@ public final class F {
     }
 
     /**
+     * AdamW's in-place update of many float32 parameters in one native call (issue 15: the
+     * optimizer's ~16 JNI calls per parameter were most of its time on small models), op for op as
+     * {@code optim.AdamW} writes it per parameter: {@code p *= decay}; {@code m = m * beta1 + g *
+     * (1 - beta1)}; {@code v = v * beta2 + g * (1 - beta2) * g}; {@code p += m * negStepSize / (
+     * sqrtExact(v) / bc2Sqrt + eps)}. Call with autograd disabled.
+     *
+     * @param params the parameters, updated in place; float32
+     * @param grads their gradients, same order and shapes; read
+     * @param expAvgs the first moments, same order and shapes, updated in place
+     * @param expAvgSqs the second moments, same order and shapes, updated in place
+     * @param scalars the 0-d float32 operands in this order: decay, beta1, 1 - beta1, beta2, 1 - beta2,
+     *     sqrt(bias correction 2), eps, -step size
+     * @return false (nothing updated) when the native module is unavailable in this JVM or an array is
+     *     not a float32 PyTorch array: the caller then updates parameter by parameter
+     * @throws IllegalArgumentException if the lists differ in length or there are not 8 scalars
+     */
+    public static boolean adamwUpdate(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs,
+            List<NDArray> expAvgSqs, NDArray... scalars) {
+        if (params.size() != grads.size() || params.size() != expAvgs.size() || params.size() != expAvgSqs.size()
+                || scalars.length != 8) {
+            throw new IllegalArgumentException("adamwUpdate: " + params.size() + " parameters, " + grads.size()
+                    + " gradients, " + expAvgs.size() + " and " + expAvgSqs.size() + " moments, " + scalars.length
+                    + " scalars (8 expected)");
+        }
+        FusedKernels fused = FusedKernels.available();
+        if (fused == null) {
+            return false;
+        }
+        for (List<NDArray> list : List.of(params, grads, expAvgs, expAvgSqs, List.of(scalars))) {
+            for (NDArray a : list) {
+                if (!(a instanceof PtNDArray) || a.getDataType() != DataType.FLOAT32) {
+                    return false;
+                }
+            }
+        }
+        long updated = fused.adamwUpdate(params, grads, expAvgs, expAvgSqs, scalars);
+        if (updated != params.size()) {
+            throw new IllegalStateException("adamwUpdate updated " + updated + " of " + params.size() + " parameters");
+        }
+        return true;
+    }
+
+    /**
      * {@code F.silu(x)} = x * sigmoid(x). For float32 input this is torch's fused {@code silu}
      * kernel (one pass; {@code FusedKernels}, issue 15). Otherwise, without autograd recording, the
      * product is written in place into the fresh sigmoid array (one allocation instead of two).
@@ -214,7 +258,10 @@ public final class F {
      * moments torch's CPU {@code group_norm} kernel computes; about 3x faster than a training-mode
      * {@code batch_norm} over [1, B*G, N] on UNet feature maps), and the affine transform is
      * {@code batch_norm} in inference mode over [B, C, N] with running mean 0, running variance 1 and
-     * eps 0, i.e. {@code y * weight + bias} in one pass. Groups of a single element and
+     * eps 0, i.e. {@code y * weight + bias} in one pass. While autograd records (training), with both
+     * affine parameters, this form runs inside the TorchScript module as one call (the same aten
+     * ops, so the same autograd graph and numbers, without a dozen JNI calls and constant
+     * allocations per norm). Groups of a single element and
      * non-float32 inputs use the composed formulation
      * {@link #groupNormComposed}. Both agree with torch's {@code group_norm} to float rounding.
      *
@@ -229,7 +276,7 @@ public final class F {
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
         long b = shape.get(0);
-        long c = checkGroups(shape, groups);
+        checkGroups(shape, groups);
         if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
             return FusedKernels.available().groupNorm(x, groups, weight, bias, eps);
         }
@@ -237,6 +284,22 @@ public final class F {
         if (perGroup < 2 || x.getDataType() != DataType.FLOAT32 || b * groups == 0) {
             return groupNormComposed(x, groups, weight, bias, eps);
         }
+        if (FusedKernels.groupNormLayerBatchApplies(x, weight, bias)) {
+            return FusedKernels.available().groupNormLayerBatch(x, groups, weight, bias, eps);
+        }
+        return groupNormLayerBatch(x, groups, weight, bias, eps);
+    }
+
+    /**
+     * The layer-norm/batch-norm form of {@link #groupNorm}, one JNI call per aten op: float32 input
+     * with at least two elements per group. {@code FusedKernels.groupNormLayerBatch} makes the same
+     * calls inside the TorchScript module (tested bit for bit against this).
+     */
+    static NDArray groupNormLayerBatch(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        Shape shape = x.getShape();
+        long b = shape.get(0);
+        long c = shape.get(1);
+        long perGroup = shape.size() / (b * groups);
         NDManager m = x.getManager();
         long rows = b * groups;
         NDArray normed;
@@ -285,6 +348,9 @@ public final class F {
         long b = shape.get(0);
         if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
             return FusedKernels.available().groupNormSilu(x, groups, weight, bias, eps);
+        }
+        if (FusedKernels.groupNormLayerBatchApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
+            return FusedKernels.available().groupNormLayerBatchSilu(x, groups, weight, bias, eps);
         }
         try (NDArray n = groupNorm(x, groups, weight, bias, eps)) {
             return silu(n);

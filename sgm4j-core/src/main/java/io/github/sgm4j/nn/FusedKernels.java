@@ -13,6 +13,8 @@ import java.io.InputStream;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,16 +46,18 @@ final class FusedKernels {
     private final Object lib;
     private final MethodHandle runMethod;
     private final MethodHandle toTensor;
+    private final MethodHandle toLong;
     private final MethodHandle deleteIValue;
     private final IValue groups32;
 
     private FusedKernels(PtSymbolBlock module, Object lib, MethodHandle runMethod, MethodHandle toTensor,
-            MethodHandle deleteIValue) {
+            MethodHandle toLong, MethodHandle deleteIValue) {
         this.module = module;
         this.moduleHandle = module.getHandle();
         this.lib = lib;
         this.runMethod = runMethod;
         this.toTensor = toTensor;
+        this.toLong = toLong;
         this.deleteIValue = deleteIValue;
         this.groups32 = IValue.from(32L);
     }
@@ -74,13 +78,15 @@ final class FusedKernels {
                     MethodType.methodType(long.class, long.class, String.class, long[].class, boolean.class, boolean.class));
             MethodHandle toTensor = lookup.findVirtual(libClass, "iValueToTensor",
                     MethodType.methodType(long.class, long.class));
+            MethodHandle toLong = lookup.findVirtual(libClass, "iValueToLong",
+                    MethodType.methodType(long.class, long.class));
             MethodHandle delete = lookup.findVirtual(libClass, "torchDeleteIValue",
                     MethodType.methodType(void.class, long.class));
             // owned for the life of the JVM: the module is a few KB and shared by all callers
             PtNDManager manager = (PtNDManager) NDManager.newBaseManager();
             PtSymbolBlock module = JniUtils.loadModule(manager, in, false, false);
             JniUtils.setGraphExecutorOptimize(false);
-            return new FusedKernels(module, lib, run, toTensor, delete);
+            return new FusedKernels(module, lib, run, toTensor, toLong, delete);
         } catch (IOException | ReflectiveOperationException | RuntimeException e) {
             LOG.warn("fused GroupNorm/SiLU kernels unavailable ({}): using the composed forms", e.toString());
             return null;
@@ -110,6 +116,32 @@ final class FusedKernels {
                 && x instanceof PtNDArray;
     }
 
+    /**
+     * Whether {@code x} and the affine parameters suit the training form of the group norm
+     * ({@link #groupNormLayerBatch}): autograd recording, float32, both parameters present and
+     * float32.
+     */
+    static boolean groupNormLayerBatchApplies(NDArray x, NDArray weight, NDArray bias) {
+        return INSTANCE != null && JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32 && weight != null && bias != null
+                && weight.getDataType() == DataType.FLOAT32 && bias.getDataType() == DataType.FLOAT32
+                && x instanceof PtNDArray;
+    }
+
+    /**
+     * The group norm as {@code layer_norm} over {@code x} viewed as [B*G, N] (unit weight, zero bias)
+     * and an inference-mode {@code batch_norm} over [B, C, N] with zero mean, unit variance and eps 0 as
+     * the per-channel affine: the aten calls of {@code F.groupNormLayerBatch} in one JNI call, so the
+     * same autograd graph and the same numbers.
+     */
+    NDArray groupNormLayerBatch(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        return callNorm("group_norm_layer_batch", x, groups, weight, bias, eps);
+    }
+
+    /** {@code silu(groupNormLayerBatch(x, groups, weight, bias, eps))}, not in place. */
+    NDArray groupNormLayerBatchSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        return callNorm("group_norm_layer_batch_silu", x, groups, weight, bias, eps);
+    }
+
     /** {@code torch.group_norm(x, groups, weight, bias, eps)}. */
     NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         return callNorm("group_norm", x, groups, weight, bias, eps);
@@ -124,6 +156,46 @@ final class FusedKernels {
     NDArray silu(NDArray x) {
         try (IValue xi = IValue.from((PtNDArray) x)) {
             return run("silu", x, new long[] {xi.getHandle()});
+        }
+    }
+
+    /**
+     * AdamW's update of every parameter in {@code params} with the gradients and state arrays at the
+     * same positions and the 0-d operands of the step; see {@code F.adamwUpdate}.
+     *
+     * @return how many parameters were updated
+     */
+    long adamwUpdate(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs, List<NDArray> expAvgSqs,
+            NDArray... scalars) {
+        List<IValue> args = new ArrayList<>();
+        try {
+            args.add(IValue.listFrom(params.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
+            args.add(IValue.listFrom(grads.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
+            args.add(IValue.listFrom(expAvgs.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
+            args.add(IValue.listFrom(expAvgSqs.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
+            for (NDArray c : scalars) {
+                args.add(IValue.from((PtNDArray) c));
+            }
+            long[] handles = args.stream().mapToLong(IValue::getHandle).toArray();
+            long result;
+            try {
+                result = (long) runMethod.invoke(lib, moduleHandle, "adamw_update", handles, true, false);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException("fused kernel adamw_update failed for " + params.size() + " parameters", t);
+            }
+            try {
+                return (long) toLong.invoke(lib, result);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException("fused kernel adamw_update: no count result", t);
+            } finally {
+                deleteQuietly(result);
+            }
+        } finally {
+            args.forEach(IValue::close);
         }
     }
 
@@ -155,11 +227,15 @@ final class FusedKernels {
         } catch (Throwable t) {
             throw new IllegalStateException("fused kernel " + method + ": no tensor result for input " + x.getShape(), t);
         } finally {
-            try {
-                deleteIValue.invoke(lib, result);
-            } catch (Throwable t) {
-                // deleting the result handle: nothing the caller could act on, the result is already out
-            }
+            deleteQuietly(result);
+        }
+    }
+
+    private void deleteQuietly(long iValue) {
+        try {
+            deleteIValue.invoke(lib, iValue);
+        } catch (Throwable t) {
+            // deleting the result handle: nothing the caller could act on, the result is already out
         }
     }
 }

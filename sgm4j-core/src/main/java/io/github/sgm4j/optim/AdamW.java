@@ -3,6 +3,7 @@ package io.github.sgm4j.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import io.github.sgm4j.config.ConfigNode;
 import io.github.sgm4j.config.Instantiator;
 import io.github.sgm4j.nn.F;
@@ -190,6 +191,9 @@ public final class AdamW {
      * NDArray, NDArray)}.
      */
     public void step() {
+        if (stepInOneCall()) {
+            return;
+        }
         Map<String, Scalars> shared = new java.util.HashMap<>();
         try {
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
@@ -206,6 +210,63 @@ public final class AdamW {
         } finally {
             shared.values().forEach(Scalars::close);
         }
+    }
+
+    /**
+     * The usual case of {@link #step()} in one native call ({@code F.adamwUpdate}): every parameter
+     * that takes part is float32 and at the same step count, AMSGrad off. The arithmetic is {@link
+     * #update}'s op for op, so the result is bit-identical (issue 15: the per-parameter form costs
+     * ~16 JNI calls per parameter, 6 000 per step of the MNIST UNet).
+     *
+     * @return false, having changed nothing, when the step must go parameter by parameter
+     */
+    private boolean stepInOneCall() {
+        if (hp.amsgrad()) {
+            return false;
+        }
+        List<String> names = new ArrayList<>(params.size());
+        List<NDArray> ps = new ArrayList<>(params.size());
+        long previous = -1;
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray p = e.getValue().getArray();
+            if (!p.hasGradient()) {
+                continue;
+            }
+            long s = steps.getOrDefault(e.getKey(), 0L);
+            if (p.getDataType() != DataType.FLOAT32 || (previous >= 0 && s != previous)) {
+                return false;
+            }
+            previous = s;
+            names.add(e.getKey());
+            ps.add(p);
+        }
+        if (ps.isEmpty()) {
+            return false;
+        }
+        List<NDArray> ms = new ArrayList<>(ps.size());
+        List<NDArray> vs = new ArrayList<>(ps.size());
+        for (int i = 0; i < ps.size(); i++) {
+            NDArray p = ps.get(i);
+            ms.add(expAvg.computeIfAbsent(names.get(i), k -> attach(p.zerosLike())));
+            vs.add(expAvgSq.computeIfAbsent(names.get(i), k -> attach(p.zerosLike())));
+        }
+        long step = previous + 1;
+        List<NDArray> grads = new ArrayList<>(ps.size());
+        try (Scalars c = new Scalars(ps.get(0), step)) {
+            for (NDArray p : ps) {
+                grads.add(p.getGradient());
+            }
+            if (!F.adamwUpdate(ps, grads, ms, vs, c.decay, c.beta1, c.oneMinusBeta1, c.beta2, c.oneMinusBeta2, c.bc2Sqrt,
+                    c.eps, c.negStepSize)) {
+                return false;
+            }
+        } finally {
+            grads.forEach(NDArray::close);
+        }
+        for (String name : names) {
+            steps.put(name, step);
+        }
+        return true;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.sgm4j.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import ai.djl.ndarray.NDArray;
@@ -47,6 +48,52 @@ class FusedKernelsTest {
                 NDArray y = F.groupNormSilu(x, 32, w, b, 1e-5);
                 F.addi(y, 1);
             }
+        }
+    }
+
+    /**
+     * While autograd records, {@link F#groupNorm} and {@link F#groupNormSilu} run the layer-norm /
+     * batch-norm form inside the module in one call: its output and its gradients for the input, the
+     * weight and the bias equal the per-op form ({@link F#groupNormLayerBatch}) bit for bit.
+     */
+    @Test
+    void trainingGroupNormInOneCallIsBitIdenticalToThePerOpForm() {
+        long[][] shapes = {{2, 64, 16, 16}, {3, 96, 7}, {4, 32, 28, 28}};
+        for (boolean withSilu : new boolean[] {false, true}) {
+            for (long[] s : shapes) {
+                float[][] perOp = groupNormAndGradients(s, withSilu, false);
+                float[][] oneCall = groupNormAndGradients(s, withSilu, true);
+                String what = (withSilu ? "group_norm + silu " : "group_norm ") + new Shape(s);
+                String[] parts = {"output", "d x", "d weight", "d bias"};
+                for (int i = 0; i < parts.length; i++) {
+                    assertArrayEquals(perOp[i], oneCall[i], what + ": " + parts[i]);
+                }
+            }
+        }
+    }
+
+    private static float[][] groupNormAndGradients(long[] s, boolean withSilu, boolean oneCall) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NoiseSource ns = NoiseSource.seeded(13);
+            NDArray x = F.add(F.mul(ns.randn(m, new Shape(s)), 3), 1.5);
+            NDArray w = ns.randn(m, new Shape(s[1]));
+            NDArray b = ns.randn(m, new Shape(s[1]));
+            NDArray up = ns.randn(m, new Shape(s));
+            for (NDArray p : new NDArray[] {x, w, b}) {
+                p.setRequiresGradient(true);
+            }
+            NDArray y;
+            try (GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                if (oneCall) {
+                    y = withSilu ? F.groupNormSilu(x, 32, w, b, 1e-5) : F.groupNorm(x, 32, w, b, 1e-5);
+                } else {
+                    NDArray n = F.groupNormLayerBatch(x, 32, w, b, 1e-5);
+                    y = withSilu ? F.silu(n) : n;
+                }
+                gc.backward(y.mul(up).sum());
+            }
+            return new float[][] {y.toFloatArray(), x.getGradient().toFloatArray(), w.getGradient().toFloatArray(),
+                b.getGradient().toFloatArray()};
         }
     }
 

@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link AdamW#step()} (gradients attached to the parameters) with its per-step shared scalar operands is bit-identical to the update
  * written with {@code nn.F}'s per-call scalar ops (the formulation before issue 15, kept here as
- * the definition), over several steps with a changing learning rate.
+ * the definition), over several steps with a changing learning rate; and its one-call form ({@code
+ * F.adamwUpdate}, all parameters in one native call) equals the per-parameter form bit for bit,
+ * also for a parameter no backward has reached (a zero gradient in both).
  */
 class AdamWSharedScalarsTest {
 
@@ -69,6 +71,57 @@ class AdamWSharedScalarsTest {
                     assertArrayEquals(reference.get(name).toFloatArray(), params.get(name).getArray().toFloatArray(),
                             "step " + step + " " + name);
                 }
+            }
+        }
+    }
+
+    @Test
+    void oneCallStepIsBitIdenticalToPerParameterSteps() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NoiseSource ns = NoiseSource.seeded(4);
+            io.github.sgm4j.nn.Sequential net = new io.github.sgm4j.nn.Sequential(
+                    new io.github.sgm4j.nn.Conv2d(8, 16, 3, 1, 1), new io.github.sgm4j.nn.Linear(5, 7),
+                    new io.github.sgm4j.nn.Linear(3, 2));
+            net.initialize(m, ns);
+            Map<String, Parameter> params = net.namedParameters();
+            Map<String, NDArray> copies = new LinkedHashMap<>();
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                copies.put(e.getKey(), e.getValue().getArray().duplicate());
+                e.getValue().getArray().setRequiresGradient(true);
+            }
+            AdamW.Params hp = new AdamW.Params(2e-3, 0.9, 0.999, 1e-8, 0.05, false);
+            AdamW oneCall = new AdamW(params, hp, m);
+            AdamW perParameter = new AdamW(new LinkedHashMap<>(), hp, m);
+            for (int step = 1; step <= 3; step++) {
+                Map<String, NDArray> grads = new LinkedHashMap<>();
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    NDArray loss = null;
+                    for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                        F.zeroGrad(e.getValue().getArray());
+                        if (e.getKey().startsWith("2.")) {
+                            continue; // the last linear layer never gets a gradient: zeros on both paths
+                        }
+                        NDArray g = F.mul(ns.randn(m, e.getValue().getArray().getShape()), 0.3 * step);
+                        grads.put(e.getKey(), g);
+                        NDArray term = e.getValue().getArray().mul(g).sum();
+                        loss = loss == null ? term : loss.add(term);
+                    }
+                    gc.backward(loss);
+                }
+                try (GradMode ignored = GradMode.disabled()) {
+                    oneCall.step();
+                    for (Map.Entry<String, NDArray> e : copies.entrySet()) {
+                        NDArray g = grads.containsKey(e.getKey()) ? grads.get(e.getKey()) : e.getValue().zerosLike();
+                        perParameter.step(e.getKey(), e.getValue(), g);
+                    }
+                }
+                for (String name : copies.keySet()) {
+                    assertArrayEquals(copies.get(name).toFloatArray(), params.get(name).getArray().toFloatArray(),
+                            "step " + step + " " + name);
+                }
+            }
+            for (String name : copies.keySet()) {
+                org.junit.jupiter.api.Assertions.assertEquals(3L, oneCall.stepCounts().get(name), "step count of " + name);
             }
         }
     }
