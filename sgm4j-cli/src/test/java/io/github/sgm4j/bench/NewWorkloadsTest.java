@@ -25,6 +25,29 @@ class NewWorkloadsTest {
     @TempDir
     Path dir;
 
+    /**
+     * {@code minor_faults} reads the process's own count: writing 64 MiB of fresh native memory
+     * (beyond glibc's largest heap block, so freshly mapped) faults pages in and the count grows;
+     * {@code glibc_malloc} names exactly the allocator variables this JVM was started with.
+     */
+    @Test
+    void minorFaultsAndMallocSettingsDescribeThisProcess() {
+        long before = BenchMain.minorFaults();
+        assertTrue(before > 0, "minflt of a running JVM: " + before);
+        java.nio.ByteBuffer fresh = java.nio.ByteBuffer.allocateDirect(64 << 20);
+        for (int i = 0; i < fresh.capacity(); i += 4096) {
+            fresh.put(i, (byte) 1);
+        }
+        assertTrue(BenchMain.minorFaults() > before, "writing 64 MiB of fresh memory faults pages in");
+        StringBuilder expected = new StringBuilder();
+        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"}) {
+            if (System.getenv(name) != null) {
+                expected.append(expected.length() == 0 ? "" : " ").append(name).append('=').append(System.getenv(name));
+            }
+        }
+        assertEquals(expected.length() == 0 ? "default" : expected.toString(), BenchMain.mallocSettings());
+    }
+
     @Test
     void trainLdmStepRunsOneTinyStep() {
         // the bundled YAML with a narrower UNet (the full width takes long to initialise on a busy
