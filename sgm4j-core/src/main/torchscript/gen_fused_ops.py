@@ -5,12 +5,15 @@ not expose: ``group_norm`` (torch's native group norm: moments and affine in two
 ``silu`` and ``group_norm_silu``, and the form ``F.groupNorm`` takes while autograd records
 (``group_norm_layer_batch`` and ``group_norm_layer_batch_silu``: ``layer_norm`` over [B*G, N] and an
 inference-mode ``batch_norm`` as the per-channel affine, the same aten calls sgm4j otherwise makes one
-JNI call at a time), and ``adamw_update``: ``optim.AdamW``'s update of every parameter in one call, op
+JNI call at a time), ``attention``: libtorch's ``scaled_dot_product_attention`` (its fused CPU kernel
+never holds the whole score matrix; torch 2.0+, patched in after scripting, see ``patch_sdpa``), and
+``adamw_update``: ``optim.AdamW``'s update of every parameter in one call, op
 for op as sgm4j writes it one JNI call at a time. ``nn.FusedKernels`` loads it once and calls the methods through DJL's JNI
 ``moduleRunMethod`` with the caller's autograd mode; see ``F.groupNorm``.
 Run with Debian's torch 1.13: /usr/bin/python3 gen_fused_ops.py OUT.pt
 """
 import sys
+import zipfile
 from typing import List
 
 import torch
@@ -81,6 +84,49 @@ class FusedOps(torch.nn.Module):
             updated += 1
         return updated
 
+    @torch.jit.export
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
+        # [N, L, D] inputs get a leading batch dimension: libtorch's fused CPU kernel wants 4-d input
+        # with unit stride in the last dimension (otherwise it falls back to the full score matrix)
+        three = q.dim() == 3
+        if three:
+            q = q.unsqueeze(0)
+            k = k.unsqueeze(0)
+            v = v.unsqueeze(0)
+        if q.stride(-1) != 1:
+            q = q.contiguous()
+        if k.stride(-1) != 1:
+            k = k.contiguous()
+        if v.stride(-1) != 1:
+            v = v.contiguous()
+        out = torch.baddbmm(q, k, v, beta=scale)  # SDPA_PLACEHOLDER (see patch_sdpa)
+        if three:
+            out = out.squeeze(0)
+        return out
+
+
+def patch_sdpa(path: str) -> None:
+    """torch 1.13 has no scaled_dot_product_attention (torch 2.0+), so ``attention`` is scripted with a
+    placeholder call and the archive's method source is rewritten to call it; libtorch compiles the
+    source when it loads the module. The debug-info pickles (source ranges of the unpatched text) are
+    left out."""
+    src = zipfile.ZipFile(path)
+    entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    src.close()
+    placeholder = b"torch.baddbmm(q1, k1, v1, beta=scale)"
+    patched = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as out:
+        for info, data in entries:
+            if info.filename.endswith(".debug_pkl"):
+                continue
+            if info.filename.endswith("code/__torch__.py"):
+                patched += data.count(placeholder)
+                data = data.replace(placeholder, b"torch.scaled_dot_product_attention(q1, k1, v1, None, 0., False, scale=scale)")
+            out.writestr(info, data)
+    if patched != 1:
+        raise SystemExit(f"expected one attention placeholder in {path}, found {patched}")
+
 
 if __name__ == "__main__":
     torch.jit.script(FusedOps()).save(sys.argv[1])
+    patch_sdpa(sys.argv[1])

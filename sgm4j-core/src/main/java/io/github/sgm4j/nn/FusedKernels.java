@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * torch's native {@code group_norm} (one statistics pass and one normalise-and-affine pass, where
  * sgm4j otherwise needs {@code layer_norm} plus a {@code batch_norm} for the affine), {@code silu}
  * (one pass instead of {@code sigmoid} and a product) and the two back to back. Issue 15: on the
- * MNIST UNet these ops took twice the share of the forward they take in the reference.
+ * MNIST UNet these ops took twice the share of the forward they take in the reference. Two more
+ * methods only save JNI calls: the training form of the group norm ({@code layer_norm} plus a
+ * {@code batch_norm} affine) and AdamW's update of all parameters, each the same aten ops as the
+ * per-call Java form in one call.
  *
  * <p>Methods run with the caller's autograd mode (DJL's public {@code IValueUtils.runMethod}
  * always runs in inference mode, whose outputs may not be updated in place nor saved for
@@ -140,6 +143,37 @@ final class FusedKernels {
     /** {@code silu(groupNormLayerBatch(x, groups, weight, bias, eps))}, not in place. */
     NDArray groupNormLayerBatchSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         return callNorm("group_norm_layer_batch_silu", x, groups, weight, bias, eps);
+    }
+
+    /**
+     * Whether q, k, v suit libtorch's fused attention ({@link #attention}): no autograd recording,
+     * all float32 PyTorch arrays of rank 3 or 4.
+     */
+    static boolean attentionApplies(NDArray q, NDArray k, NDArray v) {
+        if (INSTANCE == null || JniUtils.isGradMode()) {
+            return false;
+        }
+        int rank = q.getShape().dimension();
+        for (NDArray a : new NDArray[] {q, k, v}) {
+            if (!(a instanceof PtNDArray) || a.getDataType() != DataType.FLOAT32 || a.getShape().dimension() != rank) {
+                return false;
+            }
+        }
+        return rank == 3 || rank == 4;
+    }
+
+    /**
+     * {@code torch.scaled_dot_product_attention(q, k, v, scale=scale)}: on the CPU libtorch's fused
+     * (flash) kernel, which works through blocks of queries and keys with a running softmax and never
+     * holds the score matrix.
+     */
+    NDArray attention(NDArray q, NDArray k, NDArray v, double scale) {
+        try (IValue qi = IValue.from((PtNDArray) q);
+                IValue ki = IValue.from((PtNDArray) k);
+                IValue vi = IValue.from((PtNDArray) v);
+                IValue si = IValue.from(scale)) {
+            return run("attention", q, new long[] {qi.getHandle(), ki.getHandle(), vi.getHandle(), si.getHandle()});
+        }
     }
 
     /** {@code torch.group_norm(x, groups, weight, bias, eps)}. */

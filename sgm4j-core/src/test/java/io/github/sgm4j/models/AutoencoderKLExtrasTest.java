@@ -104,6 +104,29 @@ class AutoencoderKLExtrasTest {
                 CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
     }
 
+    /**
+     * Without autograd, above the threshold the attention block takes libtorch's fused attention
+     * (its [B, HW, C] inputs are transposed views, made unit-stride in the last dimension first):
+     * within the chunked path's bound of the plain formula, for the block and the whole autoencoder.
+     */
+    @Test
+    void fusedAttentionEqualsPlainWithoutAutograd() {
+        try (io.github.sgm4j.nn.GradMode ignored = io.github.sgm4j.nn.GradMode.disabled()) {
+            AttnBlock block = new AttnBlock(64);
+            block.initialize(m, NoiseSource.seeded(21));
+            NDArray x = NoiseSource.seeded(22).randn(m, new Shape(2, 64, 32, 32));
+            block.setMaxScoreElements(0);
+            NDArray plain = block.forward(x);
+            block.setMaxScoreElements(1);
+            Assert.allClose("fused AttnBlock", plain, block.forward(x), 0, CHUNKED_ATTN_ATOL);
+            NDArray img = NoiseSource.seeded(23).randn(m, new Shape(1, 3, 16, 16));
+            NDArray z = NoiseSource.seeded(24).randn(m, new Shape(1, 4, 8, 8));
+            AutoencoderKLTest.assertUnchangedBy(ae, img, z, () -> ae.setMaxScoreElements(1),
+                    () -> ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS),
+                    CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
+        }
+    }
+
     @Test
     void samplePosteriorFalseDecodesTheMode() {
         NDArray x = NoiseSource.seeded(15).randn(m, new Shape(2, 3, 16, 16));
