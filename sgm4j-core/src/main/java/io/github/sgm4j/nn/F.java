@@ -499,13 +499,9 @@ public final class F {
      * @return [..., Lq, Dv]
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, double scale, long maxScoreElements) {
-        Shape qs = q.getShape();
-        int rank = qs.dimension();
-        long lq = qs.get(rank - 2);
-        long lk = k.getShape().get(rank - 2);
-        long batch = qs.size() / (lq * qs.get(rank - 1));
-        long total = batch * lq * lk;
-        if (maxScoreElements <= 0 || total <= maxScoreElements) {
+        ScoreShape sc = new ScoreShape(q, k);
+        if (maxScoreElements <= 0 || sc.batch() * sc.lq() * sc.lk() <= maxScoreElements) {
+            int rank = sc.rank();
             try (NDArray kt = k.swapAxes(rank - 2, rank - 1)) {
                 return attentionBlock(q, kt, v, scale);
             }
@@ -553,13 +549,11 @@ public final class F {
      * @return [..., Lq, Dv]
      */
     public static NDArray attentionChunked(NDArray q, NDArray k, NDArray v, double scale, long maxScoreElements) {
-        Shape qs = q.getShape();
-        int rank = qs.dimension();
-        long lq = qs.get(rank - 2);
-        long lk = k.getShape().get(rank - 2);
-        long batch = qs.size() / (lq * qs.get(rank - 1));
+        ScoreShape sc = new ScoreShape(q, k);
+        int rank = sc.rank();
+        long lq = sc.lq();
         try (NDArray kt = k.swapAxes(rank - 2, rank - 1)) {
-            long rows = Math.max(1, maxScoreElements / (batch * lk));
+            long rows = Math.max(1, maxScoreElements / (sc.batch() * sc.lk()));
             NDList parts = new NDList();
             String prefix = rank > 2 ? "..., " : "";
             for (long start = 0; start < lq; start += rows) {
@@ -571,6 +565,16 @@ public final class F {
             NDArray out = NDArrays.concat(parts, rank - 2);
             parts.close();
             return out;
+        }
+    }
+
+    /** The score matrix of {@code q @ k^T} over [..., L, D] inputs: rank, query and key lengths, leading elements. */
+    private record ScoreShape(int rank, long lq, long lk, long batch) {
+        ScoreShape(NDArray q, NDArray k) {
+            this(q.getShape().dimension(), q.getShape().get(q.getShape().dimension() - 2),
+                    k.getShape().get(q.getShape().dimension() - 2),
+                    q.getShape().size() / (q.getShape().get(q.getShape().dimension() - 2)
+                            * q.getShape().get(q.getShape().dimension() - 1)));
         }
     }
 

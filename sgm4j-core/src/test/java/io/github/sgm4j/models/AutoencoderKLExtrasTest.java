@@ -88,20 +88,9 @@ class AutoencoderKLExtrasTest {
 
     @Test
     void chunkedAttentionEqualsPlain() {
-        AttnBlock block = new AttnBlock(64);
-        block.initialize(m, NoiseSource.seeded(11));
-        // 32x32 positions: 1024 x 1024 scores per sample; chunk to 100 000 scores (~97 query rows)
-        NDArray x = NoiseSource.seeded(12).randn(m, new Shape(2, 64, 32, 32));
-        block.setMaxScoreElements(0);
-        NDArray plain = block.forward(x);
-        block.setMaxScoreElements(100_000);
-        Assert.allClose("chunked AttnBlock", plain, block.forward(x), 0, CHUNKED_ATTN_ATOL);
-        // the whole autoencoder with every attention block chunked
-        NDArray img = NoiseSource.seeded(13).randn(m, new Shape(1, 3, 16, 16));
-        NDArray z = NoiseSource.seeded(14).randn(m, new Shape(1, 4, 8, 8));
-        AutoencoderKLTest.assertUnchangedBy(ae, img, z, () -> ae.setMaxScoreElements(10),
-                () -> ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS),
-                CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
+        // 32x32 positions: 1024 x 1024 scores per sample; chunk to 100 000 scores (~97 query rows),
+        // and the whole autoencoder with every attention block chunked
+        assertAttentionPathEqualsPlain("chunked", 11, 100_000, 10);
     }
 
     /**
@@ -112,19 +101,24 @@ class AutoencoderKLExtrasTest {
     @Test
     void fusedAttentionEqualsPlainWithoutAutograd() {
         try (io.github.sgm4j.nn.GradMode ignored = io.github.sgm4j.nn.GradMode.disabled()) {
-            AttnBlock block = new AttnBlock(64);
-            block.initialize(m, NoiseSource.seeded(21));
-            NDArray x = NoiseSource.seeded(22).randn(m, new Shape(2, 64, 32, 32));
-            block.setMaxScoreElements(0);
-            NDArray plain = block.forward(x);
-            block.setMaxScoreElements(1);
-            Assert.allClose("fused AttnBlock", plain, block.forward(x), 0, CHUNKED_ATTN_ATOL);
-            NDArray img = NoiseSource.seeded(23).randn(m, new Shape(1, 3, 16, 16));
-            NDArray z = NoiseSource.seeded(24).randn(m, new Shape(1, 4, 8, 8));
-            AutoencoderKLTest.assertUnchangedBy(ae, img, z, () -> ae.setMaxScoreElements(1),
-                    () -> ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS),
-                    CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
+            assertAttentionPathEqualsPlain("fused", 21, 1, 1);
         }
+    }
+
+    /** One AttnBlock, then the whole autoencoder, with the given thresholds against the plain formula. */
+    private static void assertAttentionPathEqualsPlain(String what, int seed, long blockThreshold, long aeThreshold) {
+        AttnBlock block = new AttnBlock(64);
+        block.initialize(m, NoiseSource.seeded(seed));
+        NDArray x = NoiseSource.seeded(seed + 1).randn(m, new Shape(2, 64, 32, 32));
+        block.setMaxScoreElements(0);
+        NDArray plain = block.forward(x);
+        block.setMaxScoreElements(blockThreshold);
+        Assert.allClose(what + " AttnBlock", plain, block.forward(x), 0, CHUNKED_ATTN_ATOL);
+        NDArray img = NoiseSource.seeded(seed + 2).randn(m, new Shape(1, 3, 16, 16));
+        NDArray z = NoiseSource.seeded(seed + 3).randn(m, new Shape(1, 4, 8, 8));
+        AutoencoderKLTest.assertUnchangedBy(ae, img, z, () -> ae.setMaxScoreElements(aeThreshold),
+                () -> ae.setMaxScoreElements(io.github.sgm4j.nn.F.DEFAULT_MAX_SCORE_ELEMENTS),
+                CHUNKED_NET_RTOL, CHUNKED_NET_ATOL);
     }
 
     @Test
