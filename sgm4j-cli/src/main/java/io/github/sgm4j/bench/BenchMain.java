@@ -150,7 +150,7 @@ public final class BenchMain {
                 }
                 double[] sorted = ms.clone();
                 Arrays.sort(sorted);
-                double median = runs % 2 == 1 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
+                double median = median(ms);
                 StringBuilder sb = new StringBuilder();
                 sb.append(String.format(Locale.ROOT,
                         "{\"workload\": \"%s\", \"impl\": \"sgm4j\", \"median_ms\": %.1f, \"min_ms\": %.1f, \"runs\": %d, \"peak_rss_mb\": %d",
@@ -159,14 +159,10 @@ public final class BenchMain {
                     sb.append(String.format(Locale.ROOT, ", \"gflops\": %.2f", w.flops() / (median / 1e3) / 1e9));
                 }
                 if (cpuMs[0] >= 0) {
-                    Arrays.sort(cpuMs);
-                    double cpuMedian = runs % 2 == 1 ? cpuMs[runs / 2] : (cpuMs[runs / 2 - 1] + cpuMs[runs / 2]) / 2;
-                    sb.append(String.format(Locale.ROOT, ", \"cpu_ms\": %.1f", cpuMedian));
+                    sb.append(String.format(Locale.ROOT, ", \"cpu_ms\": %.1f", median(cpuMs)));
                 }
                 if (faults[0] >= 0) {
-                    Arrays.sort(faults);
-                    double faultMedian = runs % 2 == 1 ? faults[runs / 2] : (faults[runs / 2 - 1] + faults[runs / 2]) / 2;
-                    sb.append(String.format(Locale.ROOT, ", \"minor_faults\": %.0f", faultMedian));
+                    sb.append(String.format(Locale.ROOT, ", \"minor_faults\": %.0f", median(faults)));
                 }
                 sb.append(", \"glibc_malloc\": ").append(jsonString(mallocSettings()));
                 Map<String, Object> extras = w.extras(median);
@@ -262,6 +258,14 @@ public final class BenchMain {
             return os.getProcessCpuTime();
         }
         return -1;
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count); the array is not changed. */
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     /**

@@ -68,7 +68,6 @@ record SafeTensorsHeader(long dataStart, long dataLength, Map<String, TensorInfo
         return new SafeTensorsHeader(dataStart, dataLength, ordered, metadata);
     }
 
-
     private static void parse(Path path, String json, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
         try (JsonReader r = new JsonReader(new StringReader(json))) {
             if (r.peek() != JsonToken.BEGIN_OBJECT) {

@@ -346,10 +346,11 @@ public final class F {
         Shape shape = x.getShape();
         checkGroups(shape, groups);
         long b = shape.get(0);
-        if (FusedKernels.groupNormApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
+        boolean twoPerGroup = b > 0 && shape.size() / (b * groups) >= 2;
+        if (twoPerGroup && FusedKernels.groupNormApplies(x, weight, bias)) {
             return FusedKernels.available().groupNormSilu(x, groups, weight, bias, eps);
         }
-        if (FusedKernels.groupNormLayerBatchApplies(x, weight, bias) && b > 0 && shape.size() / (b * groups) >= 2) {
+        if (twoPerGroup && FusedKernels.groupNormLayerBatchApplies(x, weight, bias)) {
             return FusedKernels.available().groupNormLayerBatchSilu(x, groups, weight, bias, eps);
         }
         try (NDArray n = groupNorm(x, groups, weight, bias, eps)) {
@@ -499,7 +500,7 @@ public final class F {
      * @return [..., Lq, Dv]
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, double scale, long maxScoreElements) {
-        ScoreShape sc = new ScoreShape(q, k);
+        ScoreShape sc = ScoreShape.of(q, k);
         if (maxScoreElements <= 0 || sc.batch() * sc.lq() * sc.lk() <= maxScoreElements) {
             int rank = sc.rank();
             try (NDArray kt = k.swapAxes(rank - 2, rank - 1)) {
@@ -549,7 +550,7 @@ public final class F {
      * @return [..., Lq, Dv]
      */
     public static NDArray attentionChunked(NDArray q, NDArray k, NDArray v, double scale, long maxScoreElements) {
-        ScoreShape sc = new ScoreShape(q, k);
+        ScoreShape sc = ScoreShape.of(q, k);
         int rank = sc.rank();
         long lq = sc.lq();
         try (NDArray kt = k.swapAxes(rank - 2, rank - 1)) {
@@ -570,11 +571,11 @@ public final class F {
 
     /** The score matrix of {@code q @ k^T} over [..., L, D] inputs: rank, query and key lengths, leading elements. */
     private record ScoreShape(int rank, long lq, long lk, long batch) {
-        ScoreShape(NDArray q, NDArray k) {
-            this(q.getShape().dimension(), q.getShape().get(q.getShape().dimension() - 2),
-                    k.getShape().get(q.getShape().dimension() - 2),
-                    q.getShape().size() / (q.getShape().get(q.getShape().dimension() - 2)
-                            * q.getShape().get(q.getShape().dimension() - 1)));
+        static ScoreShape of(NDArray q, NDArray k) {
+            Shape qs = q.getShape();
+            int rank = qs.dimension();
+            long lq = qs.get(rank - 2);
+            return new ScoreShape(rank, lq, k.getShape().get(rank - 2), qs.size() / (lq * qs.get(rank - 1)));
         }
     }
 

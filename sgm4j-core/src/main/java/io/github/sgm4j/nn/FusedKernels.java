@@ -211,23 +211,7 @@ final class FusedKernels {
                 args.add(IValue.from((PtNDArray) c));
             }
             long[] handles = args.stream().mapToLong(IValue::getHandle).toArray();
-            long result;
-            try {
-                result = (long) runMethod.invoke(lib, moduleHandle, "adamw_update", handles, true, false);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException("fused kernel adamw_update failed for " + params.size() + " parameters", t);
-            }
-            try {
-                return (long) toLong.invoke(lib, result);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException("fused kernel adamw_update: no count result", t);
-            } finally {
-                deleteQuietly(result);
-            }
+            return (long) invoke("adamw_update", handles, toLong, params.size() + " parameters");
         } finally {
             args.forEach(IValue::close);
         }
@@ -245,21 +229,30 @@ final class FusedKernels {
     }
 
     private NDArray run(String method, NDArray x, long[] args) {
+        long tensor = (long) invoke(method, args, toTensor, "input " + x.getShape());
+        return new PtNDArray((PtNDManager) x.getManager(), tensor);
+    }
+
+    /**
+     * Runs {@code method} on the argument handles with the caller's autograd mode and converts its
+     * result with {@code convert} ({@code iValueToTensor} or {@code iValueToLong}); the result's
+     * IValue handle is deleted. {@code what} names the inputs in an error.
+     */
+    private Object invoke(String method, long[] args, MethodHandle convert, String what) {
         long result;
         try {
             result = (long) runMethod.invoke(lib, moduleHandle, method, args, true, false);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("fused kernel " + method + " failed for input " + x.getShape(), t);
+            throw new IllegalStateException("fused kernel " + method + " failed for " + what, t);
         }
         try {
-            long tensor = (long) toTensor.invoke(lib, result);
-            return new PtNDArray((PtNDManager) x.getManager(), tensor);
+            return convert.invoke(lib, result);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("fused kernel " + method + ": no tensor result for input " + x.getShape(), t);
+            throw new IllegalStateException("fused kernel " + method + ": no result of the expected type for " + what, t);
         } finally {
             deleteQuietly(result);
         }

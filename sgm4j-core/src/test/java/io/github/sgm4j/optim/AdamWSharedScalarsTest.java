@@ -30,11 +30,7 @@ class AdamWSharedScalarsTest {
                     new io.github.sgm4j.nn.Conv2d(16, 32, 3, 1, 1), new io.github.sgm4j.nn.Linear(5, 7));
             net.initialize(m, ns);
             Map<String, Parameter> params = net.namedParameters();
-            Map<String, NDArray> reference = new LinkedHashMap<>();
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                reference.put(e.getKey(), e.getValue().getArray().duplicate());
-                e.getValue().getArray().setRequiresGradient(true);
-            }
+            Map<String, NDArray> reference = copiesThenRequireGradients(params);
             AdamW.Params hp = new AdamW.Params(1e-3, 0.9, 0.999, 1e-8, 0.01, false);
             AdamW opt = new AdamW(params, hp, m);
             Map<String, NDArray> expAvg = new LinkedHashMap<>();
@@ -84,11 +80,7 @@ class AdamWSharedScalarsTest {
                     new io.github.sgm4j.nn.Linear(3, 2));
             net.initialize(m, ns);
             Map<String, Parameter> params = net.namedParameters();
-            Map<String, NDArray> copies = new LinkedHashMap<>();
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                copies.put(e.getKey(), e.getValue().getArray().duplicate());
-                e.getValue().getArray().setRequiresGradient(true);
-            }
+            Map<String, NDArray> copies = copiesThenRequireGradients(params);
             AdamW.Params hp = new AdamW.Params(2e-3, 0.9, 0.999, 1e-8, 0.05, false);
             AdamW oneCall = new AdamW(params, hp, m);
             AdamW perParameter = new AdamW(new LinkedHashMap<>(), hp, m);
@@ -124,6 +116,16 @@ class AdamWSharedScalarsTest {
                 org.junit.jupiter.api.Assertions.assertEquals(3L, oneCall.stepCounts().get(name), "step count of " + name);
             }
         }
+    }
+
+    /** Detached copies of the parameters' values (by name); then the parameters record gradients. */
+    private static Map<String, NDArray> copiesThenRequireGradients(Map<String, Parameter> params) {
+        Map<String, NDArray> copies = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            copies.put(e.getKey(), e.getValue().getArray().duplicate());
+            e.getValue().getArray().setRequiresGradient(true);
+        }
+        return copies;
     }
 
     /** The update as it was written with nn.F's scalar ops (one 0-d operand per call). */
