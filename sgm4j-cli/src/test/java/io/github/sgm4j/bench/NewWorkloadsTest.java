@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgm4j.bench.workloads.DataThroughputBench;
 import io.github.sgm4j.bench.workloads.TrainLdmStep;
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -26,21 +30,24 @@ class NewWorkloadsTest {
     Path dir;
 
     /**
-     * {@code minor_faults} reads the process's own count: writing 64 MiB of fresh native memory
-     * (beyond glibc's largest heap block, so freshly mapped) faults pages in and the count grows;
-     * {@code glibc_malloc} names exactly the allocator variables this JVM was started with.
+     * {@code minor_faults} reads the process's own count: writing 64 MiB of a fresh file mapping
+     * (its own mapping whatever glibc's allocator settings, and no disk read) faults pages in and the
+     * count grows; {@code glibc_malloc} names exactly the allocator variables this JVM was started with.
      */
     @Test
-    void minorFaultsAndMallocSettingsDescribeThisProcess() {
+    void minorFaultsAndMallocSettingsDescribeThisProcess() throws IOException {
         long before = BenchMain.minorFaults();
         assertTrue(before > 0, "minflt of a running JVM: " + before);
-        java.nio.ByteBuffer fresh = java.nio.ByteBuffer.allocateDirect(64 << 20);
-        for (int i = 0; i < fresh.capacity(); i += 4096) {
-            fresh.put(i, (byte) 1);
+        try (FileChannel ch = FileChannel.open(dir.resolve("fresh.bin"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            MappedByteBuffer fresh = ch.map(FileChannel.MapMode.READ_WRITE, 0, 64 << 20);
+            for (int i = 0; i < fresh.capacity(); i += 4096) {
+                fresh.put(i, (byte) 1);
+            }
         }
-        assertTrue(BenchMain.minorFaults() > before, "writing 64 MiB of fresh memory faults pages in");
+        assertTrue(BenchMain.minorFaults() > before, "writing 64 MiB of a fresh mapping faults pages in");
         StringBuilder expected = new StringBuilder();
-        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"}) {
+        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"}) {
             if (System.getenv(name) != null) {
                 expected.append(expected.length() == 0 ? "" : " ").append(name).append('=').append(System.getenv(name));
             }
