@@ -289,14 +289,15 @@ public final class BenchMain {
 
     /**
      * The glibc allocator settings this process was started with, for the {@code glibc_malloc}
-     * field: the launcher's {@code MALLOC_ARENA_MAX}, {@code MALLOC_MMAP_MAX_} and {@code
-     * MALLOC_TRIM_THRESHOLD_} (README, "Performance settings"), or {@code "default"} when none is set.
+     * field: the launcher's {@code MALLOC_ARENA_MAX}, {@code MALLOC_MMAP_THRESHOLD_} and {@code
+     * MALLOC_TRIM_THRESHOLD_}, and the opt-in {@code MALLOC_MMAP_MAX_} (README, "Performance settings"),
+     * or {@code "default"} when none is set.
      *
      * @return the settings as {@code NAME=VALUE} separated by spaces, or {@code "default"}
      */
     public static String mallocSettings() {
         StringBuilder sb = new StringBuilder();
-        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"}) {
+        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"}) {
             String v = System.getenv(name);
             if (v != null) {
                 sb.append(sb.length() == 0 ? "" : " ").append(name).append('=').append(v);
