@@ -288,6 +288,13 @@ public final class BenchMain {
     }
 
     /**
+     * The glibc allocator variables {@link #mallocSettings} reports, in its order: the launcher's
+     * three and the opt-in {@code MALLOC_MMAP_MAX_} (README, "Performance settings").
+     */
+    public static final List<String> MALLOC_VARIABLES =
+            List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_");
+
+    /**
      * The glibc allocator settings this process was started with, for the {@code glibc_malloc}
      * field: the launcher's {@code MALLOC_ARENA_MAX}, {@code MALLOC_MMAP_THRESHOLD_} and {@code
      * MALLOC_TRIM_THRESHOLD_}, and the opt-in {@code MALLOC_MMAP_MAX_} (README, "Performance settings"),
@@ -297,7 +304,7 @@ public final class BenchMain {
      */
     public static String mallocSettings() {
         StringBuilder sb = new StringBuilder();
-        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"}) {
+        for (String name : MALLOC_VARIABLES) {
             String v = System.getenv(name);
             if (v != null) {
                 sb.append(sb.length() == 0 ? "" : " ").append(name).append('=').append(v);

@@ -47,7 +47,7 @@ class NewWorkloadsTest {
         }
         assertTrue(BenchMain.minorFaults() > before, "writing 64 MiB of a fresh mapping faults pages in");
         StringBuilder expected = new StringBuilder();
-        for (String name : new String[] {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"}) {
+        for (String name : BenchMain.MALLOC_VARIABLES) {
             if (System.getenv(name) != null) {
                 expected.append(expected.length() == 0 ? "" : " ").append(name).append('=').append(System.getenv(name));
             }
