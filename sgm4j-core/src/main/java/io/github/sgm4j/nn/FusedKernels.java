@@ -114,9 +114,7 @@ final class FusedKernels {
      * 3e-5), where the layer-norm/batch-norm form stays inside it.
      */
     static boolean groupNormApplies(NDArray x, NDArray weight, NDArray bias) {
-        return INSTANCE != null && !JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32 && weight != null && bias != null
-                && weight.getDataType() == DataType.FLOAT32 && bias.getDataType() == DataType.FLOAT32
-                && x instanceof PtNDArray;
+        return INSTANCE != null && !JniUtils.isGradMode() && float32WithAffine(x, weight, bias);
     }
 
     /**
@@ -125,9 +123,13 @@ final class FusedKernels {
      * float32.
      */
     static boolean groupNormLayerBatchApplies(NDArray x, NDArray weight, NDArray bias) {
-        return INSTANCE != null && JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32 && weight != null && bias != null
-                && weight.getDataType() == DataType.FLOAT32 && bias.getDataType() == DataType.FLOAT32
-                && x instanceof PtNDArray;
+        return INSTANCE != null && JniUtils.isGradMode() && float32WithAffine(x, weight, bias);
+    }
+
+    /** A float32 PyTorch input with both affine parameters present and float32. */
+    private static boolean float32WithAffine(NDArray x, NDArray weight, NDArray bias) {
+        return x instanceof PtNDArray && x.getDataType() == DataType.FLOAT32 && weight != null && bias != null
+                && weight.getDataType() == DataType.FLOAT32 && bias.getDataType() == DataType.FLOAT32;
     }
 
     /**
@@ -203,10 +205,9 @@ final class FusedKernels {
             NDArray... scalars) {
         List<IValue> args = new ArrayList<>();
         try {
-            args.add(IValue.listFrom(params.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
-            args.add(IValue.listFrom(grads.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
-            args.add(IValue.listFrom(expAvgs.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
-            args.add(IValue.listFrom(expAvgSqs.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new)));
+            for (List<NDArray> list : List.of(params, grads, expAvgs, expAvgSqs)) {
+                args.add(IValue.listFrom(list.toArray(PtNDArray[]::new)));
+            }
             for (NDArray c : scalars) {
                 args.add(IValue.from((PtNDArray) c));
             }
